@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Build the embedded default guest (kernel + initramfs) from Debian packages
+# only: apt-get download + dpkg-deb -x, no root needed.
+#
+# Output: build/guest/{vmlinuz,initrd.img,VERSION}. Rebuilt only when the
+# inputs change (this script, the guest init, the package versions).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${QLAUNCH_GUEST_DIR:-$top/build/guest}
+work=$out/work
+debs=$out/debs
+kpkg=linux-image-cloud-amd64
+# The packages whose binaries go into the guest; their library dependencies
+# are added below from apt's dependency graph.
+userland=(busybox-static sysbench qemu-guest-agent)
+mods=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
+      virtio_blk failover net_failover virtio_net virtio_console virtio_balloon)
+
+die() { echo "build-guest: $*" >&2; exit 1; }
+for t in apt-get apt-cache dpkg-deb depmod cpio gzip readelf sha256sum; do
+    command -v "$t" >/dev/null || die "'$t' is missing: run scripts/install-deps.sh"
+done
+
+# Resolve the kernel meta package to the real image package.
+kreal=$(apt-cache depends "$kpkg" 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
+[ -n "$kreal" ] || die "cannot resolve $kpkg (run 'apt-get update' first)"
+
+deps=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+        --no-breaks --no-replaces --no-enhances "${userland[@]}" 2>/dev/null |
+       grep -v '^ ' | grep -v '^<' | sort -u)
+versions=$(for p in $kreal $deps; do
+               printf '%s %s\n' "$p" "$(apt-cache policy "$p" | awk '/Candidate:/ {print $2}')"
+           done)
+key=$(cat "$0" "$top/scripts/guest-init" | sha256sum | cut -c1-16)-$(echo "$versions" | sha256sum | cut -c1-16)
+
+if [ -f "$out/VERSION" ] && [ "$(cat "$out/VERSION")" = "$key" ] &&
+   [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ]; then
+    echo "build-guest: up to date ($out)"
+    exit 0
+fi
+
+echo "build-guest: building into $out"
+rm -rf "$work"
+mkdir -p "$debs" "$work/x" "$work/root"
+(
+    cd "$debs"
+    for p in $kreal $deps; do
+        # Virtual packages (e.g. one of two luajit flavours) have no .deb.
+        ls "${p}"_*.deb >/dev/null 2>&1 || apt-get download -qq "$p" 2>/dev/null || true
+    done
+)
+for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$work/x"; done
+
+x=$work/x
+r=$work/root
+kver=${kreal#linux-image-}
+cp "$x/boot/vmlinuz-$kver" "$out/vmlinuz.tmp"
+
+# --- modules, in dependency order -------------------------------------------
+depmod -b "$x" "$kver"
+mkdir -p "$r/lib/modules"
+: > "$r/lib/modules/load-order"
+declare -A seen=()
+add_mod() {   # add_mod NAME: add its dependencies first, then itself
+    local name=$1 path deps_of d
+    path=$(awk -F: -v n="/$name.ko" '{ i = index($1, n) } i > 0 && i == length($1) - length(n) + 1 {print $1; exit}' \
+           "$x/lib/modules/$kver/modules.dep")
+    [ -n "$path" ] || die "module $name not found in $kreal"
+    [ -n "${seen[$path]:-}" ] && return 0
+    seen[$path]=1
+    deps_of=$(awk -F: -v p="$path" '$1 == p {print $2}' "$x/lib/modules/$kver/modules.dep")
+    for d in $deps_of; do add_mod "$(basename "$d" .ko)"; done
+    cp "$x/lib/modules/$kver/$path" "$r/lib/modules/"
+    echo "$(basename "$path")" >> "$r/lib/modules/load-order"
+}
+for m in "${mods[@]}"; do add_mod "$m"; done
+
+# --- userland ---------------------------------------------------------------
+mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,data,root,lib64,lib/x86_64-linux-gnu,usr/share/udhcpc}
+cp "$x/bin/busybox" "$r/bin/busybox"
+cp "$x/usr/bin/sysbench" "$r/bin/sysbench"
+cp "$x/usr/sbin/qemu-ga" "$r/sbin/qemu-ga"
+
+libdirs=("$x/lib/x86_64-linux-gnu" "$x/usr/lib/x86_64-linux-gnu" "$x/lib64")
+find_lib() {
+    local d
+    for d in "${libdirs[@]}"; do
+        if [ -e "$d/$1" ]; then echo "$d/$1"; return 0; fi
+    done
+    return 1
+}
+declare -A have=()
+add_libs() {  # add_libs ELF: copy every DT_NEEDED library, recursively
+    local lib src
+    for lib in $(readelf -d "$1" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}'); do
+        [ -n "${have[$lib]:-}" ] && continue
+        have[$lib]=1
+        src=$(find_lib "$lib") || die "library $lib (needed by $(basename "$1")) is in no downloaded package"
+        cp -L "$src" "$r/lib/x86_64-linux-gnu/$lib"
+        add_libs "$src"
+    done
+}
+add_libs "$r/bin/sysbench"
+add_libs "$r/sbin/qemu-ga"
+ld=$(find_lib ld-linux-x86-64.so.2) || die "no dynamic loader in libc6"
+cp -L "$ld" "$r/lib64/ld-linux-x86-64.so.2"
+
+cp "$top/scripts/guest-init" "$r/init"
+chmod 0755 "$r/init"
+cat > "$r/usr/share/udhcpc/default.script" <<'EOF'
+#!/bin/sh
+# udhcpc hook: configure the interface and resolver from the lease.
+case "$1" in
+  deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+    : > /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done ;;
+esac
+exit 0
+EOF
+chmod 0755 "$r/usr/share/udhcpc/default.script"
+# qemu-ga's guest-shutdown runs /sbin/shutdown; busybox has none.
+cat > "$r/sbin/shutdown" <<'EOF'
+#!/bin/sh
+# Called by qemu-ga for guest-shutdown: flush, unmount, power off.
+sync
+umount /data 2>/dev/null
+case "$*" in *-r*) reboot -f ;; *) poweroff -f ;; esac
+EOF
+chmod 0755 "$r/sbin/shutdown"
+echo "root:x:0:0:root:/root:/bin/sh" > "$r/etc/passwd"
+echo "root:x:0:" > "$r/etc/group"
+
+(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -6 > "$out/initrd.img.tmp"
+mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+mv "$out/initrd.img.tmp" "$out/initrd.img"
+echo "$versions" > "$out/packages.txt"
+echo "$key" > "$out/VERSION"
+rm -rf "$work"
+echo "build-guest: done: $out/vmlinuz $out/initrd.img ($(du -h "$out/initrd.img" | cut -f1))"
