@@ -1,0 +1,91 @@
+# qlaunch: plain Makefile. `make` builds qlaunch and libqmp.a; `make check`
+# runs every test; see README.md for the other targets.
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PKGS := glib-2.0 jansson
+BUILD ?= build
+WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Werror
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -DSRCDIR=\"$(CURDIR)\" $(CFLAGS) $(EXTRA_CFLAGS) $(shell pkg-config --cflags $(PKGS))
+LIBS = $(shell pkg-config --libs $(PKGS))
+LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
+
+QMP_SRC := qmp/qmp.c qmp/qga.c
+CORE_SRC := launcher/profile.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c \
+            launcher/cli.c
+CMD_SRC := launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
+           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/main.c
+UNIT_TESTS := test-profile test-cmdline test-qmp test-accel
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+HEADERS := $(wildcard qmp/*.h launcher/*.h)
+
+.PHONY: all deps guest check unit integration sanitize bench demo install format-check clean
+all: qlaunch $(BUILD)/libqmp.a libqmp.a
+
+# Installs missing Debian packages (apt-get; sudo when not root).
+deps:
+	@scripts/install-deps.sh --check >/dev/null 2>&1 || scripts/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c $(HEADERS) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libqmp.a: $(call obj,$(QMP_SRC))
+	ar rcs $@ $^
+
+libqmp.a: $(BUILD)/libqmp.a
+	cp $< $@
+
+qlaunch: $(call obj,$(CORE_SRC) $(CMD_SRC)) $(BUILD)/libqmp.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
+
+$(BUILD)/tests/test-%: tests/unit/test-%.c $(call obj,$(CORE_SRC)) $(BUILD)/libqmp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
+
+$(BUILD)/tests/qmp-rtt: tests/bench/qmp-rtt.c $(BUILD)/libqmp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
+
+guest: deps
+	scripts/build-guest.sh
+
+unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+	tests/run-tests.sh unit $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+integration: qlaunch guest
+	tests/run-tests.sh integration tests/integration/test-*.sh
+
+check: qlaunch guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+	tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) tests/integration/test-*.sh
+
+# ASan + UBSan build of everything, then the same tests.
+sanitize:
+	$(MAKE) BUILD=build/san EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS=-g check
+
+bench: qlaunch guest $(BUILD)/tests/qmp-rtt
+	tests/bench/lifecycle.sh
+
+demo: qlaunch guest
+	scripts/demo.sh
+
+install: qlaunch libqmp.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/qlaunch \
+	    $(DESTDIR)$(PREFIX)/share/qlaunch/profiles
+	install -m 0755 qlaunch $(DESTDIR)$(PREFIX)/bin/qlaunch
+	install -m 0644 libqmp.a $(DESTDIR)$(PREFIX)/lib/libqmp.a
+	install -m 0644 qmp/qmp.h $(DESTDIR)$(PREFIX)/include/qlaunch/qmp.h
+	install -m 0644 profiles/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/
+	if [ -f build/guest/vmlinuz ]; then install -d $(DESTDIR)$(PREFIX)/share/qlaunch/guest && \
+	    install -m 0644 build/guest/vmlinuz build/guest/initrd.img \
+	    $(DESTDIR)$(PREFIX)/share/qlaunch/guest/; fi
+
+format-check:
+	clang-format --dry-run --Werror qmp/*.[ch] launcher/*.[ch] tests/unit/*.c
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/san $(BUILD)/libqmp.a qlaunch libqmp.a

@@ -1,0 +1,131 @@
+/* Helpers shared by the verb handlers: lookup, messages, JSON output. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+gboolean cli_quiet = FALSE;
+
+int cli_fail(const GError *error)
+{
+    fprintf(stderr, "qlaunch: %s\n", error ? error->message : "failed");
+    return EXIT_FAIL;
+}
+
+int cli_failf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "qlaunch: %s\n", msg);
+    return EXIT_FAIL;
+}
+
+void cli_info(const char *fmt, ...)
+{
+    if (cli_quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const char *args,
+                   const char *summary, int min_pos, int max_pos)
+{
+    g_autofree char *usage = g_strdup_printf("%s %s", (*argv)[0], args);
+    g_autoptr(GOptionContext) ctx = g_option_context_new(usage);
+    g_option_context_set_summary(ctx, summary);
+    g_option_context_set_strict_posix(ctx, TRUE);
+    GOptionEntry common[] = {
+        { "quiet", 'q', 0, G_OPTION_ARG_NONE, &cli_quiet, "Print only errors and results", NULL },
+        G_OPTION_ENTRY_NULL
+    };
+    g_option_context_add_main_entries(ctx, common, NULL);
+    if (entries)
+        g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) err = NULL;
+    /* g_option_context_parse wants the program name first: the verb is it. */
+    if (!g_option_context_parse(ctx, argc, argv, &err)) {
+        fprintf(stderr, "qlaunch %s: %s\nusage: qlaunch %s (see qlaunch %s --help)\n", (*argv)[0],
+                err->message, usage, (*argv)[0]);
+        return FALSE;
+    }
+    int pos = *argc - 1;
+    if (pos > 0 && strcmp((*argv)[1], "--") == 0) {
+        (*argv)++;
+        (*argc)--;
+        (*argv)[0] = (*argv)[-1];
+        pos--;
+    }
+    if (pos < min_pos || (max_pos >= 0 && pos > max_pos)) {
+        fprintf(stderr, "qlaunch %s: expected %s\nusage: qlaunch %s\n", (*argv)[0], args, usage);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+ProfileEnv cli_profile_env(char **guest_dir, char **state_base)
+{
+    *guest_dir = vm_guest_dir();
+    *state_base = vm_state_base();
+    return (ProfileEnv){ .guest_dir = *guest_dir, .state_base = *state_base };
+}
+
+/* Where a profile name (not a path) is looked for. */
+static GPtrArray *profile_search_dirs(void)
+{
+    GPtrArray *dirs = g_ptr_array_new_with_free_func(g_free);
+    const char *env = g_getenv("QLAUNCH_PROFILE_PATH");
+    if (env && *env) {
+        g_auto(GStrv) parts = g_strsplit(env, ":", -1);
+        for (gsize i = 0; parts[i]; i++)
+            if (*parts[i])
+                g_ptr_array_add(dirs, g_strdup(parts[i]));
+    }
+    g_ptr_array_add(dirs, g_strdup("profiles"));
+    g_autofree char *exe_dir = vm_exe_dir();
+    g_ptr_array_add(dirs, g_build_filename(exe_dir, "profiles", NULL));
+    g_autofree char *prefix = g_path_get_dirname(exe_dir);
+    g_ptr_array_add(dirs, g_build_filename(prefix, "share", "qlaunch", "profiles", NULL));
+    return dirs;
+}
+
+Profile *cli_load_profile(const char *arg, GError **error)
+{
+    g_autofree char *guest = NULL, *state = NULL;
+    ProfileEnv env = cli_profile_env(&guest, &state);
+    if (strchr(arg, '/') || g_str_has_suffix(arg, ".ini") || g_file_test(arg, G_FILE_TEST_IS_REGULAR))
+        return profile_load(arg, &env, error);
+    g_autoptr(GPtrArray) dirs = profile_search_dirs();
+    g_autofree char *file = g_strdup_printf("%s.ini", arg);
+    for (guint i = 0; i < dirs->len; i++) {
+        g_autofree char *path = g_build_filename(dirs->pdata[i], file, NULL);
+        if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+            return profile_load(path, &env, error);
+    }
+    g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ, "no profile named '%s' (looked for %s in "
+                "$QLAUNCH_PROFILE_PATH, ./profiles and the installed profiles); give a path to an "
+                ".ini file", arg, file);
+    return NULL;
+}
+
+VmPaths *cli_vm(const char *name, GError **error)
+{
+    if (!profile_name_valid(name)) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "'%s' is not a valid VM name (letters, digits, "
+                    "'.', '_', '-', starting with a letter or digit)", name);
+        return NULL;
+    }
+    return vm_paths_new(name);
+}
+
+void cli_print_json(json_t *value)
+{
+    g_autofree char *text = json_dumps(value, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    printf("%s\n", text ? text : "null");
+}

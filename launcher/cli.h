@@ -1,0 +1,39 @@
+/* Helpers shared by the verb handlers: lookup, messages, JSON output. */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "profile.h"
+#include "vm.h"
+
+#define QLAUNCH_VERSION "0.1.0"
+
+/* Exit codes (documented in README): */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *args;     /* "VM", "PROFILE|NAME", ... */
+    const char *summary;
+} Verb;
+
+extern gboolean cli_quiet;
+
+/* Prints "qlaunch: MESSAGE" to stderr and returns EXIT_FAIL. */
+int cli_fail(const GError *error);
+int cli_failf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* Prints a message unless --quiet. */
+void cli_info(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* Parses a verb's options; prints usage and returns FALSE on error. Leaves
+ * the positional arguments in argc and argv (argv[0] is the verb). */
+gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const char *args,
+                   const char *summary, int min_pos, int max_pos);
+/* A file path, or a profile name looked up in QLAUNCH_PROFILE_PATH,
+ * ./profiles and the installed profiles. */
+Profile *cli_load_profile(const char *arg, GError **error);
+ProfileEnv cli_profile_env(char **guest_dir, char **state_base);
+/* Validates a VM name and returns its paths. */
+VmPaths *cli_vm(const char *name, GError **error);
+void cli_print_json(json_t *value);

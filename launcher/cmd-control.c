@@ -1,0 +1,152 @@
+/* qlaunch pause, resume, status, list, cpus, qmp: thin verbs over QMP. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "proc.h"
+
+#define QMP_TIMEOUT_MS 10000
+
+/* Parses "VM" and opens its QMP; NULL after printing the error. */
+static QmpConn *open_vm(const char *name, VmPaths **out, pid_t *pid)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VmPaths) v = cli_vm(name, &err);
+    pid_t p = v ? vm_running_pid(v, &err) : 0;
+    QmpConn *qmp = p ? vm_qmp_open(v, QMP_TIMEOUT_MS, &err) : NULL;
+    if (!qmp) {
+        cli_fail(err);
+        return NULL;
+    }
+    if (pid)
+        *pid = p;
+    *out = g_steal_pointer(&v);
+    return qmp;
+}
+
+static int simple_command(int argc, char **argv, const char *command, const char *summary,
+                          const char *done)
+{
+    if (!cli_parse(&argc, &argv, NULL, "VM", summary, 1, 1))
+        return EXIT_USAGE;
+    g_autoptr(VmPaths) v = NULL;
+    g_autoptr(QmpConn) qmp = open_vm(argv[1], &v, NULL);
+    if (!qmp)
+        return EXIT_FAIL;
+    g_autoptr(GError) err = NULL;
+    json_auto_t *r = qmp_conn_execute(qmp, command, NULL, QMP_TIMEOUT_MS, &err);
+    if (!r)
+        return cli_failf("%s %s: %s", command, v->name, err->message);
+    if (!cli_quiet)
+        printf("%s %s\n", done, v->name);
+    return EXIT_OK;
+}
+
+int cmd_pause(int argc, char **argv)
+{
+    return simple_command(argc, argv, "stop", "Pause a VM's vCPUs (QMP stop).", "paused");
+}
+
+int cmd_resume(int argc, char **argv)
+{
+    return simple_command(argc, argv, "cont", "Resume a paused VM (QMP cont).", "resumed");
+}
+
+/* One VM's state as JSON (transfer full); never fails: a VM that does not
+ * answer is reported as such. */
+static json_t *vm_state(VmPaths *v)
+{
+    pid_t pid = vm_read_pid(v);
+    json_t *j = json_pack("{s:s}", "name", v->name);
+    if (!(pid > 0 && proc_alive(pid))) {
+        json_object_set_new(j, "state", json_string(pid > 0 ? "stale" : "shut off"));
+        return j;
+    }
+    json_object_set_new(j, "pid", json_integer(pid));
+    json_auto_t *meta = vm_meta_read(v);
+    const char *keys[] = { "accel", "accel_reason", "profile", "cpus", "memory_mib" };
+    for (gsize i = 0; meta && i < G_N_ELEMENTS(keys); i++)
+        if (json_object_get(meta, keys[i]))
+            json_object_set(j, keys[i], json_object_get(meta, keys[i]));
+    json_int_t started = json_integer_value(json_object_get(meta, "started"));
+    if (started)
+        json_object_set_new(j, "uptime_s", json_integer(g_get_real_time() / G_USEC_PER_SEC - started));
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QmpConn) qmp = vm_qmp_open(v, 3000, &err);
+    json_auto_t *st = qmp ? qmp_conn_execute(qmp, "query-status", NULL, 3000, &err) : NULL;
+    json_object_set_new(j, "state", json_string(st ? json_string_value(json_object_get(st, "status"))
+                                                   : "unresponsive"));
+    if (!st)
+        json_object_set_new(j, "error", json_string(err->message));
+    return j;
+}
+
+static void print_state(json_t *j)
+{
+    printf("%-16s %-12s", json_string_value(json_object_get(j, "name")),
+           json_string_value(json_object_get(j, "state")));
+    if (json_object_get(j, "pid"))
+        printf(" pid %-8" JSON_INTEGER_FORMAT " accel %-4s up %" JSON_INTEGER_FORMAT " s",
+               json_integer_value(json_object_get(j, "pid")),
+               json_string_value(json_object_get(j, "accel")),
+               json_integer_value(json_object_get(j, "uptime_s")));
+    printf("\n");
+}
+
+int cmd_status(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL }, G_OPTION_ENTRY_NULL
+    };
+    if (!cli_parse(&argc, &argv, entries, "VM", "Show a VM's state, pid, accelerator and why.", 1, 1))
+        return EXIT_USAGE;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
+    if (!v)
+        return cli_fail(err);
+    json_auto_t *j = vm_state(v);
+    if (json) {
+        cli_print_json(j);
+        return EXIT_OK;
+    }
+    printf("name:    %s\nstate:   %s\n", v->name, json_string_value(json_object_get(j, "state")));
+    if (json_object_get(j, "pid")) {
+        printf("pid:     %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "pid")));
+        printf("accel:   %s (%s)\n", json_string_value(json_object_get(j, "accel")),
+               json_string_value(json_object_get(j, "accel_reason")));
+        printf("vcpus:   %" JSON_INTEGER_FORMAT "\nmemory:  %" JSON_INTEGER_FORMAT " MiB\n",
+               json_integer_value(json_object_get(j, "cpus")),
+               json_integer_value(json_object_get(j, "memory_mib")));
+        printf("uptime:  %" JSON_INTEGER_FORMAT " s\nprofile: %s\nruntime: %s\n",
+               json_integer_value(json_object_get(j, "uptime_s")),
+               json_string_value(json_object_get(j, "profile")), v->dir);
+    }
+    return EXIT_OK;
+}
+
+int cmd_list(int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL }, G_OPTION_ENTRY_NULL
+    };
+    if (!cli_parse(&argc, &argv, entries, "", "List VMs that have a runtime dir.", 0, 0))
+        return EXIT_USAGE;
+    g_auto(GStrv) names = vm_list_names();
+    json_auto_t *all = json_array();
+    for (gsize i = 0; names[i]; i++) {
+        g_autoptr(VmPaths) v = vm_paths_new(names[i]);
+        json_array_append_new(all, vm_state(v));
+    }
+    if (json) {
+        cli_print_json(all);
+        return EXIT_OK;
+    }
+    size_t i;
+    json_t *j;
+    json_array_foreach(all, i, j)
+        print_state(j);
+    return EXIT_OK;
+}

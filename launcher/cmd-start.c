@@ -1,0 +1,226 @@
+/* qlaunch start: profile -> checks -> runtime dir -> QEMU daemonized -> QMP answers. */
+#include <errno.h>
+#include <stdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "accel.h"
+#include "cli.h"
+#include "cmdline.h"
+#include "commands.h"
+#include "proc.h"
+
+#define PROBE_TIMEOUT_MS 20000
+
+typedef struct {
+    gboolean wait_agent;
+    gboolean foreground;
+    gboolean force;
+    gboolean json;
+    int timeout_s;
+} StartOpts;
+
+const char *qlaunch_qemu_binary(void)
+{
+    const char *env = g_getenv("QLAUNCH_QEMU");
+    return env && *env ? env : "qemu-system-x86_64";
+}
+
+/* Creates missing qcow2 disks; checks that every other file exists. */
+static gboolean prepare_files(const Profile *p, GError **error)
+{
+    const char *boot[] = { p->kernel, p->initrd, p->cdrom };
+    for (gsize i = 0; i < G_N_ELEMENTS(boot); i++) {
+        if (boot[i] && !g_file_test(boot[i], G_FILE_TEST_IS_REGULAR)) {
+            g_autofree char *guest = vm_guest_dir();
+            gboolean embedded = g_str_has_prefix(boot[i], guest);
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [boot]: %s does not exist%s",
+                        p->path, boot[i], embedded ? " (build the embedded guest: make guest)" : "");
+            return FALSE;
+        }
+    }
+    for (guint i = 0; i < p->disks->len; i++) {
+        const ProfileDisk *d = p->disks->pdata[i];
+        if (g_file_test(d->file, G_FILE_TEST_EXISTS))
+            continue;
+        if (!d->size) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [disk %s] file: %s does not "
+                        "exist (add size= to have qlaunch create it)", p->path, d->name, d->file);
+            return FALSE;
+        }
+        g_autofree char *dir = g_path_get_dirname(d->file);
+        g_autofree char *size = g_strdup_printf("%" G_GUINT64_FORMAT, d->size);
+        g_mkdir_with_parents(dir, 0700);
+        const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", d->file, size, NULL };
+        int status = 0;
+        g_autofree char *out = NULL;
+        if (!proc_run(argv, 60000, &out, &status, error))
+            return FALSE;
+        if (status != 0) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "qemu-img create %s failed: %s", d->file,
+                        out ? g_strstrip(out) : "");
+            return FALSE;
+        }
+        cli_info("created disk %s (%s, qcow2)", d->file, size);
+    }
+    return TRUE;
+}
+
+static gboolean choose_accel(const Profile *p, gboolean force, char **accel, char **reason,
+                             GError **error)
+{
+    KvmFacts f = { 0 };
+    accel_gather(&f);
+    if (p->accel != ACCEL_TCG) {
+        g_autofree char *guest = vm_guest_dir(), *cache = vm_cache_file();
+        accel_probe(&f, qlaunch_qemu_binary(), guest, cache, PROBE_TIMEOUT_MS);
+    }
+    gboolean ok = accel_decide(p->accel, &f, force, accel, reason);
+    kvm_facts_clear(&f);
+    if (!ok) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [vm] accel: %s", p->path, *reason);
+        g_clear_pointer(reason, g_free);
+    }
+    return ok;
+}
+
+static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, const char *reason,
+                           char **argv, GError **error)
+{
+    json_auto_t *args = json_array();
+    for (gsize i = 0; argv[i]; i++)
+        json_array_append_new(args, json_string(argv[i]));
+    g_autofree char *abs = g_canonicalize_filename(p->path, NULL);
+    json_auto_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:I, s:O, s:i, s:I}", "name", p->name,
+                                  "profile", abs, "accel", accel, "accel_reason", reason, "started",
+                                  (json_int_t)g_get_real_time() / G_USEC_PER_SEC, "argv", args, "cpus",
+                                  (int)p->cpus, "memory_mib", (json_int_t)p->memory_mib);
+    if (json_dump_file(meta, v->meta, JSON_INDENT(2)) < 0) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "cannot write %s", v->meta);
+        return FALSE;
+    }
+    g_autofree char *text = NULL;
+    gsize len = 0;
+    if (g_file_get_contents(p->path, &text, &len, NULL))
+        g_file_set_contents(v->profile_copy, text, (gssize)len, NULL);
+    return TRUE;
+}
+
+/* The runtime dir must not belong to a running VM; a stale one is cleaned. */
+static gboolean claim_runtime(VmPaths *v, GError **error)
+{
+    pid_t pid = vm_read_pid(v);
+    if (pid > 0 && proc_alive(pid)) {
+        g_set_error(error, VM_ERROR, VM_ERROR_BUSY, "VM %s is already running (pid %d); stop it with "
+                    "'qlaunch stop %s' first", v->name, (int)pid, v->name);
+        return FALSE;
+    }
+    if (pid > 0 || g_file_test(v->qmp, G_FILE_TEST_EXISTS)) {
+        cli_info("cleaning stale runtime dir of %s (pid %d is gone)", v->name, (int)pid);
+        const char *stale[] = { v->qmp, v->qga, v->serial, v->pidfile, v->meta, v->profile_copy };
+        for (gsize i = 0; i < G_N_ELEMENTS(stale); i++)
+            unlink(stale[i]);
+    }
+    unlink(v->log);
+    return TRUE;
+}
+
+static gboolean launch(VmPaths *v, char **argv, int timeout_s, GError **error)
+{
+    int status = 0;
+    mode_t old = umask(077);   /* sockets and files QEMU creates: owner only */
+    gboolean ran = proc_run_logged((const char *const *)argv, v->log, timeout_s * 1000LL, &status,
+                                   error);
+    umask(old);
+    if (ran && status == 0 && vm_read_pid(v) > 0)
+        return TRUE;
+    g_autofree char *tail = proc_tail_file(v->log, 15);
+    g_autofree char *how = ran ? proc_describe_status(status) : g_strdup((*error)->message);
+    g_clear_error(error);
+    g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "QEMU failed to start VM %s (%s). Its last "
+                "output:\n%s", v->name, how, tail && *tail ? tail : "(nothing)");
+    return FALSE;
+}
+
+static int report_started(VmPaths *v, const Profile *p, const char *accel, const char *reason,
+                          const StartOpts *o, gint64 t0)
+{
+    pid_t pid = vm_read_pid(v);
+    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+    if (o->json) {
+        json_auto_t *j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:f}", "name", p->name, "pid", (int)pid,
+                                   "accel", accel, "accel_reason", reason, "runtime_dir", v->dir,
+                                   "seconds", secs);
+        cli_print_json(j);
+    } else {
+        printf("started %s (pid %d, accel %s: %s) in %.2f s\n", p->name, (int)pid, accel, reason,
+               secs);
+    }
+    return EXIT_OK;
+}
+
+/* Everything up to the QEMU argv, under the lock. */
+static int start_locked(VmPaths *v, const Profile *p, const StartOpts *o, gint64 t0)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *accel = NULL, *reason = NULL;
+    if (!claim_runtime(v, &err) || !prepare_files(p, &err) ||
+        !choose_accel(p, o->force, &accel, &reason, &err))
+        return cli_fail(err);
+    if (g_str_has_prefix(reason, "auto: KVM not usable"))
+        cli_info("%s", reason);
+    CmdlineOpts co = { .qemu = qlaunch_qemu_binary(), .runtime_dir = v->dir, .accel = accel,
+                       .daemonize = !o->foreground };
+    g_auto(GStrv) argv = cmdline_build(p, &co);
+    if (!write_meta(v, p, accel, reason, argv, &err))
+        return cli_fail(err);
+    if (o->foreground) {
+        umask(077);
+        execvp(argv[0], argv);
+        return cli_failf("cannot run %s: %s", argv[0], g_strerror(errno));
+    }
+    if (!launch(v, argv, o->timeout_s, &err))
+        return cli_fail(err);
+    g_autoptr(QmpConn) qmp = vm_qmp_open(v, o->timeout_s * 1000LL, &err);
+    if (!qmp)
+        return cli_fail(err);
+    if (o->wait_agent) {
+        if (!p->agent)
+            return cli_failf("--wait-agent: profile %s has [agent] enabled=false", p->path);
+        g_autoptr(QmpConn) qga = vm_qga_open(v, o->timeout_s * 1000LL, &err);
+        if (!qga)
+            return cli_fail(err);
+    }
+    return report_started(v, p, accel, reason, o, t0);
+}
+
+int cmd_start(int argc, char **argv)
+{
+    StartOpts o = { .timeout_s = 120 };
+    GOptionEntry entries[] = {
+        { "wait-agent", 'w', 0, G_OPTION_ARG_NONE, &o.wait_agent, "Also wait until the guest agent answers", NULL },
+        { "foreground", 'f', 0, G_OPTION_ARG_NONE, &o.foreground, "Run QEMU attached (qlaunch becomes QEMU)", NULL },
+        { "force", 0, 0, G_OPTION_ARG_NONE, &o.force, "Use accel=kvm even where the KVM probe failed", NULL },
+        { "timeout", 't', 0, G_OPTION_ARG_INT, &o.timeout_s, "Seconds to wait for QEMU and the agent (120)", "S" },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print the result as JSON", NULL },
+        G_OPTION_ENTRY_NULL
+    };
+    if (!cli_parse(&argc, &argv, entries, "PROFILE|NAME", "Start a VM from a profile.", 1, 1))
+        return EXIT_USAGE;
+    gint64 t0 = g_get_monotonic_time();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(Profile) p = cli_load_profile(argv[1], &err);
+    if (!p)
+        return cli_fail(err);
+    g_autoptr(VmPaths) v = vm_paths_new(p->name);
+    if (!vm_runtime_prepare(v, &err))
+        return cli_fail(err);
+    int lock = vm_lock(v, &err);
+    if (lock < 0)
+        return cli_fail(err);
+    int rc = start_locked(v, p, &o, t0);
+    close(lock);
+    return rc;
+}

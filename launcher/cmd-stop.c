@@ -1,0 +1,80 @@
+/* qlaunch stop (graceful, escalating after deadlines) and kill. */
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "proc.h"
+
+/* Asks the guest to power off: through the agent (it syncs and flushes our
+ * guest's disks), else an ACPI power button press. Returns what was tried. */
+static const char *request_shutdown(VmPaths *v, QmpConn *qmp, gboolean use_agent)
+{
+    if (use_agent && g_file_test(v->qga, G_FILE_TEST_EXISTS)) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(QmpConn) qga = qmp_conn_connect(v->qga, QMP_MODE_AGENT, 1000, &err);
+        if (qga && qga_shutdown(qga, "powerdown", 3000, &err))
+            return "guest agent shutdown";
+    }
+    if (qmp) {
+        json_auto_t *r = qmp_conn_execute(qmp, "system_powerdown", NULL, 3000, NULL);
+        if (r)
+            return "ACPI powerdown";
+    }
+    return NULL;
+}
+
+int cmd_stop(int argc, char **argv)
+{
+    int timeout_s = 30;
+    gboolean no_agent = FALSE;
+    GOptionEntry entries[] = {
+        { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s, "Seconds for the guest to power off before QEMU is told to quit (30)", "S" },
+        { "no-agent", 0, 0, G_OPTION_ARG_NONE, &no_agent, "Use ACPI powerdown only, not the guest agent", NULL },
+        G_OPTION_ENTRY_NULL
+    };
+    if (!cli_parse(&argc, &argv, entries, "VM", "Shut a VM down gracefully: guest shutdown, then "
+                   "QEMU quit, then SIGKILL, each after a deadline.", 1, 1))
+        return EXIT_USAGE;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
+    pid_t pid = v ? vm_running_pid(v, &err) : 0;
+    if (!pid)
+        return cli_fail(err);
+    gint64 t0 = g_get_monotonic_time();
+    g_autoptr(QmpConn) qmp = vm_qmp_open(v, 5000, NULL);
+    const char *how = request_shutdown(v, qmp, !no_agent);
+    if (!how || !proc_wait_gone(pid, timeout_s * 1000LL)) {
+        cli_info("%s: guest did not power off within %d s; telling QEMU to quit", v->name, timeout_s);
+        json_auto_t *r = qmp ? qmp_conn_execute(qmp, "quit", NULL, 3000, NULL) : NULL;
+        how = "QEMU quit";
+        if (!proc_wait_gone(pid, 5000)) {
+            kill(pid, SIGKILL);
+            proc_wait_gone(pid, 5000);
+            how = "SIGKILL";
+        }
+    }
+    g_clear_pointer(&qmp, qmp_conn_free);
+    vm_runtime_remove(v);
+    printf("stopped %s (%s, %.2f s)\n", v->name, how, (double)(g_get_monotonic_time() - t0) / 1e6);
+    return EXIT_OK;
+}
+
+int cmd_kill(int argc, char **argv)
+{
+    if (!cli_parse(&argc, &argv, NULL, "VM", "Kill a VM's QEMU at once (SIGKILL); unsaved guest "
+                   "data is lost.", 1, 1))
+        return EXIT_USAGE;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
+    pid_t pid = v ? vm_running_pid(v, &err) : 0;
+    if (!pid)
+        return cli_fail(err);
+    kill(pid, SIGKILL);
+    if (!proc_wait_gone(pid, 5000))
+        return cli_failf("VM %s (pid %d) did not die after SIGKILL", v->name, (int)pid);
+    vm_runtime_remove(v);
+    printf("killed %s (pid %d)\n", v->name, (int)pid);
+    return EXIT_OK;
+}

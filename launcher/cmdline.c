@@ -1,0 +1,190 @@
+/* Profile -> QEMU argv, with every value placed in option syntax escaped. */
+#include "cmdline.h"
+
+#include <string.h>
+
+char *cmdline_escape(const char *value)
+{
+    GString *s = g_string_sized_new(strlen(value) + 8);
+    for (const char *c = value; *c; c++) {
+        g_string_append_c(s, *c);
+        if (*c == ',')
+            g_string_append_c(s, ',');
+    }
+    return g_string_free(s, FALSE);
+}
+
+const char *cmdline_cpu_model(const Profile *p, const char *accel)
+{
+    if (strcmp(p->cpu, "auto") != 0)
+        return p->cpu;
+    /* host under a KVM that passed the probe; max is TCG's fullest model. */
+    return strcmp(accel, "kvm") == 0 ? "host" : "max";
+}
+
+char *cmdline_nic_mac(const Profile *p, const ProfileNet *n)
+{
+    if (n->mac)
+        return g_ascii_strdown(n->mac, -1);
+    g_autofree char *key = g_strdup_printf("%s/%s", p->name, n->name);
+    g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, key, -1);
+    return g_strdup_printf("52:54:00:%.2s:%.2s:%.2s", sum, sum + 2, sum + 4);
+}
+
+static void add(GStrvBuilder *b, const char *a)
+{
+    g_strv_builder_add(b, a);
+}
+
+/* g_strv_builder_take() needs GLib 2.80; Debian 12 has 2.74. */
+static void take(GStrvBuilder *b, char *a)
+{
+    g_strv_builder_add(b, a);
+    g_free(a);
+}
+
+static void addf(GStrvBuilder *b, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void addf(GStrvBuilder *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    take(b, g_strdup_vprintf(fmt, ap));
+    va_end(ap);
+}
+
+/* -chardev socket,id=ID,path=DIR/FILE,server=on,wait=off */
+static void add_socket_chardev(GStrvBuilder *b, const char *id, const char *dir, const char *file,
+                               const char *logfile)
+{
+    g_autofree char *path = g_build_filename(dir, file, NULL);
+    g_autofree char *esc = cmdline_escape(path);
+    g_autofree char *log = logfile ? cmdline_escape(logfile) : NULL;
+    add(b, "-chardev");
+    addf(b, "socket,id=%s,path=%s,server=on,wait=off%s%s", id, esc, log ? ",logfile=" : "",
+         log ? log : "");
+}
+
+static void add_disks(GStrvBuilder *b, const Profile *p)
+{
+    for (guint i = 0; i < p->disks->len; i++) {
+        const ProfileDisk *d = p->disks->pdata[i];
+        g_autofree char *file = cmdline_escape(d->file);
+        add(b, "-drive");
+        addf(b, "file=%s,if=none,id=drive-%s,node-name=disk-%s,format=%s%s%s%s", file, d->name,
+             d->name, d->format, d->cache ? ",cache=" : "", d->cache ? d->cache : "",
+             d->readonly ? ",readonly=on" : "");
+        add(b, "-device");
+        if (strcmp(d->bus, "virtio") == 0)
+            addf(b, "virtio-blk-pci,drive=drive-%s,id=disk-dev-%s", d->name, d->name);
+        else
+            addf(b, "ide-hd,drive=drive-%s,id=disk-dev-%s", d->name, d->name);
+    }
+    if (p->cdrom) {
+        g_autofree char *file = cmdline_escape(p->cdrom);
+        add(b, "-drive");
+        addf(b, "file=%s,if=none,id=drive-cdrom,media=cdrom,readonly=on", file);
+        add(b, "-device");
+        add(b, "ide-cd,drive=drive-cdrom,id=cdrom0");
+    }
+}
+
+static void add_nets(GStrvBuilder *b, const Profile *p)
+{
+    for (guint i = 0; i < p->nets->len; i++) {
+        const ProfileNet *n = p->nets->pdata[i];
+        if (n->mode == NET_NONE)
+            continue;
+        GString *nd = g_string_new(NULL);
+        g_string_append_printf(nd, "user,id=net-%s", n->name);
+        for (gsize f = 0; n->forwards && n->forwards[f]; f++) {
+            g_autofree char *esc = cmdline_escape(n->forwards[f]);
+            g_string_append_printf(nd, ",hostfwd=%s", esc);
+        }
+        add(b, "-netdev");
+        take(b, g_string_free(nd, FALSE));
+        g_autofree char *mac = cmdline_nic_mac(p, n);
+        add(b, "-device");
+        addf(b, "%s,netdev=net-%s,mac=%s,id=nic-%s",
+             strcmp(n->model, "e1000") == 0 ? "e1000" : "virtio-net-pci", n->name, mac, n->name);
+    }
+}
+
+static void add_boot(GStrvBuilder *b, const Profile *p)
+{
+    if (p->kernel) {
+        add(b, "-kernel");
+        add(b, p->kernel);
+    }
+    if (p->initrd) {
+        add(b, "-initrd");
+        add(b, p->initrd);
+    }
+    if (p->append) {
+        add(b, "-append");
+        add(b, p->append);
+    }
+    if (p->order) {
+        add(b, "-boot");
+        addf(b, "order=%s", p->order);
+    }
+}
+
+GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
+{
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    g_autofree char *name = cmdline_escape(p->name);
+    add(b, o->qemu);
+    add(b, "-name");
+    addf(b, "guest=%s,process=qlaunch-%s", name, name);
+    add(b, "-machine");
+    add(b, p->machine);
+    add(b, "-accel");
+    add(b, o->accel);
+    add(b, "-cpu");
+    add(b, cmdline_cpu_model(p, o->accel));
+    add(b, "-m");
+    addf(b, "%" G_GUINT64_FORMAT "M", p->memory_mib);
+    add(b, "-smp");
+    addf(b, "%u", p->cpus);
+    add(b, "-nodefaults");
+    add(b, "-no-user-config");
+    add(b, "-display");
+    add(b, "none");
+    add_socket_chardev(b, "qmp0", o->runtime_dir, "qmp.sock", NULL);
+    add(b, "-mon");
+    add(b, "chardev=qmp0,mode=control");
+    if (p->serial) {
+        add_socket_chardev(b, "serial0", o->runtime_dir, "serial.sock", p->serial_log);
+        add(b, "-serial");
+        add(b, "chardev:serial0");
+    }
+    add_boot(b, p);
+    add_disks(b, p);
+    add_nets(b, p);
+    if (p->agent) {
+        add_socket_chardev(b, "qga0", o->runtime_dir, "qga.sock", NULL);
+        add(b, "-device");
+        add(b, "virtio-serial-pci,id=vser0");
+        add(b, "-device");
+        add(b, "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0");
+    }
+    g_autofree char *pidfile = g_build_filename(o->runtime_dir, "qemu.pid", NULL);
+    add(b, "-pidfile");
+    add(b, pidfile);
+    if (o->daemonize)
+        add(b, "-daemonize");
+    return g_strv_builder_end(b);
+}
+
+char *cmdline_to_string(const char *const *argv)
+{
+    GString *s = g_string_new(NULL);
+    for (gsize i = 0; argv[i]; i++) {
+        g_autofree char *q = g_shell_quote(argv[i]);
+        gboolean plain = strpbrk(argv[i], " \t\n'\"\\$`*?[]{}()<>|&;#~!") == NULL && *argv[i];
+        if (i)
+            g_string_append_c(s, ' ');
+        g_string_append(s, plain ? argv[i] : q);
+    }
+    return g_string_free(s, FALSE);
+}

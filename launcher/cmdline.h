@@ -1,0 +1,22 @@
+/* Profile -> QEMU argv. Pure: no I/O, so it is tested with golden files. */
+#pragma once
+
+#include "profile.h"
+
+typedef struct {
+    const char *qemu;          /* binary, e.g. qemu-system-x86_64 */
+    const char *runtime_dir;   /* where qmp.sock, qga.sock, serial.sock, qemu.pid go */
+    const char *accel;         /* "kvm" or "tcg" (already decided) */
+    gboolean daemonize;
+} CmdlineOpts;
+
+/* transfer full */
+GStrv cmdline_build(const Profile *p, const CmdlineOpts *o);
+/* Escapes a value for QEMU's key=value,... syntax: commas are doubled. */
+char *cmdline_escape(const char *value);
+/* The -cpu model for cpu=auto (or the profile's own) under an accelerator. */
+const char *cmdline_cpu_model(const Profile *p, const char *accel);
+/* The NIC's MAC: the profile's, or 52:54:00 + 3 bytes hashed from the names. */
+char *cmdline_nic_mac(const Profile *p, const ProfileNet *n);
+/* Shell-quoted one-line rendering of argv, for display only. */
+char *cmdline_to_string(const char *const *argv);

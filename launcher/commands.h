@@ -1,0 +1,19 @@
+/* The verb handlers (one file per verb family) and what they share. */
+#pragma once
+
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_cpus(int argc, char **argv);
+int cmd_qmp(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_console(int argc, char **argv);
+int cmd_cmdline(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+/* $QLAUNCH_QEMU or qemu-system-x86_64 */
+const char *qlaunch_qemu_binary(void);

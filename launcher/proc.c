@@ -1,0 +1,148 @@
+/* Child processes with deadlines: exec argv arrays, never a shell. */
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LAUNCHER_ERROR_DOMAIN g_quark_from_static_string("proc-error")
+
+static gboolean wait_child(pid_t pid, gint64 deadline, int *status)
+{
+    gulong pause_us = 1000;
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid)
+            return TRUE;
+        if (r < 0 && errno != EINTR)
+            return TRUE;
+        if (g_get_monotonic_time() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, status, 0);
+            return FALSE;
+        }
+        g_usleep(pause_us);
+        pause_us = MIN(pause_us * 2, 20000);
+    }
+}
+
+static gboolean timed_out(GError **error, const char *what, gint64 timeout_ms)
+{
+    g_set_error(error, LAUNCHER_ERROR_DOMAIN, ETIMEDOUT, "%s did not finish within %.1f s (killed)",
+                what, (double)timeout_ms / 1000);
+    return FALSE;
+}
+
+gboolean proc_run(const char *const *argv, gint64 timeout_ms, char **output, int *status,
+                  GError **error)
+{
+    GPid pid;
+    int out = -1;
+    if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
+                                  G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH |
+                                      G_SPAWN_STDIN_FROM_DEV_NULL,
+                                  NULL, NULL, &pid, NULL, &out, NULL, error))
+        return FALSE;
+    /* The child's stderr stays ours, so its error text stays visible. */
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
+    GString *buf = g_string_new(NULL);
+    char chunk[4096];
+    for (;;) {
+        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+        GPollFD p = { .fd = out, .events = G_IO_IN };
+        if (left <= 0)
+            break;
+        if (g_poll(&p, 1, (int)left) <= 0)
+            continue;
+        ssize_t n = read(out, chunk, sizeof(chunk));
+        if (n <= 0)
+            break;
+        g_string_append_len(buf, chunk, n);
+    }
+    close(out);
+    gboolean ok = wait_child(pid, deadline, status);
+    if (output)
+        *output = g_string_free(buf, FALSE);
+    else
+        g_string_free(buf, TRUE);
+    return ok ? TRUE : timed_out(error, argv[0], timeout_ms);
+}
+
+gboolean proc_run_logged(const char *const *argv, const char *log_path, gint64 timeout_ms,
+                         int *status, GError **error)
+{
+    int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (logfd < 0) {
+        g_set_error(error, LAUNCHER_ERROR_DOMAIN, errno, "%s: %s", log_path, g_strerror(errno));
+        return FALSE;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(logfd);
+        g_set_error(error, LAUNCHER_ERROR_DOMAIN, errno, "fork: %s", g_strerror(errno));
+        return FALSE;
+    }
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        execvp(argv[0], (char *const *)argv);
+        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(logfd);
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
+    return wait_child(pid, deadline, status) ? TRUE : timed_out(error, argv[0], timeout_ms);
+}
+
+gboolean proc_alive(pid_t pid)
+{
+    if (pid <= 0)
+        return FALSE;
+    if (kill(pid, 0) < 0 && errno != EPERM)
+        return FALSE;
+    /* A zombie (exited, not yet reaped by its parent) is gone for us. */
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *stat = NULL;
+    if (!g_file_get_contents(path, &stat, NULL, NULL))
+        return FALSE;
+    const char *paren = strrchr(stat, ')');
+    return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
+gboolean proc_wait_gone(pid_t pid, gint64 timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
+    while (proc_alive(pid)) {
+        if (g_get_monotonic_time() >= deadline)
+            return FALSE;
+        g_usleep(10000);
+    }
+    return TRUE;
+}
+
+char *proc_tail_file(const char *path, guint max_lines)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    g_strchomp(text);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    guint n = g_strv_length(lines);
+    guint from = n > max_lines ? n - max_lines : 0;
+    return g_strjoinv("\n", lines + from);
+}
+
+char *proc_describe_status(int status)
+{
+    if (WIFEXITED(status))
+        return g_strdup_printf("exit code %d", WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return g_strdup_printf("signal %d (%s)", WTERMSIG(status), g_strsignal(WTERMSIG(status)));
+    return g_strdup("unknown status");
+}

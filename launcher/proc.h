@@ -1,0 +1,23 @@
+/* Child processes with deadlines: exec argv arrays, never a shell. */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+/* Runs argv, capturing stdout+stderr (transfer full, may be NULL), waiting
+ * at most timeout_ms (then SIGKILL). *status is the waitpid status. */
+gboolean proc_run(const char *const *argv, gint64 timeout_ms, char **output, int *status,
+                  GError **error);
+/* Runs argv with stdout and stderr appended to log_path and stdin from
+ * /dev/null; waits at most timeout_ms for it to exit (QEMU -daemonize
+ * exits once the VM is set up). */
+gboolean proc_run_logged(const char *const *argv, const char *log_path, gint64 timeout_ms,
+                         int *status, GError **error);
+/* A process exists and is not a zombie. */
+gboolean proc_alive(pid_t pid);
+/* Waits until pid is gone or timeout_ms passes; TRUE if gone. */
+gboolean proc_wait_gone(pid_t pid, gint64 timeout_ms);
+/* The last max_lines lines of a text file (transfer full), or NULL. */
+char *proc_tail_file(const char *path, guint max_lines);
+/* "exit code 3", "signal 9" */
+char *proc_describe_status(int status);

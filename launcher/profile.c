@@ -1,0 +1,584 @@
+/* VM profiles: parse an INI file with GKeyFile and validate every value. */
+#include "profile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK(profile-error-quark, profile_error)
+
+static const char *const vm_keys[] = { "name", "memory", "cpus", "accel", "cpu", "machine", NULL };
+static const char *const boot_keys[] = { "kernel", "initrd", "append", "cdrom", "order", NULL };
+static const char *const disk_keys[] = { "file", "size", "format", "bus", "cache", "readonly", NULL };
+static const char *const net_keys[] = { "mode", "forward", "mac", "model", NULL };
+static const char *const agent_keys[] = { "enabled", NULL };
+static const char *const serial_keys[] = { "enabled", "log", NULL };
+
+/* The reading context: file name for messages, the key file, the result. */
+typedef struct {
+    const char *path;
+    GKeyFile *kf;
+    const ProfileEnv *env;
+    Profile *p;
+    GHashTable *forwards;  /* group -> GPtrArray of every forward= line */
+} Ctx;
+
+static gboolean fail(Ctx *c, GError **error, const char *group, const char *key, const char *fmt,
+                     ...) G_GNUC_PRINTF(5, 6);
+static gboolean fail(Ctx *c, GError **error, const char *group, const char *key, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_INVALID, "profile %s%s%s%s%s%s: %s", c->path,
+                group ? " [" : "", group ? group : "", group ? "]" : "", key ? " " : "", key ? key : "",
+                msg);
+    return FALSE;
+}
+
+static guint edit_distance(const char *a, const char *b)
+{
+    gsize la = strlen(a), lb = strlen(b);
+    g_autofree guint *row = g_new(guint, lb + 1);
+    for (gsize j = 0; j <= lb; j++)
+        row[j] = (guint)j;
+    for (gsize i = 1; i <= la; i++) {
+        guint diag = row[0];
+        row[0] = (guint)i;
+        for (gsize j = 1; j <= lb; j++) {
+            guint up = row[j];
+            guint cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* "did you mean 'x'?" for the closest valid word, or "valid: a, b, c". */
+static char *suggest(const char *word, const char *const *valid)
+{
+    const char *best = NULL;
+    guint best_d = 3;
+    for (gsize i = 0; valid[i]; i++) {
+        guint d = edit_distance(word, valid[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = valid[i];
+        }
+    }
+    g_autofree char *list = g_strjoinv(", ", (char **)valid);
+    if (best)
+        return g_strdup_printf("did you mean '%s'? (valid: %s)", best, list);
+    return g_strdup_printf("valid keys: %s", list);
+}
+
+static gboolean check_keys(Ctx *c, const char *group, const char *const *valid, GError **error)
+{
+    g_auto(GStrv) keys = g_key_file_get_keys(c->kf, group, NULL, NULL);
+    for (gsize i = 0; keys && keys[i]; i++) {
+        if (!g_strv_contains(valid, keys[i])) {
+            g_autofree char *hint = suggest(keys[i], valid);
+            return fail(c, error, group, keys[i], "unknown key; %s", hint);
+        }
+    }
+    return TRUE;
+}
+
+/* Cuts an inline comment: whitespace followed by '#' (as DESIGN.md's
+ * examples write them; GKeyFile itself only knows whole-line comments). */
+static char *strip_comment(char *v)
+{
+    for (char *s = v; *s; s++) {
+        if (*s == '#' && s > v && g_ascii_isspace(s[-1])) {
+            *s = '\0';
+            break;
+        }
+    }
+    return g_strstrip(v);
+}
+
+static char *get_str(Ctx *c, const char *group, const char *key)
+{
+    char *v = g_key_file_get_string(c->kf, group, key, NULL);
+    return v ? strip_comment(v) : NULL;
+}
+
+static gboolean no_control_chars(Ctx *c, const char *group, const char *key, const char *v,
+                                 GError **error)
+{
+    for (const char *s = v; *s; s++) {
+        if ((guchar)*s < 0x20 || *s == 0x7f)
+            return fail(c, error, group, key, "control characters are not allowed in values");
+    }
+    return TRUE;
+}
+
+static gboolean get_bool(Ctx *c, const char *group, const char *key, gboolean dflt, gboolean *out,
+                         GError **error)
+{
+    g_autofree char *v = get_str(c, group, key);
+    if (!v) {
+        *out = dflt;
+        return TRUE;
+    }
+    if (!g_ascii_strcasecmp(v, "true") || !g_ascii_strcasecmp(v, "yes") || !strcmp(v, "1") ||
+        !g_ascii_strcasecmp(v, "on"))
+        *out = TRUE;
+    else if (!g_ascii_strcasecmp(v, "false") || !g_ascii_strcasecmp(v, "no") || !strcmp(v, "0") ||
+             !g_ascii_strcasecmp(v, "off"))
+        *out = FALSE;
+    else
+        return fail(c, error, group, key, "\"%s\" is not a boolean (use true or false)", v);
+    return TRUE;
+}
+
+/* One of a fixed set of words. */
+static gboolean get_enum(Ctx *c, const char *group, const char *key, const char *const *words,
+                         const char *dflt, char **out, GError **error)
+{
+    g_autofree char *v = get_str(c, group, key);
+    if (!v) {
+        *out = g_strdup(dflt);
+        return TRUE;
+    }
+    if (!g_strv_contains(words, v)) {
+        g_autofree char *list = g_strjoinv(", ", (char **)words);
+        return fail(c, error, group, key, "\"%s\" is not one of: %s", v, list);
+    }
+    *out = g_steal_pointer(&v);
+    return TRUE;
+}
+
+gboolean profile_parse_size(const char *text, guint64 plain_unit, guint64 *out)
+{
+    if (!text || !g_ascii_isdigit(*text))
+        return FALSE;
+    errno = 0;
+    char *end = NULL;
+    guint64 n = g_ascii_strtoull(text, &end, 10);
+    if (errno || n == 0)
+        return FALSE;
+    guint64 unit;
+    switch (g_ascii_toupper(*end)) {
+    case '\0': unit = plain_unit; break;
+    case 'K': unit = 1ull << 10; end++; break;
+    case 'M': unit = 1ull << 20; end++; break;
+    case 'G': unit = 1ull << 30; end++; break;
+    case 'T': unit = 1ull << 40; end++; break;
+    default: return FALSE;
+    }
+    if (unit == 0)
+        return FALSE;
+    if (*end && g_ascii_strcasecmp(end, "B") && g_ascii_strcasecmp(end, "iB"))
+        return FALSE;
+    if (n > G_MAXUINT64 / unit)
+        return FALSE;
+    *out = n * unit;
+    return TRUE;
+}
+
+gboolean profile_name_valid(const char *name)
+{
+    if (!name || !g_ascii_isalnum(name[0]) || strlen(name) > 64)
+        return FALSE;
+    for (const char *s = name; *s; s++) {
+        if (!g_ascii_isalnum(*s) && *s != '.' && *s != '_' && *s != '-')
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* A word safe as a QEMU option value without escaping (machine type, ids). */
+static gboolean plain_word(const char *s, const char *extra)
+{
+    if (!s || !*s || *s == '-')
+        return FALSE;
+    for (; *s; s++) {
+        if (!g_ascii_isalnum(*s) && !strchr("._-", *s) && !(extra && strchr(extra, *s)))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* Resolves a path value: @guest/X, absolute, or relative to the profile. */
+static gboolean get_path(Ctx *c, const char *group, const char *key, char **out, GError **error)
+{
+    g_autofree char *v = get_str(c, group, key);
+    *out = NULL;
+    if (!v)
+        return TRUE;
+    if (!*v)
+        return fail(c, error, group, key, "empty path");
+    if (!no_control_chars(c, group, key, v, error))
+        return FALSE;
+    if (g_str_has_prefix(v, "@guest/")) {
+        const char *rest = v + strlen("@guest/");
+        g_auto(GStrv) parts = g_strsplit(rest, "/", -1);
+        if (!*rest || g_strv_contains((const char *const *)parts, ".."))
+            return fail(c, error, group, key, "\"%s\": @guest/ takes a file name inside the guest "
+                        "directory (e.g. @guest/vmlinuz)", v);
+        *out = g_build_filename(c->env->guest_dir, rest, NULL);
+    } else if (g_path_is_absolute(v)) {
+        *out = g_steal_pointer(&v);
+    } else {
+        *out = g_build_filename(c->p->dir, v, NULL);
+    }
+    return TRUE;
+}
+
+static gboolean read_vm(Ctx *c, GError **error)
+{
+    static const char *const accels[] = { "auto", "kvm", "tcg", NULL };
+    const char *g = "vm";
+    Profile *p = c->p;
+    if (!check_keys(c, g, vm_keys, error))
+        return FALSE;
+    g_autofree char *name = get_str(c, g, "name");
+    if (!name) {
+        g_autofree char *base = g_path_get_basename(c->path);
+        char *dot = strrchr(base, '.');
+        if (dot)
+            *dot = '\0';
+        name = g_steal_pointer(&base);
+    }
+    if (!profile_name_valid(name))
+        return fail(c, error, g, "name", "\"%s\" is not a valid VM name (letters, digits, '.', '_', "
+                    "'-'; starting with a letter or digit; at most 64)", name);
+    p->name = g_steal_pointer(&name);
+
+    g_autofree char *mem = get_str(c, g, "memory");
+    guint64 bytes = 512ull << 20;
+    if (mem && !profile_parse_size(mem, 1ull << 20, &bytes))
+        return fail(c, error, g, "memory", "\"%s\" is not a size (try 512M or 2G)", mem);
+    if (bytes < (16ull << 20) || bytes % (1ull << 20))
+        return fail(c, error, g, "memory", "\"%s\" must be a whole number of MiB, at least 16M", mem);
+    p->memory_mib = bytes >> 20;
+
+    g_autofree char *cpus = get_str(c, g, "cpus");
+    p->cpus = 1;
+    if (cpus) {
+        char *end = NULL;
+        guint64 n = g_ascii_strtoull(cpus, &end, 10);
+        if (!g_ascii_isdigit(*cpus) || *end || n < 1 || n > 255)
+            return fail(c, error, g, "cpus", "\"%s\" is not a vCPU count (1 to 255)", cpus);
+        p->cpus = (guint)n;
+    }
+
+    g_autofree char *accel = NULL;
+    if (!get_enum(c, g, "accel", accels, "auto", &accel, error))
+        return FALSE;
+    p->accel = !strcmp(accel, "kvm") ? ACCEL_KVM : !strcmp(accel, "tcg") ? ACCEL_TCG : ACCEL_AUTO;
+
+    p->cpu = get_str(c, g, "cpu");
+    if (!p->cpu)
+        p->cpu = g_strdup("auto");
+    if (!plain_word(p->cpu, ",+="))
+        return fail(c, error, g, "cpu", "\"%s\" is not a CPU model (try auto, max, host or qemu64)",
+                    p->cpu);
+    p->machine = get_str(c, g, "machine");
+    if (!p->machine)
+        p->machine = g_strdup("q35");
+    if (!plain_word(p->machine, NULL))
+        return fail(c, error, g, "machine", "\"%s\" is not a machine type (try q35 or pc)", p->machine);
+    return TRUE;
+}
+
+static gboolean read_boot(Ctx *c, GError **error)
+{
+    const char *g = "boot";
+    Profile *p = c->p;
+    if (!g_key_file_has_group(c->kf, g))
+        return TRUE;
+    if (!check_keys(c, g, boot_keys, error) || !get_path(c, g, "kernel", &p->kernel, error) ||
+        !get_path(c, g, "initrd", &p->initrd, error) || !get_path(c, g, "cdrom", &p->cdrom, error))
+        return FALSE;
+    p->append = get_str(c, g, "append");
+    if (p->append && !no_control_chars(c, g, "append", p->append, error))
+        return FALSE;
+    if ((p->initrd || p->append) && !p->kernel)
+        return fail(c, error, g, p->initrd ? "initrd" : "append", "needs kernel= in the same group");
+    p->order = get_str(c, g, "order");
+    if (p->order) {
+        if (!*p->order || strspn(p->order, "acdn") != strlen(p->order))
+            return fail(c, error, g, "order", "\"%s\" is not a boot order (letters c=disk, d=cdrom, "
+                        "n=network, a=floppy; e.g. dc)", p->order);
+    }
+    return TRUE;
+}
+
+static void disk_free(gpointer data)
+{
+    ProfileDisk *d = data;
+    g_free(d->name);
+    g_free(d->file);
+    g_free(d->format);
+    g_free(d->bus);
+    g_free(d->cache);
+    g_free(d);
+}
+
+static gboolean read_disk(Ctx *c, const char *g, const char *name, GError **error)
+{
+    static const char *const formats[] = { "qcow2", "raw", NULL };
+    static const char *const buses[] = { "virtio", "sata", NULL };
+    static const char *const caches[] = { "none", "writeback", "writethrough", "directsync",
+                                          "unsafe", NULL };
+    ProfileDisk *d = g_new0(ProfileDisk, 1);
+    g_ptr_array_add(c->p->disks, d);
+    d->name = g_strdup(name);
+    if (!check_keys(c, g, disk_keys, error) || !get_path(c, g, "file", &d->file, error) ||
+        !get_enum(c, g, "format", formats, "qcow2", &d->format, error) ||
+        !get_enum(c, g, "bus", buses, "virtio", &d->bus, error) ||
+        !get_enum(c, g, "cache", caches, NULL, &d->cache, error) ||
+        !get_bool(c, g, "readonly", FALSE, &d->readonly, error))
+        return FALSE;
+    g_autofree char *size = get_str(c, g, "size");
+    if (size && !profile_parse_size(size, 0, &d->size))
+        return fail(c, error, g, "size", "\"%s\" is not a size (try 10G)", size);
+    if (d->size && strcmp(d->format, "qcow2") != 0)
+        return fail(c, error, g, "size", "only qcow2 disks are created by qlaunch; create the raw "
+                    "file yourself or use format=qcow2");
+    if (!d->file) {
+        if (!d->size)
+            return fail(c, error, g, "file", "a disk needs file= (an existing image) or size= "
+                        "(created in %s/%s/)", c->env->state_base, c->p->name);
+        g_autofree char *base = g_strdup_printf("%s.qcow2", name);
+        d->file = g_build_filename(c->env->state_base, c->p->name, base, NULL);
+    }
+    return TRUE;
+}
+
+static void net_free(gpointer data)
+{
+    ProfileNet *n = data;
+    g_free(n->name);
+    g_strfreev(n->forwards);
+    g_free(n->mac);
+    g_free(n->model);
+    g_free(n);
+}
+
+/* "tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT"; an empty host address
+ * becomes 127.0.0.1 so a forward is never open to the network by accident. */
+static char *normalise_forward(const char *v)
+{
+    g_autoptr(GRegex) re = g_regex_new("^(tcp|udp):([0-9.]*):([0-9]{1,5})-([0-9.]*):([0-9]{1,5})$",
+                                       0, 0, NULL);
+    g_autoptr(GMatchInfo) m = NULL;
+    if (!g_regex_match(re, v, 0, &m))
+        return NULL;
+    g_autofree char *proto = g_match_info_fetch(m, 1), *haddr = g_match_info_fetch(m, 2);
+    g_autofree char *hport = g_match_info_fetch(m, 3), *gaddr = g_match_info_fetch(m, 4);
+    g_autofree char *gport = g_match_info_fetch(m, 5);
+    if (atoi(hport) < 1 || atoi(hport) > 65535 || atoi(gport) < 1 || atoi(gport) > 65535)
+        return NULL;
+    return g_strdup_printf("%s:%s:%s-%s:%s", proto, *haddr ? haddr : "127.0.0.1", hport, gaddr,
+                           gport);
+}
+
+static gboolean read_forwards(Ctx *c, const char *g, ProfileNet *n, GError **error)
+{
+    GPtrArray *lines = g_hash_table_lookup(c->forwards, g);
+    g_autoptr(GStrvBuilder) out = g_strv_builder_new();
+    for (guint i = 0; lines && i < lines->len; i++) {
+        const char *v = lines->pdata[i];
+        g_autofree char *norm = normalise_forward(v);
+        if (!norm)
+            return fail(c, error, g, "forward", "\"%s\" is not a forward (try "
+                        "tcp:127.0.0.1:2222-:22, i.e. proto:hostaddr:hostport-guestaddr:guestport)", v);
+        if (n->mode != NET_USER)
+            return fail(c, error, g, "forward", "forwards need mode=user");
+        g_strv_builder_add(out, norm);
+    }
+    n->forwards = g_strv_builder_end(out);
+    return TRUE;
+}
+
+static gboolean read_net(Ctx *c, const char *g, const char *name, GError **error)
+{
+    static const char *const modes[] = { "user", "tap", "socket", "none", NULL };
+    static const char *const models[] = { "virtio", "e1000", NULL };
+    ProfileNet *n = g_new0(ProfileNet, 1);
+    g_ptr_array_add(c->p->nets, n);
+    n->name = g_strdup(name);
+    g_autofree char *mode = NULL;
+    if (!check_keys(c, g, net_keys, error) || !get_enum(c, g, "mode", modes, "user", &mode, error) ||
+        !get_enum(c, g, "model", models, "virtio", &n->model, error))
+        return FALSE;
+    n->mode = !strcmp(mode, "user") ? NET_USER : !strcmp(mode, "tap") ? NET_TAP
+            : !strcmp(mode, "socket") ? NET_SOCKET : NET_NONE;
+    if (n->mode == NET_TAP || n->mode == NET_SOCKET)
+        return fail(c, error, g, "mode", "\"%s\" networking is not available in this qlaunch yet; "
+                    "use mode=user (NAT with forward= lines, no root needed) or mode=none", mode);
+    n->mac = get_str(c, g, "mac");
+    if (n->mac) {
+        g_autoptr(GRegex) re = g_regex_new("^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$", 0, 0, NULL);
+        if (!g_regex_match(re, n->mac, 0, NULL))
+            return fail(c, error, g, "mac", "\"%s\" is not a MAC address (e.g. 52:54:00:12:34:56)",
+                        n->mac);
+        if (g_ascii_xdigit_value(n->mac[1]) & 1)
+            return fail(c, error, g, "mac", "\"%s\" is a multicast address; the first byte must be "
+                        "even (e.g. 52:...)", n->mac);
+    }
+    return read_forwards(c, g, n, error);
+}
+
+/* GKeyFile keeps only the last of repeated keys; forward= may be repeated,
+ * so collect those lines per group from the text itself. */
+static GHashTable *collect_forwards(const char *data, gsize len)
+{
+    GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify)g_ptr_array_unref);
+    g_autofree char *text = g_strndup(data, len);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_autofree char *group = NULL;
+    for (gsize i = 0; lines[i]; i++) {
+        char *l = g_strstrip(lines[i]);
+        if (*l == '[' && l[strlen(l) - 1] == ']') {
+            g_free(group);
+            group = g_strndup(l + 1, strlen(l) - 2);
+        } else if (group && g_str_has_prefix(l, "forward")) {
+            char *eq = strchr(l, '=');
+            g_autofree char *key = eq ? g_strstrip(g_strndup(l, (gsize)(eq - l))) : NULL;
+            if (!key || strcmp(key, "forward") != 0)
+                continue;
+            GPtrArray *arr = g_hash_table_lookup(t, group);
+            if (!arr) {
+                arr = g_ptr_array_new_with_free_func(g_free);
+                g_hash_table_insert(t, g_strdup(group), arr);
+            }
+            g_ptr_array_add(arr, strip_comment(g_strdup(eq + 1)));
+        }
+    }
+    return t;
+}
+
+/* "disk data" -> kind "disk", name "data". */
+static gboolean split_group(Ctx *c, const char *group, char **kind, char **name, GError **error)
+{
+    const char *sp = strchr(group, ' ');
+    *kind = sp ? g_strndup(group, (gsize)(sp - group)) : g_strdup(group);
+    *name = sp ? g_strdup(sp + 1) : NULL;
+    gboolean named = !strcmp(*kind, "disk") || !strcmp(*kind, "net");
+    gboolean single = !strcmp(*kind, "vm") || !strcmp(*kind, "boot") || !strcmp(*kind, "agent") ||
+                      !strcmp(*kind, "serial");
+    if (!named && !single) {
+        static const char *const kinds[] = { "vm", "boot", "disk", "net", "agent", "serial", NULL };
+        g_autofree char *hint = suggest(*kind, kinds);
+        return fail(c, error, group, NULL, "unknown group; %s (disk and net take a name: [disk data])",
+                    hint);
+    }
+    if (named && (!*name || !plain_word(*name, NULL) || strchr(*name, '.')))
+        return fail(c, error, group, NULL, "[%s NAME] needs a name of letters, digits, '_' or '-' "
+                    "(e.g. [%s 0])", *kind, *kind);
+    if (single && *name)
+        return fail(c, error, group, NULL, "[%s] takes no name", *kind);
+    return TRUE;
+}
+
+/* Every group name is known, before any value is read. */
+static gboolean check_groups(Ctx *c, GError **error)
+{
+    g_auto(GStrv) groups = g_key_file_get_groups(c->kf, NULL);
+    for (gsize i = 0; groups[i]; i++) {
+        g_autofree char *kind = NULL, *name = NULL;
+        if (!split_group(c, groups[i], &kind, &name, error))
+            return FALSE;
+    }
+    if (!g_key_file_has_group(c->kf, "vm"))
+        return fail(c, error, NULL, NULL, "has no [vm] group (it needs at least [vm] and a way to "
+                    "boot: [boot] kernel= or cdrom=, or a [disk NAME])");
+    return TRUE;
+}
+
+static gboolean read_groups(Ctx *c, GError **error)
+{
+    g_auto(GStrv) groups = g_key_file_get_groups(c->kf, NULL);
+    for (gsize i = 0; groups[i]; i++) {
+        g_autofree char *kind = NULL, *name = NULL;
+        split_group(c, groups[i], &kind, &name, NULL);
+        if (!strcmp(kind, "disk") && !read_disk(c, groups[i], name, error))
+            return FALSE;
+        if (!strcmp(kind, "net") && !read_net(c, groups[i], name, error))
+            return FALSE;
+    }
+    if (!check_keys(c, "agent", agent_keys, error) ||
+        !get_bool(c, "agent", "enabled", TRUE, &c->p->agent, error) ||
+        !check_keys(c, "serial", serial_keys, error) ||
+        !get_bool(c, "serial", "enabled", TRUE, &c->p->serial, error) ||
+        !get_path(c, "serial", "log", &c->p->serial_log, error))
+        return FALSE;
+    return TRUE;
+}
+
+Profile *profile_load_data(const char *path, const char *data, gsize len, const ProfileEnv *env,
+                           GError **error)
+{
+    g_autoptr(Profile) p = g_new0(Profile, 1);
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) local = NULL;
+    p->path = g_strdup(path);
+    g_autofree char *dir = g_path_get_dirname(path);
+    p->dir = g_path_is_absolute(dir) ? g_steal_pointer(&dir) : g_canonicalize_filename(dir, NULL);
+    p->disks = g_ptr_array_new_with_free_func(disk_free);
+    p->nets = g_ptr_array_new_with_free_func(net_free);
+    if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &local)) {
+        g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ, "profile %s: not a valid INI file: %s",
+                    path, local->message);
+        return NULL;
+    }
+    Ctx c = { .path = path, .kf = kf, .env = env, .p = p, .forwards = collect_forwards(data, len) };
+    gboolean ok = check_groups(&c, error) && read_vm(&c, error) && read_boot(&c, error) &&
+                  read_groups(&c, error);
+    if (ok && !p->kernel && !p->cdrom && p->disks->len == 0)
+        ok = fail(&c, error, "boot", NULL, "nothing to boot from: give kernel=, cdrom= or a [disk NAME]");
+    g_hash_table_unref(c.forwards);
+    return ok ? g_steal_pointer(&p) : NULL;
+}
+
+Profile *profile_load(const char *path, const ProfileEnv *env, GError **error)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_autoptr(GError) local = NULL;
+    if (!g_file_get_contents(path, &data, &len, &local)) {
+        g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ, "profile %s: %s", path, local->message);
+        return NULL;
+    }
+    return profile_load_data(path, data, len, env, error);
+}
+
+void profile_free(Profile *p)
+{
+    if (!p)
+        return;
+    g_free(p->path);
+    g_free(p->dir);
+    g_free(p->name);
+    g_free(p->cpu);
+    g_free(p->machine);
+    g_free(p->kernel);
+    g_free(p->initrd);
+    g_free(p->append);
+    g_free(p->cdrom);
+    g_free(p->order);
+    if (p->disks)
+        g_ptr_array_unref(p->disks);
+    if (p->nets)
+        g_ptr_array_unref(p->nets);
+    g_free(p->serial_log);
+    g_free(p);
+}
+
+const char *profile_accel_name(AccelChoice a)
+{
+    return a == ACCEL_KVM ? "kvm" : a == ACCEL_TCG ? "tcg" : "auto";
+}
+
+const char *profile_net_mode_name(NetMode m)
+{
+    static const char *const names[] = { "user", "tap", "socket", "none" };
+    return names[m];
+}

@@ -1,0 +1,231 @@
+/* A VM's runtime directory: where it lives while it runs, and how to reach it. */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+G_DEFINE_QUARK(vm-error-quark, vm_error)
+
+void vm_paths_free(VmPaths *v)
+{
+    if (!v)
+        return;
+    g_free(v->name);
+    g_free(v->dir);
+    g_free(v->qmp);
+    g_free(v->qga);
+    g_free(v->serial);
+    g_free(v->pidfile);
+    g_free(v->lockfile);
+    g_free(v->log);
+    g_free(v->meta);
+    g_free(v->profile_copy);
+    g_free(v);
+}
+
+char *vm_runtime_base(void)
+{
+    const char *env = g_getenv("QLAUNCH_RUNTIME_DIR");
+    if (env && *env)
+        return g_strdup(env);
+    const char *xdg = g_getenv("XDG_RUNTIME_DIR");
+    if (xdg && *xdg)
+        return g_build_filename(xdg, "qlaunch", NULL);
+    if (geteuid() == 0)
+        return g_strdup("/run/qlaunch");
+    return g_strdup_printf("/tmp/qlaunch-%u", (unsigned)geteuid());
+}
+
+char *vm_state_base(void)
+{
+    const char *env = g_getenv("QLAUNCH_STATE_DIR");
+    if (env && *env)
+        return g_strdup(env);
+    return g_build_filename(g_get_user_data_dir(), "qlaunch", NULL);
+}
+
+char *vm_exe_dir(void)
+{
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    return exe ? g_path_get_dirname(exe) : g_strdup(".");
+}
+
+char *vm_guest_dir(void)
+{
+    const char *env = g_getenv("QLAUNCH_GUEST_DIR");
+    if (env && *env)
+        return g_strdup(env);
+    /* A build tree (qlaunch next to build/), else the installed copy. */
+    g_autofree char *exe_dir = vm_exe_dir();
+    g_autofree char *local = g_build_filename(exe_dir, "build", "guest", NULL);
+    if (g_file_test(local, G_FILE_TEST_IS_DIR))
+        return g_steal_pointer(&local);
+    g_autofree char *prefix = g_path_get_dirname(exe_dir);
+    return g_build_filename(prefix, "share", "qlaunch", "guest", NULL);
+}
+
+char *vm_cache_file(void)
+{
+    return g_build_filename(g_get_user_cache_dir(), "qlaunch", "kvm-probe", NULL);
+}
+
+VmPaths *vm_paths_new(const char *name)
+{
+    g_autofree char *base = vm_runtime_base();
+    VmPaths *v = g_new0(VmPaths, 1);
+    v->name = g_strdup(name);
+    v->dir = g_build_filename(base, name, NULL);
+    v->qmp = g_build_filename(v->dir, "qmp.sock", NULL);
+    v->qga = g_build_filename(v->dir, "qga.sock", NULL);
+    v->serial = g_build_filename(v->dir, "serial.sock", NULL);
+    v->pidfile = g_build_filename(v->dir, "qemu.pid", NULL);
+    v->lockfile = g_build_filename(v->dir, "lock", NULL);
+    v->log = g_build_filename(v->dir, "qemu.log", NULL);
+    v->meta = g_build_filename(v->dir, "meta.json", NULL);
+    v->profile_copy = g_build_filename(v->dir, "profile.ini", NULL);
+    return v;
+}
+
+/* mkdir 0700 if missing; then it must be a real directory owned by us. */
+static gboolean private_dir(const char *dir, GError **error)
+{
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE, "cannot create %s: %s", dir, g_strerror(errno));
+        return FALSE;
+    }
+    struct stat st;
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE, "%s is not a directory (a symlink?); refusing "
+                    "to use it", dir);
+        return FALSE;
+    }
+    if (st.st_uid != geteuid()) {
+        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE, "%s is owned by uid %u, not by you; refusing "
+                    "to use it", dir, (unsigned)st.st_uid);
+        return FALSE;
+    }
+    if ((st.st_mode & 077) && chmod(dir, 0700) < 0) {
+        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE, "cannot make %s private: %s", dir,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean vm_runtime_prepare(VmPaths *v, GError **error)
+{
+    g_autofree char *base = g_path_get_dirname(v->dir);
+    g_autofree char *parent = g_path_get_dirname(base);
+    g_mkdir_with_parents(parent, 0700);
+    return private_dir(base, error) && private_dir(v->dir, error);
+}
+
+int vm_lock(VmPaths *v, GError **error)
+{
+    int fd = open(v->lockfile, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "%s: %s", v->lockfile, g_strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        g_set_error(error, VM_ERROR, VM_ERROR_BUSY, "VM %s is busy: another qlaunch is starting or "
+                    "stopping it; try again in a moment", v->name);
+        return -1;
+    }
+    return fd;
+}
+
+pid_t vm_read_pid(VmPaths *v)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(v->pidfile, &text, NULL, NULL))
+        return 0;
+    gint64 pid = g_ascii_strtoll(text, NULL, 10);
+    return pid > 0 && pid < G_MAXINT ? (pid_t)pid : 0;
+}
+
+pid_t vm_running_pid(VmPaths *v, GError **error)
+{
+    pid_t pid = vm_read_pid(v);
+    if (pid > 0 && proc_alive(pid))
+        return pid;
+    g_set_error(error, VM_ERROR, VM_ERROR_NOT_RUNNING, "VM %s is not running (start it with "
+                "'qlaunch start %s')", v->name, v->name);
+    return 0;
+}
+
+void vm_runtime_remove(VmPaths *v)
+{
+    const char *files[] = { v->qmp, v->qga, v->serial, v->pidfile, v->log, v->meta,
+                            v->profile_copy, v->lockfile };
+    for (gsize i = 0; i < G_N_ELEMENTS(files); i++)
+        unlink(files[i]);
+    rmdir(v->dir);
+}
+
+QmpConn *vm_qmp_open(VmPaths *v, gint64 timeout_ms, GError **error)
+{
+    g_autoptr(QmpConn) c = qmp_conn_connect(v->qmp, QMP_MODE_MONITOR, timeout_ms, error);
+    if (!c || !qmp_conn_handshake(c, timeout_ms, error)) {
+        g_prefix_error(error, "QMP of VM %s: ", v->name);
+        return NULL;
+    }
+    return g_steal_pointer(&c);
+}
+
+QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
+    g_autoptr(QmpConn) c = qmp_conn_connect(v->qga, QMP_MODE_AGENT, timeout_ms, error);
+    if (!c) {
+        g_prefix_error(error, "guest agent of VM %s: ", v->name);
+        return NULL;
+    }
+    /* Until the guest opens its port, writes vanish: retry sync briefly. */
+    for (;;) {
+        g_autoptr(GError) local = NULL;
+        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+        if (qga_sync(c, MIN(MAX(left, 1), 1500), &local))
+            return g_steal_pointer(&c);
+        if (!g_error_matches(local, QMP_ERROR, QMP_ERROR_TIMEOUT) ||
+            g_get_monotonic_time() >= deadline) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "guest agent of VM %s did not answer "
+                        "within %.0f s: %s (does the guest run qemu-ga?)", v->name,
+                        (double)timeout_ms / 1000, local->message);
+            return NULL;
+        }
+    }
+}
+
+json_t *vm_meta_read(VmPaths *v)
+{
+    return json_load_file(v->meta, 0, NULL);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+GStrv vm_list_names(void)
+{
+    g_autofree char *base = vm_runtime_base();
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    g_autoptr(GDir) d = g_dir_open(base, 0, NULL);
+    const char *n;
+    while (d && (n = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(base, n, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+            g_strv_builder_add(b, n);
+    }
+    GStrv names = g_strv_builder_end(b);
+    qsort(names, g_strv_length(names), sizeof(char *), compare_names);
+    return names;
+}

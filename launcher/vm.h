@@ -1,0 +1,51 @@
+/* A VM's runtime directory: where it lives while it runs, and how to reach it. */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "../qmp/qmp.h"
+
+#define VM_ERROR (vm_error_quark())
+GQuark vm_error_quark(void);
+typedef enum { VM_ERROR_NOT_RUNNING, VM_ERROR_BUSY, VM_ERROR_UNSAFE, VM_ERROR_FAILED } VmErrorCode;
+
+typedef struct {
+    char *name;
+    char *dir;       /* runtime dir, 0700 */
+    char *qmp, *qga, *serial, *pidfile, *lockfile, *log, *meta, *profile_copy;
+} VmPaths;
+
+void vm_paths_free(VmPaths *v);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmPaths, vm_paths_free)
+
+/* Directories: each can be overridden by an environment variable
+ * (QLAUNCH_RUNTIME_DIR, QLAUNCH_STATE_DIR, QLAUNCH_GUEST_DIR). transfer full */
+char *vm_runtime_base(void);
+char *vm_state_base(void);
+char *vm_guest_dir(void);
+char *vm_cache_file(void);
+/* Directory of the running qlaunch executable. */
+char *vm_exe_dir(void);
+
+VmPaths *vm_paths_new(const char *name);
+/* Creates base and VM dirs 0700 and refuses ones not owned by us or that
+ * are symlinks. */
+gboolean vm_runtime_prepare(VmPaths *v, GError **error);
+/* flock on the lock file; returns the fd or -1 (VM_ERROR_BUSY). */
+int vm_lock(VmPaths *v, GError **error);
+/* QEMU's pid from the pidfile, 0 when absent. */
+pid_t vm_read_pid(VmPaths *v);
+/* The pid if the VM runs; 0 and VM_ERROR_NOT_RUNNING otherwise. */
+pid_t vm_running_pid(VmPaths *v, GError **error);
+/* Removes the runtime dir and what qlaunch put in it. */
+void vm_runtime_remove(VmPaths *v);
+/* Connects to QMP and negotiates capabilities. */
+QmpConn *vm_qmp_open(VmPaths *v, gint64 timeout_ms, GError **error);
+/* Connects to the guest agent and waits (retrying sync) until it answers. */
+QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error);
+/* meta.json: what start recorded (transfer full), or NULL. */
+json_t *vm_meta_read(VmPaths *v);
+/* VM names with a runtime dir (transfer full, sorted). */
+GStrv vm_list_names(void);

@@ -1,0 +1,92 @@
+/* libqmp guest-agent commands: ping, shutdown, exec with captured output. */
+#include "qmp.h"
+
+gboolean qga_ping(QmpConn *conn, gint64 timeout_ms, GError **error)
+{
+    json_auto_t *ret = qmp_conn_execute(conn, "guest-ping", NULL, timeout_ms, error);
+    return ret != NULL;
+}
+
+gboolean qga_shutdown(QmpConn *conn, const char *mode, gint64 timeout_ms, GError **error)
+{
+    if (!qga_sync(conn, timeout_ms, error))
+        return FALSE;
+    json_auto_t *args = json_pack("{s:s}", "mode", mode);
+    return qmp_conn_send_only(conn, "guest-shutdown", args, timeout_ms, error);
+}
+
+void qga_exec_result_free(QgaExecResult *res)
+{
+    if (!res)
+        return;
+    if (res->out)
+        g_bytes_unref(res->out);
+    if (res->err)
+        g_bytes_unref(res->err);
+    g_free(res);
+}
+
+static GBytes *decode_b64(json_t *status, const char *key)
+{
+    const char *b64 = json_string_value(json_object_get(status, key));
+    if (!b64 || !*b64)
+        return g_bytes_new(NULL, 0);
+    gsize len = 0;
+    guchar *data = g_base64_decode(b64, &len);
+    return g_bytes_new_take(data, len);
+}
+
+static json_t *exec_args(const char *const *argv, GBytes *input)
+{
+    json_t *args = json_pack("{s:s, s:[], s:b}", "path", argv[0], "arg", "capture-output", 1);
+    json_t *arr = json_object_get(args, "arg");
+    for (gsize i = 1; argv[i]; i++)
+        json_array_append_new(arr, json_string(argv[i]));
+    if (input) {
+        gsize len = 0;
+        const guchar *data = g_bytes_get_data(input, &len);
+        g_autofree char *b64 = g_base64_encode(data, len);
+        json_object_set_new(args, "input-data", json_string(b64));
+    }
+    return args;
+}
+
+QgaExecResult *qga_exec(QmpConn *conn, const char *const *argv, GBytes *input, gint64 timeout_ms,
+                        GError **error)
+{
+    g_return_val_if_fail(argv && argv[0], NULL);
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
+    json_auto_t *args = exec_args(argv, input);
+    json_auto_t *started = qmp_conn_execute(conn, "guest-exec", args, timeout_ms, error);
+    if (!started)
+        return NULL;
+    json_int_t pid = json_integer_value(json_object_get(started, "pid"));
+    gulong pause_us = 2000;
+    for (;;) {
+        gint64 left_ms = (deadline - g_get_monotonic_time()) / 1000;
+        if (left_ms <= 0) {
+            g_set_error(error, QMP_ERROR, QMP_ERROR_TIMEOUT,
+                        "'%s' (guest pid %" JSON_INTEGER_FORMAT ") did not finish in time; it may still run in the guest",
+                        argv[0], pid);
+            return NULL;
+        }
+        json_auto_t *q = json_pack("{s:I}", "pid", pid);
+        json_auto_t *st = qmp_conn_execute(conn, "guest-exec-status", q, left_ms, error);
+        if (!st)
+            return NULL;
+        if (json_is_true(json_object_get(st, "exited"))) {
+            QgaExecResult *res = g_new0(QgaExecResult, 1);
+            res->exited = TRUE;
+            json_t *sig = json_object_get(st, "signal");
+            res->signaled = sig != NULL;
+            res->code = (int)json_integer_value(sig ? sig : json_object_get(st, "exitcode"));
+            res->out = decode_b64(st, "out-data");
+            res->err = decode_b64(st, "err-data");
+            res->out_truncated = json_is_true(json_object_get(st, "out-truncated"));
+            res->err_truncated = json_is_true(json_object_get(st, "err-truncated"));
+            return res;
+        }
+        g_usleep(pause_us);
+        pause_us = MIN(pause_us * 2, 100000);
+    }
+}

@@ -1,0 +1,109 @@
+/* libqmp: a client for QEMU's QMP monitor and the QEMU guest agent. */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+
+G_BEGIN_DECLS
+
+#define QMP_ERROR (qmp_error_quark())
+GQuark qmp_error_quark(void);
+
+/* Error codes. The first group mirrors QMP's error classes (the message is
+ * QMP's "desc"); the second is what the connection itself can report. */
+typedef enum {
+    QMP_ERROR_GENERIC,              /* GenericError */
+    QMP_ERROR_COMMAND_NOT_FOUND,    /* CommandNotFound */
+    QMP_ERROR_DEVICE_NOT_ACTIVE,    /* DeviceNotActive */
+    QMP_ERROR_DEVICE_NOT_FOUND,     /* DeviceNotFound */
+    QMP_ERROR_KVM_MISSING_CAP,      /* KVMMissingCap */
+    QMP_ERROR_OTHER_CLASS,          /* a class this library does not know */
+    QMP_ERROR_TIMEOUT,              /* a deadline passed */
+    QMP_ERROR_CLOSED,               /* the peer closed the connection */
+    QMP_ERROR_PROTOCOL,             /* not QMP: garbage, bad greeting, id-less error */
+    QMP_ERROR_TOO_BIG,              /* a message over the size bound */
+    QMP_ERROR_IO,                   /* connect/read/write failed */
+} QmpErrorCode;
+
+/* The QMP class name of an error code ("GenericError", ...), or NULL for
+ * the connection-level codes. */
+const char *qmp_error_class_name(QmpErrorCode code);
+
+typedef enum {
+    QMP_MODE_MONITOR,   /* QEMU's QMP: greeting, capabilities negotiation */
+    QMP_MODE_AGENT,     /* qemu-ga: no greeting, guest-sync-delimited */
+} QmpMode;
+
+typedef struct QmpConn QmpConn;
+
+/* Default bound on one message (bytes). A guest-exec-status reply carrying
+ * 16 MiB of output is ~22 MiB of base64. */
+#define QMP_DEFAULT_MAX_MESSAGE (32u * 1024 * 1024)
+
+/* Wraps a connected stream socket. Takes ownership of fd (transfer full). */
+QmpConn *qmp_conn_new_fd(int fd, QmpMode mode);
+/* Connects to a unix socket at path, retrying until timeout_ms (QEMU may
+ * not have created it yet). */
+QmpConn *qmp_conn_connect(const char *path, QmpMode mode, gint64 timeout_ms, GError **error);
+void qmp_conn_free(QmpConn *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpConn, qmp_conn_free)
+
+void qmp_conn_set_max_message(QmpConn *conn, gsize bytes);
+int qmp_conn_get_fd(QmpConn *conn);
+
+/* Monitor mode: reads the greeting and negotiates capabilities. */
+gboolean qmp_conn_handshake(QmpConn *conn, gint64 timeout_ms, GError **error);
+/* The greeting's {"qemu":{major,minor,micro},"package"} (borrowed), or NULL. */
+json_t *qmp_conn_get_version(QmpConn *conn);
+
+/* Sends {"execute":command,"arguments":args,"id":N} and waits for the reply
+ * with that id. args is borrowed and may be NULL. Returns the "return" value
+ * (transfer full); a QMP error becomes a GError with its class and desc.
+ * Events that arrive meanwhile are queued. */
+json_t *qmp_conn_execute(QmpConn *conn, const char *command, json_t *args, gint64 timeout_ms,
+                         GError **error);
+
+/* Sends a caller-built request (borrowed; an "id" is added to a copy) and
+ * returns the whole reply object, "return" or "error" (transfer full). */
+json_t *qmp_conn_transact(QmpConn *conn, json_t *request, gint64 timeout_ms, GError **error);
+
+/* Sends a command without waiting for any reply (for commands that have
+ * none, such as guest-shutdown). */
+gboolean qmp_conn_send_only(QmpConn *conn, const char *command, json_t *args, gint64 timeout_ms,
+                            GError **error);
+
+/* Takes the oldest queued event (transfer full), or NULL when none. */
+json_t *qmp_conn_pop_event(QmpConn *conn);
+/* Waits until an event named name arrives (earlier queued ones count);
+ * returns it (transfer full). Other events stay queued. */
+json_t *qmp_conn_wait_event(QmpConn *conn, const char *name, gint64 timeout_ms, GError **error);
+
+/* ---- guest agent (QMP_MODE_AGENT) ------------------------------------- */
+
+/* guest-sync-delimited with the 0xFF sentinel; discards stale output. */
+gboolean qga_sync(QmpConn *conn, gint64 timeout_ms, GError **error);
+gboolean qga_ping(QmpConn *conn, gint64 timeout_ms, GError **error);
+/* guest-shutdown (mode "powerdown", "halt" or "reboot"); the agent sends no
+ * reply on success, so watch QMP or the process for the result. */
+gboolean qga_shutdown(QmpConn *conn, const char *mode, gint64 timeout_ms, GError **error);
+
+typedef struct {
+    gboolean exited;
+    gboolean signaled;  /* then code is the signal number */
+    int code;           /* exit code */
+    GBytes *out;        /* decoded stdout (never NULL after qga_exec) */
+    GBytes *err;        /* decoded stderr */
+    gboolean out_truncated;
+    gboolean err_truncated;
+} QgaExecResult;
+
+void qga_exec_result_free(QgaExecResult *res);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaExecResult, qga_exec_result_free)
+
+/* Runs argv[0] with argv[1..] in the guest (guest-exec with captured
+ * output), polls guest-exec-status until it exits or timeout_ms passes.
+ * input may be NULL. */
+QgaExecResult *qga_exec(QmpConn *conn, const char *const *argv, GBytes *input, gint64 timeout_ms,
+                        GError **error);
+
+G_END_DECLS

@@ -1,0 +1,133 @@
+/* Argv builder: golden .ini -> .args files, and escaping that QEMU parses back. */
+#include <string.h>
+
+#include "../../launcher/cmdline.h"
+
+#define GOLDEN SRCDIR "/tests/golden"
+
+static const ProfileEnv env = { .guest_dir = "/guest", .state_base = "/state" };
+
+static char *render(const char *ini)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(Profile) p = profile_load(ini, &env, &err);
+    g_assert_no_error(err);
+    CmdlineOpts o = { .qemu = "qemu-system-x86_64", .runtime_dir = "/run/qlaunch/vm",
+                      .accel = "tcg", .daemonize = TRUE };
+    g_auto(GStrv) argv = cmdline_build(p, &o);
+    g_autofree char *text = g_strjoinv("\n", argv);
+    /* The profile's directory depends on the checkout: name it $DIR. */
+    g_autoptr(GString) s = g_string_new(text);
+    g_string_replace(s, GOLDEN, "$DIR", 0);
+    g_string_append_c(s, '\n');
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static void test_golden(gconstpointer data)
+{
+    const char *ini = data;
+    g_autofree char *got = render(ini);
+    g_autofree char *args = g_strdup(ini);
+    strcpy(args + strlen(args) - 4, ".args");
+    if (g_getenv("QLAUNCH_UPDATE_GOLDEN"))
+        g_assert_true(g_file_set_contents(args, got, -1, NULL));
+    g_autofree char *want = NULL;
+    g_assert_true(g_file_get_contents(args, &want, NULL, NULL));
+    g_assert_cmpstr(got, ==, want);
+}
+
+/* QEMU's option parser: split at single commas, ",," is a literal comma. */
+static GHashTable *qemu_opts_parse(const char *opt, guint *dups)
+{
+    GHashTable *kv = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GString *cur = g_string_new(NULL);
+    *dups = 0;
+    for (const char *c = opt;; c++) {
+        if (*c == ',' && c[1] == ',') {
+            g_string_append_c(cur, ',');
+            c++;
+            continue;
+        }
+        if (*c == ',' || *c == '\0') {
+            char *eq = strchr(cur->str, '=');
+            char *k = eq ? g_strndup(cur->str, (gsize)(eq - cur->str)) : g_strdup(cur->str);
+            if (g_hash_table_contains(kv, k))
+                (*dups)++;
+            g_hash_table_insert(kv, k, g_strdup(eq ? eq + 1 : ""));
+            g_string_truncate(cur, 0);
+            if (!*c)
+                break;
+            continue;
+        }
+        g_string_append_c(cur, *c);
+    }
+    g_string_free(cur, TRUE);
+    return kv;
+}
+
+static void test_comma_escaped(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(Profile) p = profile_load(GOLDEN "/comma.ini", &env, &err);
+    g_assert_no_error(err);
+    CmdlineOpts o = { .qemu = "q", .runtime_dir = "/run/a,b", .accel = "tcg" };
+    g_auto(GStrv) argv = cmdline_build(p, &o);
+    gboolean seen_drive = FALSE, seen_chardev = FALSE;
+    for (gsize i = 1; argv[i]; i++) {
+        guint dups = 0;
+        if (!strcmp(argv[i - 1], "-drive")) {
+            g_autoptr(GHashTable) kv = qemu_opts_parse(argv[i], &dups);
+            g_assert_cmpuint(dups, ==, 0);
+            g_assert_cmpstr(g_hash_table_lookup(kv, "format"), ==, "qcow2");
+            g_assert_cmpstr(g_hash_table_lookup(kv, "file"), ==, GOLDEN "/a,format=raw.qcow2");
+            seen_drive = TRUE;
+        }
+        if (!strcmp(argv[i - 1], "-chardev") && strstr(argv[i], "serial0")) {
+            g_autoptr(GHashTable) kv = qemu_opts_parse(argv[i], &dups);
+            g_assert_cmpuint(dups, ==, 0);
+            g_assert_cmpstr(g_hash_table_lookup(kv, "path"), ==, "/run/a,b/serial.sock");
+            g_assert_cmpstr(g_hash_table_lookup(kv, "logfile"), ==, GOLDEN "/x,y.log");
+            seen_chardev = TRUE;
+        }
+    }
+    g_assert_true(seen_drive && seen_chardev);
+}
+
+static void test_escape(void)
+{
+    g_autofree char *a = cmdline_escape("a,b,,c");
+    g_assert_cmpstr(a, ==, "a,,b,,,,c");
+    g_autofree char *b = cmdline_escape("plain");
+    g_assert_cmpstr(b, ==, "plain");
+}
+
+static void test_mac_and_cpu(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(Profile) p = profile_load(GOLDEN "/tiny-like.ini", &env, &err);
+    g_assert_no_error(err);
+    ProfileNet *n = p->nets->pdata[0];
+    g_autofree char *m1 = cmdline_nic_mac(p, n), *m2 = cmdline_nic_mac(p, n);
+    g_assert_cmpstr(m1, ==, m2);                 /* stable */
+    g_assert_true(g_str_has_prefix(m1, "52:54:00:"));
+    g_free(p->name);
+    p->name = g_strdup("other");
+    g_autofree char *m3 = cmdline_nic_mac(p, n);
+    g_assert_cmpstr(m1, !=, m3);                 /* differs per VM */
+    g_assert_cmpstr(cmdline_cpu_model(p, "kvm"), ==, "host");
+    g_assert_cmpstr(cmdline_cpu_model(p, "tcg"), ==, "max");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    const char *names[] = { "tiny-like", "comma", "cdrom" };
+    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_autofree char *tp = g_strdup_printf("/cmdline/golden/%s", names[i]);
+        g_test_add_data_func_full(tp, g_strdup_printf(GOLDEN "/%s.ini", names[i]), test_golden, g_free);
+    }
+    g_test_add_func("/cmdline/comma-escaped", test_comma_escaped);
+    g_test_add_func("/cmdline/escape", test_escape);
+    g_test_add_func("/cmdline/mac-and-cpu", test_mac_and_cpu);
+    return g_test_run();
+}

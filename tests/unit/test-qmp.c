@@ -1,0 +1,360 @@
+/* libqmp against a fake QMP server on a socketpair: only what a real QEMU
+ * cannot be made to do (split replies, garbage, early close, silence). */
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../qmp/qmp.h"
+
+#define GREETING "{\"QMP\":{\"version\":{\"qemu\":{\"major\":7,\"minor\":2,\"micro\":22},\"package\":\"\"},\"capabilities\":[\"oob\"]}}\r\n"
+
+typedef struct {
+    int fd;
+    void (*script)(int fd);
+} Server;
+
+/* Writes text, optionally one byte per write (with a tiny pause). */
+static void srv_write(int fd, const char *text, gboolean bytewise)
+{
+    gsize len = strlen(text);
+    for (gsize i = 0; i < len;) {
+        gsize n = bytewise ? 1 : len - i;
+        ssize_t w = write(fd, text + i, n);
+        g_assert_cmpint(w, >, 0);
+        i += (gsize)w;
+        if (bytewise)
+            g_usleep(50);
+    }
+}
+
+/* Reads one request line and returns its "id" (or -1). */
+static json_int_t srv_read_id(int fd)
+{
+    GString *line = g_string_new(NULL);
+    char c;
+    while (read(fd, &c, 1) == 1) {
+        if (c == '\n')
+            break;
+        if ((guchar)c != 0xFF)
+            g_string_append_c(line, c);
+    }
+    json_t *req = json_loads(line->str, 0, NULL);
+    g_string_free(line, TRUE);
+    json_int_t id = req ? json_integer_value(json_object_get(req, "id")) : -1;
+    json_decref(req);
+    return id;
+}
+
+static void srv_reply(int fd, const char *fmt_body, gboolean bytewise)
+{
+    json_int_t id = srv_read_id(fd);
+    g_autofree char *text = g_strdup_printf("{%s,\"id\":%" JSON_INTEGER_FORMAT "}\r\n", fmt_body, id);
+    srv_write(fd, text, bytewise);
+}
+
+static gpointer server_thread(gpointer data)
+{
+    Server *s = data;
+    s->script(s->fd);
+    close(s->fd);
+    return NULL;
+}
+
+/* Runs script on the server end; returns the client connection. */
+static QmpConn *with_server(void (*script)(int), QmpMode mode, GThread **thread)
+{
+    int sv[2];
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    Server *s = g_new0(Server, 1);
+    s->fd = sv[1];
+    s->script = script;
+    *thread = g_thread_new("fake-qmp", server_thread, s);
+    return qmp_conn_new_fd(sv[0], mode);
+}
+
+static void finish(QmpConn *c, GThread *t)
+{
+    qmp_conn_free(c);
+    g_free(g_thread_join(t));
+}
+
+static void script_bytewise(int fd)
+{
+    srv_write(fd, GREETING, TRUE);
+    srv_reply(fd, "\"return\":{}", TRUE);
+    srv_reply(fd, "\"return\":{\"status\":\"running\",\"running\":true}", TRUE);
+}
+
+static void test_bytewise(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_bytewise, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(json_integer_value(json_object_get(json_object_get(qmp_conn_get_version(c), "qemu"), "minor")), ==, 2);
+    json_auto_t *r = qmp_conn_execute(c, "query-status", NULL, 5000, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(json_string_value(json_object_get(r, "status")), ==, "running");
+    finish(c, t);
+}
+
+/* Greeting and the capabilities reply in one write; then an event, a stale
+ * reply for an id nobody waits for, and the reply, again in one write. */
+static void script_two_in_one(int fd)
+{
+    /* ids start at 1: the capabilities reply can go with the greeting */
+    srv_write(fd, GREETING "{\"return\":{},\"id\":1}\r\n", FALSE);
+    srv_read_id(fd);
+    json_int_t id = srv_read_id(fd);
+    g_autofree char *burst = g_strdup_printf(
+        "{\"event\":\"STOP\",\"timestamp\":{\"seconds\":1,\"microseconds\":2}}\r\n"
+        "{\"return\":{\"stale\":true},\"id\":999}\r\n"
+        "{\"return\":{\"ok\":1},\"id\":%" JSON_INTEGER_FORMAT "}\r\n", id);
+    srv_write(fd, burst, FALSE);
+}
+
+static void test_two_in_one_and_event(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_two_in_one, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    json_auto_t *r = qmp_conn_execute(c, "stop", NULL, 5000, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(json_integer_value(json_object_get(r, "ok")), ==, 1);
+    json_auto_t *ev = qmp_conn_pop_event(c);
+    g_assert_nonnull(ev);
+    g_assert_cmpstr(json_string_value(json_object_get(ev, "event")), ==, "STOP");
+    g_assert_null(qmp_conn_pop_event(c));
+    finish(c, t);
+}
+
+static void script_error(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    srv_reply(fd, "\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"The command query-cpus has not been found\"}", FALSE);
+    srv_reply(fd, "\"error\":{\"class\":\"NewClass\",\"desc\":\"odd\"}", FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+}
+
+static void test_error_reply(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_error, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    json_t *r = qmp_conn_execute(c, "query-cpus", NULL, 5000, &err);
+    g_assert_null(r);
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND);
+    g_assert_cmpstr(err->message, ==, "The command query-cpus has not been found");
+    g_assert_cmpstr(qmp_error_class_name(err->code), ==, "CommandNotFound");
+    g_clear_error(&err);
+    g_assert_null(qmp_conn_execute(c, "x", NULL, 5000, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_OTHER_CLASS);
+    g_clear_error(&err);
+    /* The connection is still usable after command errors. */
+    json_auto_t *ok = qmp_conn_execute(c, "cont", NULL, 5000, &err);
+    g_assert_no_error(err);
+    finish(c, t);
+}
+
+static void script_garbage(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    srv_read_id(fd);
+    srv_write(fd, "this is not json\r\n", FALSE);
+}
+
+static void test_garbage(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_garbage, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    g_assert_null(qmp_conn_execute(c, "query-status", NULL, 5000, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_PROTOCOL);
+    g_clear_error(&err);
+    /* Latched: the next call fails fast with the same error. */
+    g_assert_null(qmp_conn_execute(c, "query-status", NULL, 5000, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_PROTOCOL);
+    finish(c, t);
+}
+
+static void script_huge(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    srv_read_id(fd);
+    g_autofree char *big = g_strnfill(200000, 'a');
+    g_autofree char *msg = g_strdup_printf("{\"return\":\"%s\"", big);   /* no newline yet */
+    srv_write(fd, msg, FALSE);
+    g_usleep(200000);
+}
+
+static void test_too_big(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_huge, QMP_MODE_MONITOR, &t);
+    qmp_conn_set_max_message(c, 100000);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    g_assert_null(qmp_conn_execute(c, "query-qmp-schema", NULL, 5000, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_TOO_BIG);
+    finish(c, t);
+}
+
+static void script_close(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    srv_read_id(fd);
+    srv_write(fd, "{\"return\":", FALSE);   /* half a reply, then gone */
+}
+
+static void test_early_close(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_close, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    g_assert_null(qmp_conn_execute(c, "quit", NULL, 5000, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_CLOSED);
+    finish(c, t);
+}
+
+static void script_silent(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    srv_read_id(fd);
+    g_usleep(600000);   /* never answers before the client's deadline */
+}
+
+static void test_deadline(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_silent, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    gint64 t0 = g_get_monotonic_time();
+    g_assert_null(qmp_conn_execute(c, "query-status", NULL, 200, &err));
+    gint64 took_ms = (g_get_monotonic_time() - t0) / 1000;
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_TIMEOUT);
+    g_assert_cmpint(took_ms, >=, 150);   /* it did wait; the upper bound is the script's 600 ms */
+    g_assert_cmpint(took_ms, <, 600);
+    finish(c, t);
+}
+
+static void script_wrong_greeting(int fd)
+{
+    srv_write(fd, "{\"return\":{}}\r\n", FALSE);
+}
+
+static void test_bad_greeting(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_wrong_greeting, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_false(qmp_conn_handshake(c, 5000, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_PROTOCOL);
+    finish(c, t);
+}
+
+/* Reads one request object (skipping the agent's 0xFF). */
+static json_t *srv_read_req(int fd)
+{
+    GString *line = g_string_new(NULL);
+    char c;
+    while (read(fd, &c, 1) == 1 && c != '\n')
+        if ((guchar)c != 0xFF)
+            g_string_append_c(line, c);
+    json_t *req = json_loads(line->str, 0, NULL);
+    g_string_free(line, TRUE);
+    return req;
+}
+
+/* The agent answers sync with a stray parse error first (as qemu-ga 7.2
+ * does for the 0xFF byte), then 0xFF and the token. */
+static void srv_agent_sync(int fd)
+{
+    json_auto_t *req = srv_read_req(fd);
+    g_assert_cmpstr(json_string_value(json_object_get(req, "execute")), ==, "guest-sync-delimited");
+    json_int_t token = json_integer_value(json_object_get(json_object_get(req, "arguments"), "id"));
+    g_autofree char *text = g_strdup_printf(
+        "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, stray '\\ufffd'\"}}\n"
+        "\xff{\"return\": %" JSON_INTEGER_FORMAT "}\n", token);
+    srv_write(fd, text, FALSE);
+}
+
+static void srv_agent_reply(int fd, const char *body)
+{
+    json_auto_t *req = srv_read_req(fd);
+    json_int_t id = json_integer_value(json_object_get(req, "id"));
+    g_autofree char *text = g_strdup_printf("{%s, \"id\": %" JSON_INTEGER_FORMAT "}\n", body, id);
+    srv_write(fd, text, FALSE);
+}
+
+static void script_agent(int fd)
+{
+    srv_agent_sync(fd);
+    srv_agent_reply(fd, "\"return\": {\"pid\": 42}");
+    srv_agent_reply(fd, "\"return\": {\"exited\": false}");
+    /* "hello\n" and "oops" in base64 */
+    srv_agent_reply(fd, "\"return\": {\"exited\": true, \"exitcode\": 3, \"out-data\": \"aGVsbG8K\", "
+                        "\"err-data\": \"b29wcw==\"}");
+}
+
+static void test_agent_exec(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_agent, QMP_MODE_AGENT, &t);
+    g_autoptr(GError) err = NULL;
+    const char *argv[] = { "/bin/sh", "-c", "echo hello; echo -n oops >&2; exit 3", NULL };
+    g_autoptr(QgaExecResult) r = qga_exec(c, argv, NULL, 5000, &err);
+    g_assert_no_error(err);
+    g_assert_true(r->exited);
+    g_assert_false(r->signaled);
+    g_assert_cmpint(r->code, ==, 3);
+    gsize n = 0;
+    const char *out = g_bytes_get_data(r->out, &n);
+    g_assert_cmpmem(out, n, "hello\n", 6);
+    const char *e = g_bytes_get_data(r->err, &n);
+    g_assert_cmpmem(e, n, "oops", 4);
+    finish(c, t);
+}
+
+static void script_agent_absent(int fd)
+{
+    json_auto_t *req = srv_read_req(fd);   /* the sync: nobody answers */
+    g_usleep(500000);
+}
+
+static void test_agent_absent(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_agent_absent, QMP_MODE_AGENT, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_false(qga_ping(c, 200, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_TIMEOUT);
+    g_assert_nonnull(strstr(err->message, "qemu-ga"));
+    finish(c, t);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/qmp/reply-one-byte-at-a-time", test_bytewise);
+    g_test_add_func("/qmp/two-objects-in-one-read-and-event", test_two_in_one_and_event);
+    g_test_add_func("/qmp/error-reply", test_error_reply);
+    g_test_add_func("/qmp/garbage", test_garbage);
+    g_test_add_func("/qmp/reply-over-size-bound", test_too_big);
+    g_test_add_func("/qmp/early-close", test_early_close);
+    g_test_add_func("/qmp/deadline", test_deadline);
+    g_test_add_func("/qmp/bad-greeting", test_bad_greeting);
+    g_test_add_func("/qga/sync-and-exec", test_agent_exec);
+    g_test_add_func("/qga/agent-absent", test_agent_absent);
+    return g_test_run();
+}
