@@ -40,7 +40,9 @@ gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const c
     g_autofree char *usage = g_strdup_printf("%s %s", (*argv)[0], args);
     g_autoptr(GOptionContext) ctx = g_option_context_new(usage);
     g_option_context_set_summary(ctx, summary);
-    g_option_context_set_strict_posix(ctx, TRUE);
+    /* Options may follow the arguments (virsh style), except for verbs that
+     * pass a command on after "--" (exec): there the first word stops us. */
+    g_option_context_set_strict_posix(ctx, strstr(args, "--") != NULL);
     GOptionEntry common[] = {
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &cli_quiet, "Print only errors and results", NULL },
         G_OPTION_ENTRY_NULL
