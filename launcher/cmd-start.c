@@ -144,6 +144,14 @@ static gboolean launch(VmPaths *v, char **argv, int timeout_s, GError **error)
     return FALSE;
 }
 
+/* QEMU's -daemonize sets umask 027 itself; the sockets are only for us. */
+static void restrict_sockets(VmPaths *v)
+{
+    const char *socks[] = { v->qmp, v->qga, v->serial };
+    for (gsize i = 0; i < G_N_ELEMENTS(socks); i++)
+        chmod(socks[i], 0600);
+}
+
 static int report_started(VmPaths *v, const Profile *p, const char *accel, const char *reason,
                           const StartOpts *o, gint64 t0)
 {
@@ -181,8 +189,11 @@ static int start_locked(VmPaths *v, const Profile *p, const StartOpts *o, gint64
         execvp(argv[0], argv);
         return cli_failf("cannot run %s: %s", argv[0], g_strerror(errno));
     }
-    if (!launch(v, argv, o->timeout_s, &err))
+    if (!launch(v, argv, o->timeout_s, &err)) {
+        vm_runtime_remove(v);   /* the error carries the log's tail */
         return cli_fail(err);
+    }
+    restrict_sockets(v);
     g_autoptr(QmpConn) qmp = vm_qmp_open(v, o->timeout_s * 1000LL, &err);
     if (!qmp)
         return cli_fail(err);

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Lifecycle of the embedded guest under real QEMU (TCG here): start, exec,
+# cpus, pause/resume, console, stop, persistence, refusals, stale dirs.
+. "$(dirname "$0")/lib.sh"
+
+run "$QL" start tiny --wait-agent
+check "start tiny --wait-agent" [ "$rc" -eq 0 ]
+check "start says which accelerator and why" has "accel "
+pid=$(cat "$QLAUNCH_RUNTIME_DIR/tiny/qemu.pid" 2>/dev/null)
+check "QEMU runs (pid $pid)" kill -0 "$pid"
+check "runtime dir is 0700" [ "$(stat -c %a "$QLAUNCH_RUNTIME_DIR/tiny")" = 700 ]
+for s in qmp qga serial; do
+    check "$s.sock is 0600" [ "$(stat -c %a "$QLAUNCH_RUNTIME_DIR/tiny/$s.sock")" = 600 ]
+done
+
+run "$QL" status tiny
+check "status: running" has "state:   running"
+check "status shows the accelerator and reason" has "accel:   "
+
+run "$QL" exec tiny -- uname -r
+check "exec uname -r exits 0" [ "$rc" -eq 0 ]
+check "exec prints the guest kernel release" matches "$out" '^[0-9]+\.[0-9]+\.[0-9]+-[0-9]+-cloud-amd64$'
+
+run "$QL" exec tiny -- sh -c 'echo to-stderr >&2; exit 7'
+check "exec returns a failing command's exit code (7)" [ "$rc" -eq 7 ]
+check "exec passes the command's stderr" has "to-stderr"
+
+run "$QL" exec tiny -- /no/such/binary
+check "exec of a missing binary fails" [ "$rc" -ne 0 ]
+
+run "$QL" cpus tiny --json
+check "cpus lists 2 vCPUs" [ "$(echo "$out" | grep -c '"thread_id"')" -eq 2 ]
+tids=$(echo "$out" | sed -n 's/.*"thread_id": \([0-9]*\).*/\1/p')
+all_exist=true
+for t in $tids; do [ -d "/proc/$pid/task/$t" ] || all_exist=false; done
+check "vCPU thread ids exist under /proc/$pid/task" $all_exist
+check "cpus reports CPU time" has '"cpu_time_s"'
+
+"$QL" pause tiny >/dev/null
+run "$QL" status tiny --json
+check "pause -> status paused" has '"state": "paused"'
+"$QL" resume tiny >/dev/null
+run "$QL" status tiny --json
+check "resume -> status running" has '"state": "running"'
+
+run "$QL" qmp tiny '{"execute":"query-kvm"}'
+check "qmp passthrough returns QEMU's answer" has '"present"'
+run "$QL" qmp tiny '{"execute":"query-cpus"}'
+check "qmp passthrough: QEMU's error class and desc (query-cpus is gone in 7.2)" has "CommandNotFound"
+
+marker=console-$RANDOM$RANDOM
+run bash -c "printf 'echo %s-ok\n' $marker | '$QL' console tiny --linger 1500"
+check "console: a command typed on the serial line runs" has "$marker-ok"
+
+run "$QL" start tiny
+check "second start is refused" [ "$rc" -eq 1 ]
+check "refusal says it is already running" has "already running"
+
+"$QL" exec tiny -- sh -c 'echo kept-across-restart > /data/keep.txt && sync' >/dev/null
+run "$QL" stop tiny
+check "stop is graceful (guest agent shutdown)" has "guest agent shutdown"
+check "QEMU process is gone after stop" gone "$pid"
+check "runtime dir removed after stop" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny" ]
+
+"$QL" start -q tiny --wait-agent >/dev/null
+run "$QL" exec tiny -- cat /data/keep.txt
+check "data written before stop is there after the next start" has "kept-across-restart"
+
+pid=$(cat "$QLAUNCH_RUNTIME_DIR/tiny/qemu.pid")
+kill -9 "$pid"; sleep 0.5
+run "$QL" status tiny
+check "QEMU killed behind our back: status says stale" has "stale"
+run "$QL" start tiny --wait-agent
+check "start recovers a stale runtime dir" [ "$rc" -eq 0 ]
+check "start says it cleaned the stale dir" has "cleaning stale runtime dir"
+run "$QL" kill tiny
+check "kill" [ "$rc" -eq 0 ]
+run "$QL" list
+check "list is empty after kill" [ -z "$out" ]
+
+done_testing
