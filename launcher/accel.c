@@ -64,7 +64,7 @@ gboolean accel_kvm_usable(const KvmFacts *f, char **why)
 {
     const char *r = NULL;
     if (!f->dev_exists)
-        r = "/dev/kvm does not exist (no KVM module loaded, or no hardware virtualization)";
+        r = "/dev/kvm does not exist: no KVM module loaded, or no hardware virtualization";
     else if (!f->dev_opens)
         r = f->detail ? f->detail : "/dev/kvm cannot be opened";
     else if (f->api_version != KVM_API_VERSION)

@@ -177,8 +177,6 @@ static int start_locked(VmPaths *v, const Profile *p, const StartOpts *o, gint64
     if (!claim_runtime(v, &err) || !prepare_files(p, &err) ||
         !choose_accel(p, o->force, &accel, &reason, &err))
         return cli_fail(err);
-    if (g_str_has_prefix(reason, "auto: KVM not usable"))
-        cli_info("%s", reason);
     CmdlineOpts co = { .qemu = qlaunch_qemu_binary(), .runtime_dir = v->dir, .accel = accel,
                        .daemonize = !o->foreground };
     g_auto(GStrv) argv = cmdline_build(p, &co);

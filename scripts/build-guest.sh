@@ -29,9 +29,8 @@ kreal=$(apt-cache depends "$kpkg" 2>/dev/null | awk '/Depends: linux-image-/ {pr
 deps=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
         --no-breaks --no-replaces --no-enhances "${userland[@]}" 2>/dev/null |
        grep -v '^ ' | grep -v '^<' | sort -u)
-versions=$(for p in $kreal $deps; do
-               printf '%s %s\n' "$p" "$(apt-cache policy "$p" | awk '/Candidate:/ {print $2}')"
-           done)
+# One apt-cache call for all: "pkg:" lines, then "  Candidate: VERSION".
+versions=$(apt-cache policy $kreal $deps | awk '/^[^ ]/ {sub(":$", "", $1); p = $1} /Candidate:/ {print p, $2}')
 key=$(cat "$0" "$top/scripts/guest-init" | sha256sum | cut -c1-16)-$(echo "$versions" | sha256sum | cut -c1-16)
 
 if [ -f "$out/VERSION" ] && [ "$(cat "$out/VERSION")" = "$key" ] &&

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The main job on the embedded guest, end to end: boot tiny, run a command
+# in it, sysbench cpu in the guest and on the host, snapshot + rollback
+# proven by a folder that disappears, pause/resume, graceful stop.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+ql=$top/qlaunch
+vm=tiny
+secs=${DEMO_SECONDS:-5}
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+stop_vm() { "$ql" stop "$vm" >/dev/null 2>&1 || true; }
+hmp() { "$ql" qmp "$vm" "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"$1\"}}"; }
+events() { sed -n 's/ *events per second: *\([0-9.]*\).*/\1/p'; }
+
+if "$ql" status "$vm" --json | grep -q '"pid"'; then
+    echo "demo: VM $vm is already running; stop it first (qlaunch stop $vm)" >&2
+    exit 1
+fi
+trap stop_vm EXIT
+
+step "qlaunch start $vm --wait-agent"
+"$ql" start "$vm" --wait-agent
+"$ql" status "$vm"
+
+step "qlaunch exec $vm -- uname -a"
+"$ql" exec "$vm" -- uname -a
+
+step "sysbench cpu (1 thread, ${secs} s, prime limit 10000): guest vs host"
+guest=$("$ql" exec "$vm" -- sysbench cpu --threads=1 --time="$secs" run | events)
+host=$(sysbench cpu --threads=1 --time="$secs" run | events)
+accel=$("$ql" status "$vm" --json | sed -n 's/.*"accel": "\([a-z]*\)".*/\1/p')
+printf '%-22s %14s %10s\n' "Environment" "events/sec" "relative"
+printf '%-22s %14s %9s%%\n' "host" "$host" 100
+printf '%-22s %14s %9s%%\n' "guest ($accel)" "$guest" "$(awk -v g="$guest" -v h="$host" 'BEGIN {printf "%.1f", 100 * g / h}')"
+
+step "snapshot, then rollback: the folder made after the snapshot must disappear"
+"$ql" exec "$vm" -- sh -c 'echo kept > /data/keep.txt && sync'
+hmp "savevm demo" >/dev/null
+"$ql" exec "$vm" -- sh -c 'mkdir -p "/data/uji rollback" && echo x > "/data/uji rollback/test.txt" && sync'
+echo "after snapshot:  $("$ql" exec "$vm" -- ls /data | tr '\n' ' ')"
+hmp "loadvm demo" >/dev/null
+after=$("$ql" exec "$vm" -- ls /data | tr '\n' ' ')
+echo "after rollback:  $after"
+case "$after" in
+    *"uji rollback"*) echo "demo: rollback FAILED: the folder is still there" >&2; exit 1 ;;
+    *keep.txt*) echo "rollback proven: 'uji rollback' is gone, keep.txt is kept" ;;
+    *) echo "demo: rollback FAILED: keep.txt is missing" >&2; exit 1 ;;
+esac
+hmp "delvm demo" >/dev/null
+
+step "pause and resume"
+"$ql" pause "$vm"
+"$ql" status "$vm" --json | grep '"state"'
+"$ql" resume "$vm"
+"$ql" status "$vm" --json | grep '"state"'
+
+step "qlaunch stop $vm"
+trap - EXIT
+"$ql" stop "$vm"
+echo
+echo "demo: done"
