@@ -46,7 +46,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(call obj,$(CORE_SRC)) $(BUILD)/libq
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
 
-$(BUILD)/tests/qmp-rtt: tests/bench/qmp-rtt.c $(BUILD)/libqmp.a
+$(BUILD)/tests/bench-lifecycle: tests/bench/bench-lifecycle.c $(BUILD)/libqmp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
 
@@ -67,7 +67,7 @@ sanitize:
 	$(MAKE) BUILD=build/san EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS=-g check
 
-bench: qlaunch guest $(BUILD)/tests/qmp-rtt
+bench: qlaunch guest $(BUILD)/tests/bench-lifecycle
 	tests/bench/lifecycle.sh
 
 demo: qlaunch guest

@@ -5,28 +5,40 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define LAUNCHER_ERROR_DOMAIN g_quark_from_static_string("proc-error")
 
+/* Waits for a child until deadline (then SIGKILL). A pidfd wakes us the
+ * moment it exits; where there is none, poll waitpid every millisecond. */
 static gboolean wait_child(pid_t pid, gint64 deadline, int *status)
 {
-    gulong pause_us = 1000;
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
     for (;;) {
         pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid)
+        if (r == pid || (r < 0 && errno != EINTR)) {
+            if (pfd >= 0)
+                close(pfd);
             return TRUE;
-        if (r < 0 && errno != EINTR)
-            return TRUE;
-        if (g_get_monotonic_time() >= deadline) {
+        }
+        gint64 left_ms = (deadline - g_get_monotonic_time()) / 1000;
+        if (left_ms <= 0) {
             kill(pid, SIGKILL);
             waitpid(pid, status, 0);
+            if (pfd >= 0)
+                close(pfd);
             return FALSE;
         }
-        g_usleep(pause_us);
-        pause_us = MIN(pause_us * 2, 20000);
+        if (pfd >= 0) {
+            struct pollfd p = { .fd = pfd, .events = POLLIN };
+            poll(&p, 1, (int)MIN(left_ms, G_MAXINT));
+        } else {
+            g_usleep(1000);
+        }
     }
 }
 

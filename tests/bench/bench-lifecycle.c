@@ -1,0 +1,267 @@
+/* Lifecycle benchmarks, measured side by side in one run (medians):
+ * qlaunch start vs the same QEMU argv spawned by hand; libqmp query-status
+ * vs a minimal raw-socket client; the CLI pair pause+resume; boot to agent. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../qmp/qmp.h"
+
+static const char *ql, *vm, *rundir;
+
+static double now_ms(void)
+{
+    return (double)g_get_monotonic_time() / 1000.0;
+}
+
+static int run_quiet(const char *const *argv)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int nul = open("/dev/null", O_RDWR);
+        dup2(nul, 0);
+        dup2(nul, 1);
+        dup2(nul, 2);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void must(int rc, const char *what)
+{
+    if (rc != 0) {
+        fprintf(stderr, "bench: %s failed (rc %d)\n", what, rc);
+        exit(1);
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(GArray *a)
+{
+    qsort(a->data, a->len, sizeof(double), cmp_double);
+    return a->len % 2 ? g_array_index(a, double, a->len / 2)
+                      : (g_array_index(a, double, a->len / 2 - 1) + g_array_index(a, double, a->len / 2)) / 2;
+}
+
+static char *vm_file(const char *name)
+{
+    return g_strdup_printf("%s/%s/%s", rundir, vm, name);
+}
+
+static void kill_vm(void)
+{
+    const char *argv[] = { ql, "kill", vm, NULL };
+    run_quiet(argv);
+}
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
+    for (int i = 0; i < 2000; i++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+            return fd;
+        close(fd);
+        g_usleep(1000);
+    }
+    return -1;
+}
+
+/* Reads until the buffer ends in '\n': one reply per request, as a
+ * minimal client would (no JSON parsing, chunked reads). */
+static gboolean read_line(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r <= 0)
+            return FALSE;
+        n += (size_t)r;
+        if (buf[n - 1] == '\n')
+            break;
+    }
+    buf[n] = '\0';
+    return TRUE;
+}
+
+/* QEMU spawned by hand with the argv qlaunch used; until the greeting. */
+static double start_by_hand(char **argv)
+{
+    g_autofree char *dir = g_strdup_printf("%s/%s", rundir, vm);
+    g_mkdir_with_parents(dir, 0700);
+    g_autofree char *sock = vm_file("qmp.sock");
+    double t0 = now_ms();
+    must(run_quiet((const char *const *)argv), "QEMU by hand");
+    int fd = connect_unix(sock);
+    char buf[4096];
+    if (fd < 0 || !read_line(fd, buf, sizeof(buf)) || !strstr(buf, "\"QMP\""))
+        must(1, "greeting");
+    double t = now_ms() - t0;
+    close(fd);
+    g_autofree char *pidf = vm_file("qemu.pid"), *text = NULL;
+    g_file_get_contents(pidf, &text, NULL, NULL);
+    pid_t pid = text ? atoi(text) : 0;
+    if (pid > 0)
+        kill(pid, SIGKILL);
+    for (int i = 0; pid > 0 && i < 2500; i++) {   /* gone, or a zombie: at most 5 s */
+        g_autofree char *st = NULL, *p = g_strdup_printf("/proc/%d/stat", (int)pid);
+        if (!g_file_get_contents(p, &st, NULL, NULL) || strstr(st, ") Z"))
+            break;
+        g_usleep(2000);
+    }
+    unlink(sock);
+    unlink(pidf);
+    return t;
+}
+
+static char **recorded_argv(void)
+{
+    g_autofree char *meta = vm_file("meta.json");
+    json_auto_t *j = json_load_file(meta, 0, NULL);
+    json_t *a = json_object_get(j, "argv");
+    if (!a)
+        must(1, "reading meta.json argv");
+    char **argv = g_new0(char *, json_array_size(a) + 1);
+    for (size_t i = 0; i < json_array_size(a); i++)
+        argv[i] = g_strdup(json_string_value(json_array_get(a, i)));
+    return argv;
+}
+
+static void bench_start(int reps, GArray *ql_ms, GArray *hand_ms)
+{
+    const char *start[] = { ql, "start", "-q", vm, NULL };
+    g_auto(GStrv) argv = NULL;
+    for (int i = 0; i < reps; i++) {
+        double t0 = now_ms();
+        must(run_quiet(start), "qlaunch start");
+        double t = now_ms() - t0;
+        g_array_append_val(ql_ms, t);
+        if (!argv)
+            argv = recorded_argv();
+        kill_vm();
+        t = start_by_hand(argv);
+        g_array_append_val(hand_ms, t);
+    }
+}
+
+static void bench_rtt(int blocks, int per_block, GArray *lib_us, GArray *raw_us)
+{
+    g_autofree char *sock = vm_file("qmp.sock");
+    for (int b = 0; b < blocks; b++) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(QmpConn) c = qmp_conn_connect(sock, QMP_MODE_MONITOR, 5000, &err);
+        if (!c || !qmp_conn_handshake(c, 5000, &err))
+            must(1, "libqmp handshake");
+        for (int i = 0; i < per_block; i++) {
+            double t0 = now_ms();
+            json_auto_t *r = qmp_conn_execute(c, "query-status", NULL, 5000, &err);
+            double t = (now_ms() - t0) * 1000;
+            if (!r)
+                must(1, "libqmp query-status");
+            g_array_append_val(lib_us, t);
+        }
+        g_clear_pointer(&c, qmp_conn_free);
+        int fd = connect_unix(sock);
+        char buf[8192];
+        const char *caps = "{\"execute\":\"qmp_capabilities\"}\n";
+        if (!read_line(fd, buf, sizeof(buf)) || write(fd, caps, strlen(caps)) < 0 ||
+            !read_line(fd, buf, sizeof(buf)))
+            must(1, "raw handshake");
+        for (int i = 0; i < per_block; i++) {
+            char req[128];
+            int n = snprintf(req, sizeof(req), "{\"execute\":\"query-status\",\"id\":%d}\n", i);
+            double t0 = now_ms();
+            if (write(fd, req, (size_t)n) != n || !read_line(fd, buf, sizeof(buf)) || !strstr(buf, "return"))
+                must(1, "raw query-status");
+            double t = (now_ms() - t0) * 1000;
+            g_array_append_val(raw_us, t);
+        }
+        close(fd);
+    }
+}
+
+static void bench_cli_pair(int reps, GArray *ms)
+{
+    const char *pause[] = { ql, "pause", "-q", vm, NULL };
+    const char *resume[] = { ql, "resume", "-q", vm, NULL };
+    for (int i = 0; i < reps; i++) {
+        double t0 = now_ms();
+        must(run_quiet(pause), "qlaunch pause");
+        must(run_quiet(resume), "qlaunch resume");
+        double t = now_ms() - t0;
+        g_array_append_val(ms, t);
+    }
+}
+
+static void bench_boot(int reps, GArray *ms)
+{
+    const char *start[] = { ql, "start", "-q", "--wait-agent", vm, NULL };
+    for (int i = 0; i < reps; i++) {
+        kill_vm();
+        double t0 = now_ms();
+        must(run_quiet(start), "qlaunch start --wait-agent");
+        double t = now_ms() - t0;
+        g_array_append_val(ms, t);
+    }
+    kill_vm();
+}
+
+static json_t *stat_json(GArray *a, const char *unit)
+{
+    double med = median(a);
+    return json_pack("{s:f, s:f, s:f, s:i, s:s}", "median", med, "min", g_array_index(a, double, 0),
+                     "max", g_array_index(a, double, a->len - 1), "n", (int)a->len, "unit", unit);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: bench-lifecycle QLAUNCH VM OUT.json (QLAUNCH_RUNTIME_DIR set)\n");
+        return 2;
+    }
+    ql = argv[1];
+    vm = argv[2];
+    rundir = g_getenv("QLAUNCH_RUNTIME_DIR");
+    if (!rundir)
+        must(1, "QLAUNCH_RUNTIME_DIR");
+    int reps = atoi(g_getenv("BENCH_REPS") ? g_getenv("BENCH_REPS") : "7");
+    GArray *a = g_array_new(FALSE, FALSE, sizeof(double)), *b = g_array_new(FALSE, FALSE, sizeof(double));
+    GArray *c = g_array_new(FALSE, FALSE, sizeof(double)), *d = g_array_new(FALSE, FALSE, sizeof(double));
+    GArray *e = g_array_new(FALSE, FALSE, sizeof(double)), *f = g_array_new(FALSE, FALSE, sizeof(double));
+    bench_start(reps, a, b);
+    const char *start[] = { ql, "start", "-q", vm, NULL };
+    must(run_quiet(start), "qlaunch start");
+    bench_rtt(4, 500, c, d);
+    bench_cli_pair(reps * 4, e);
+    bench_boot(MAX(reps / 2, 3), f);
+    json_auto_t *out = json_pack("{s:{s:o, s:o, s:f}, s:{s:o, s:o, s:f}, s:{s:o, s:f}, s:{s:o}}",
+        "start_until_qmp", "qlaunch", stat_json(a, "ms"), "by_hand", stat_json(b, "ms"),
+        "overhead_ms", median(a) - median(b),
+        "query_status_rtt", "libqmp", stat_json(c, "us"), "raw_socket", stat_json(d, "us"),
+        "ratio", median(c) / median(d),
+        "cli_pause_resume_pair", "qlaunch", stat_json(e, "ms"), "target_ms", 20.0,
+        "boot_until_agent", "qlaunch", stat_json(f, "ms"));
+    json_dump_file(out, argv[3], JSON_INDENT(2));
+    printf("%-36s %12s %12s %10s\n", "benchmark (medians)", "qlaunch", "reference", "diff");
+    printf("%-36s %9.1f ms %9.1f ms %+7.1f ms\n", "start until QMP answers", median(a), median(b), median(a) - median(b));
+    printf("%-36s %9.1f us %9.1f us %9.3fx\n", "query-status round trip", median(c), median(d), median(c) / median(d));
+    printf("%-36s %9.1f ms %12s\n", "CLI pause + resume", median(e), "(target 20)");
+    printf("%-36s %9.1f ms\n", "boot until the guest agent answers", median(f));
+    return 0;
+}

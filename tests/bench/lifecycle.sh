@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# make bench: lifecycle benchmarks in an isolated runtime dir; results in
+# build/bench/lifecycle.json. Not a test: it reports, it does not judge.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/qlaunch-bench.XXXXXX)
+export QLAUNCH_RUNTIME_DIR=$work/run QLAUNCH_STATE_DIR=$work/state XDG_CACHE_HOME=$work/cache
+cleanup() { "$top/qlaunch" kill tiny >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+mkdir -p "$top/build/bench"
+"$top/build/tests/bench-lifecycle" "$top/qlaunch" tiny "$top/build/bench/lifecycle.json"
+echo "results: build/bench/lifecycle.json"
