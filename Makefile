@@ -19,11 +19,14 @@ CMD_SRC := launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
            launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/main.c
 UNIT_TESTS := test-profile test-cmdline test-qmp test-accel
 
+# The program; `make sanitize` builds its own copy under build/san.
+BIN ?= qlaunch
+
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 HEADERS := $(wildcard qmp/*.h launcher/*.h)
 
 .PHONY: all deps guest check unit integration sanitize bench demo install format-check clean
-all: qlaunch $(BUILD)/libqmp.a libqmp.a
+all: $(BIN) $(BUILD)/libqmp.a libqmp.a
 
 # Installs missing Debian packages (apt-get; sudo when not root).
 deps:
@@ -39,7 +42,7 @@ $(BUILD)/libqmp.a: $(call obj,$(QMP_SRC))
 libqmp.a: $(BUILD)/libqmp.a
 	cp $< $@
 
-qlaunch: $(call obj,$(CORE_SRC) $(CMD_SRC)) $(BUILD)/libqmp.a
+$(BIN): $(call obj,$(CORE_SRC) $(CMD_SRC)) $(BUILD)/libqmp.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
 
 $(BUILD)/tests/test-%: tests/unit/test-%.c $(call obj,$(CORE_SRC)) $(BUILD)/libqmp.a
@@ -56,15 +59,15 @@ guest: deps
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	tests/run-tests.sh unit $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
-integration: qlaunch guest
-	tests/run-tests.sh integration tests/integration/test-*.sh
+integration: $(BIN) guest
+	QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh integration tests/integration/test-*.sh
 
-check: qlaunch guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-	tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) tests/integration/test-*.sh
+check: $(BIN) guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+	QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) tests/integration/test-*.sh
 
 # ASan + UBSan build of everything, then the same tests.
 sanitize:
-	$(MAKE) BUILD=build/san EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
+	$(MAKE) BUILD=build/san BIN=build/san/qlaunch EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS=-g check
 
 bench: qlaunch guest $(BUILD)/tests/bench-lifecycle

@@ -126,6 +126,17 @@ VmPaths *cli_vm(const char *name, GError **error)
     return vm_paths_new(name);
 }
 
+VmPaths *cli_running_vm(const char *name, pid_t *pid, GError **error)
+{
+    g_autoptr(VmPaths) v = cli_vm(name, error);
+    pid_t p = v ? vm_running_pid(v, error) : 0;
+    if (!p)
+        return NULL;
+    if (pid)
+        *pid = p;
+    return g_steal_pointer(&v);
+}
+
 void cli_print_json(json_t *value)
 {
     g_autofree char *text = json_dumps(value, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);

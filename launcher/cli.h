@@ -36,4 +36,7 @@ Profile *cli_load_profile(const char *arg, GError **error);
 ProfileEnv cli_profile_env(char **guest_dir, char **state_base);
 /* Validates a VM name and returns its paths. */
 VmPaths *cli_vm(const char *name, GError **error);
+/* The paths of a VM that is running (its QEMU pid in *pid), or NULL with
+ * the error: invalid name, or not running. */
+VmPaths *cli_running_vm(const char *name, pid_t *pid, GError **error);
 void cli_print_json(json_t *value);

@@ -12,15 +12,12 @@
 static QmpConn *open_vm(const char *name, VmPaths **out, pid_t *pid)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(VmPaths) v = cli_vm(name, &err);
-    pid_t p = v ? vm_running_pid(v, &err) : 0;
-    QmpConn *qmp = p ? vm_qmp_open(v, QMP_TIMEOUT_MS, &err) : NULL;
+    g_autoptr(VmPaths) v = cli_running_vm(name, pid, &err);
+    QmpConn *qmp = v ? vm_qmp_open(v, QMP_TIMEOUT_MS, &err) : NULL;
     if (!qmp) {
         cli_fail(err);
         return NULL;
     }
-    if (pid)
-        *pid = p;
     *out = g_steal_pointer(&v);
     return qmp;
 }

@@ -40,8 +40,8 @@ int cmd_exec(int argc, char **argv)
         return EXIT_USAGE;
     }
     g_autoptr(GError) err = NULL;
-    g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
-    g_autoptr(QmpConn) qga = v && vm_running_pid(v, &err) ? vm_qga_open(v, 30000, &err) : NULL;
+    g_autoptr(VmPaths) v = cli_running_vm(argv[1], NULL, &err);
+    g_autoptr(QmpConn) qga = v ? vm_qga_open(v, 30000, &err) : NULL;
     if (!qga)
         return cli_fail(err);
     g_autoptr(QgaExecResult) res = qga_exec(qga, (const char *const *)argv + first, NULL,
@@ -119,8 +119,8 @@ int cmd_console(int argc, char **argv)
                    "detaches (the VM keeps running).", 1, 1))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
-    g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
-    if (!v || !vm_running_pid(v, &err))
+    g_autoptr(VmPaths) v = cli_running_vm(argv[1], NULL, &err);
+    if (!v)
         return cli_fail(err);
     int sock = connect_unix(v->serial);
     if (sock < 0)

@@ -39,9 +39,9 @@ int cmd_cpus(int argc, char **argv)
                    "CPU time.", 1, 1))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
-    g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
-    pid_t pid = v ? vm_running_pid(v, &err) : 0;
-    g_autoptr(QmpConn) qmp = pid ? vm_qmp_open(v, QMP_TIMEOUT_MS, &err) : NULL;
+    pid_t pid = 0;
+    g_autoptr(VmPaths) v = cli_running_vm(argv[1], &pid, &err);
+    g_autoptr(QmpConn) qmp = v ? vm_qmp_open(v, QMP_TIMEOUT_MS, &err) : NULL;
     json_auto_t *cpus = qmp ? qmp_conn_execute(qmp, "query-cpus-fast", NULL, QMP_TIMEOUT_MS, &err) : NULL;
     if (!cpus)
         return cli_fail(err);
@@ -93,9 +93,8 @@ int cmd_qmp(int argc, char **argv)
         return EXIT_USAGE;
     }
     g_autoptr(GError) err = NULL;
-    g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
-    g_autoptr(QmpConn) qmp = v && vm_running_pid(v, &err) ? vm_qmp_open(v, timeout_s * 1000LL, &err)
-                                                           : NULL;
+    g_autoptr(VmPaths) v = cli_running_vm(argv[1], NULL, &err);
+    g_autoptr(QmpConn) qmp = v ? vm_qmp_open(v, timeout_s * 1000LL, &err) : NULL;
     json_auto_t *reply = qmp ? qmp_conn_transact(qmp, req, timeout_s * 1000LL, &err) : NULL;
     if (!reply)
         return cli_fail(err);

@@ -38,9 +38,9 @@ int cmd_stop(int argc, char **argv)
                    "QEMU quit, then SIGKILL, each after a deadline.", 1, 1))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
-    g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
-    pid_t pid = v ? vm_running_pid(v, &err) : 0;
-    if (!pid)
+    pid_t pid = 0;
+    g_autoptr(VmPaths) v = cli_running_vm(argv[1], &pid, &err);
+    if (!v)
         return cli_fail(err);
     gint64 t0 = g_get_monotonic_time();
     g_autoptr(QmpConn) qmp = vm_qmp_open(v, 5000, NULL);
@@ -67,9 +67,9 @@ int cmd_kill(int argc, char **argv)
                    "data is lost.", 1, 1))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
-    g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
-    pid_t pid = v ? vm_running_pid(v, &err) : 0;
-    if (!pid)
+    pid_t pid = 0;
+    g_autoptr(VmPaths) v = cli_running_vm(argv[1], &pid, &err);
+    if (!v)
         return cli_fail(err);
     kill(pid, SIGKILL);
     if (!proc_wait_gone(pid, 5000))

@@ -179,7 +179,9 @@ static gboolean fill(QmpConn *conn, gint64 deadline, GError **error)
  * without its line ending). Returns FALSE when no full line is there. */
 static gboolean take_line(QmpConn *conn, char **line, gsize *len)
 {
-    guint8 *nl = memchr(conn->buf->data + conn->scanned, '\n', conn->buf->len - conn->scanned);
+    guint8 *nl = conn->buf->len > conn->scanned
+                     ? memchr(conn->buf->data + conn->scanned, '\n', conn->buf->len - conn->scanned)
+                     : NULL;
     if (!nl) {
         conn->scanned = conn->buf->len;
         return FALSE;
@@ -413,7 +415,7 @@ json_t *qmp_conn_wait_event(QmpConn *conn, const char *name, gint64 timeout_ms, 
 static gboolean skip_to_sentinel(QmpConn *conn, gint64 deadline, GError **error)
 {
     for (;;) {
-        guint8 *ff = memchr(conn->buf->data, 0xFF, conn->buf->len);
+        guint8 *ff = conn->buf->len ? memchr(conn->buf->data, 0xFF, conn->buf->len) : NULL;
         if (ff) {
             g_byte_array_remove_range(conn->buf, 0, (guint)(ff - conn->buf->data + 1));
             conn->scanned = 0;

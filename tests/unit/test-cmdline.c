@@ -27,8 +27,8 @@ static void test_golden(gconstpointer data)
 {
     const char *ini = data;
     g_autofree char *got = render(ini);
-    g_autofree char *args = g_strdup(ini);
-    strcpy(args + strlen(args) - 4, ".args");
+    g_autofree char *stem = g_strndup(ini, strlen(ini) - strlen(".ini"));
+    g_autofree char *args = g_strconcat(stem, ".args", NULL);
     if (g_getenv("QLAUNCH_UPDATE_GOLDEN"))
         g_assert_true(g_file_set_contents(args, got, -1, NULL));
     g_autofree char *want = NULL;

@@ -16,8 +16,8 @@ static void test_pass(gconstpointer data)
 static void test_fail(gconstpointer data)
 {
     const char *path = data;
-    g_autofree char *errfile = g_strdup(path);
-    strcpy(errfile + strlen(errfile) - 4, ".err");
+    g_autofree char *stem = g_strndup(path, strlen(path) - strlen(".ini"));
+    g_autofree char *errfile = g_strconcat(stem, ".err", NULL);
     g_autofree char *want = NULL;
     g_assert_true(g_file_get_contents(errfile, &want, NULL, NULL));
     g_autoptr(GError) err = NULL;

@@ -57,7 +57,7 @@ static gpointer server_thread(gpointer data)
     Server *s = data;
     s->script(s->fd);
     close(s->fd);
-    return NULL;
+    return s;   /* freed by finish() */
 }
 
 /* Runs script on the server end; returns the client connection. */
