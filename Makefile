@@ -88,7 +88,7 @@ install: qlaunch libqmp.a
 	    $(DESTDIR)$(PREFIX)/share/qlaunch/guest/; fi
 
 format-check:
-	clang-format --dry-run --Werror qmp/*.[ch] launcher/*.[ch] tests/unit/*.c
+	clang-format --dry-run --Werror qmp/*.[ch] launcher/*.[ch] tests/unit/*.c tests/bench/*.c
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/san $(BUILD)/libqmp.a qlaunch libqmp.a

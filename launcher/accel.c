@@ -86,7 +86,8 @@ gboolean accel_kvm_usable(const KvmFacts *f, char **why)
     return TRUE;
 }
 
-gboolean accel_decide(AccelChoice want, const KvmFacts *f, gboolean force, char **accel, char **reason)
+gboolean accel_decide(AccelChoice want, const KvmFacts *f, gboolean force, char **accel,
+                      char **reason)
 {
     g_autofree char *why = NULL;
     gboolean kvm_ok = want == ACCEL_TCG ? FALSE : accel_kvm_usable(f, &why);
@@ -99,7 +100,8 @@ gboolean accel_decide(AccelChoice want, const KvmFacts *f, gboolean force, char 
         if (!kvm_ok && !force) {
             *accel = NULL;
             *reason = g_strdup_printf("accel=kvm, but KVM does not run guests here: %s "
-                                      "(use accel=auto or accel=tcg, or --force to try anyway)", why);
+                                      "(use accel=auto or accel=tcg, or --force to try anyway)",
+                                      why);
             return FALSE;
         }
         *accel = g_strdup("kvm");
@@ -144,7 +146,8 @@ static void probe_store(const KvmFacts *f, const char *cache_file)
         return;
     g_autofree char *dir = g_path_get_dirname(cache_file), *id = boot_id();
     g_mkdir_with_parents(dir, 0700);
-    g_autofree char *text = g_strdup_printf("%s\n%d\n%s\n", id, f->probe, f->detail ? f->detail : "");
+    g_autofree char *text =
+        g_strdup_printf("%s\n%d\n%s\n", id, f->probe, f->detail ? f->detail : "");
     g_file_set_contents(cache_file, text, -1, NULL);
 }
 
@@ -160,7 +163,7 @@ static gboolean wait_marker(int fd, gint64 deadline)
             continue;
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n <= 0)
-            return FALSE;   /* QEMU exited */
+            return FALSE; /* QEMU exited */
         g_string_append_len(seen, buf, n);
         if (strstr(seen->str, PROBE_MARKER))
             return TRUE;
@@ -174,15 +177,18 @@ void accel_probe(KvmFacts *f, const char *qemu, const char *guest_dir, const cha
                  gint64 timeout_ms)
 {
     if (!f->create_vm || probe_cached(f, cache_file) || timeout_ms <= 0)
-        return;   /* timeout_ms 0: only a cached answer is wanted */
+        return; /* timeout_ms 0: only a cached answer is wanted */
     g_autofree char *kernel = g_build_filename(guest_dir, "vmlinuz", NULL);
     g_autofree char *initrd = g_build_filename(guest_dir, "initrd.img", NULL);
     if (!g_file_test(kernel, G_FILE_TEST_EXISTS) || !g_file_test(initrd, G_FILE_TEST_EXISTS))
         return; /* probe stays -1: cannot run without the embedded guest */
-    const char *argv[] = { qemu, "-accel", "kvm", "-cpu", "host", "-m", "256M", "-nodefaults",
-                           "-no-user-config", "-display", "none", "-no-reboot", "-kernel", kernel,
-                           "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1",
-                           "-serial", "stdio", NULL };
+    const char *argv[] = { qemu,       "-accel",      "kvm",
+                           "-cpu",     "host",        "-m",
+                           "256M",     "-nodefaults", "-no-user-config",
+                           "-display", "none",        "-no-reboot",
+                           "-kernel",  kernel,        "-initrd",
+                           initrd,     "-append",     "console=ttyS0 quiet panic=-1",
+                           "-serial",  "stdio",       NULL };
     GPid pid;
     int out = -1;
     g_autoptr(GError) err = NULL;
@@ -201,10 +207,11 @@ void accel_probe(KvmFacts *f, const char *qemu, const char *guest_dir, const cha
     close(out);
     f->probe = ok ? 1 : 0;
     g_free(f->detail);
-    f->detail = ok ? g_strdup_printf("the embedded guest booted under KVM in %.1f s",
-                                     (double)(g_get_monotonic_time() - start) / 1e6)
-                   : g_strdup_printf("the embedded guest did not reach its init under KVM within %.0f s "
-                                     "(a software or broken KVM%s)",
-                                     (double)timeout_ms / 1000, f->pvm ? ": kvm_pvm" : "");
+    f->detail =
+        ok ? g_strdup_printf("the embedded guest booted under KVM in %.1f s",
+                             (double)(g_get_monotonic_time() - start) / 1e6)
+           : g_strdup_printf("the embedded guest did not reach its init under KVM within %.0f s "
+                             "(a software or broken KVM%s)",
+                             (double)timeout_ms / 1000, f->pvm ? ": kvm_pvm" : "");
     probe_store(f, cache_file);
 }

@@ -4,14 +4,14 @@
 #include "profile.h"
 
 typedef struct {
-    gboolean dev_exists;      /* /dev/kvm */
-    gboolean dev_opens;       /* opens read-write */
-    int api_version;          /* KVM_GET_API_VERSION, 12 when sane */
-    gboolean create_vm;       /* KVM_CREATE_VM succeeded */
-    gboolean hw_flag;         /* vmx or svm in /proc/cpuinfo */
-    gboolean pvm;             /* /dev/kvm comes from kvm_pvm (software) */
-    int probe;                /* 1 passed, 0 failed, -1 not run */
-    char *detail;             /* why the last check failed, or what passed */
+    gboolean dev_exists; /* /dev/kvm */
+    gboolean dev_opens;  /* opens read-write */
+    int api_version;     /* KVM_GET_API_VERSION, 12 when sane */
+    gboolean create_vm;  /* KVM_CREATE_VM succeeded */
+    gboolean hw_flag;    /* vmx or svm in /proc/cpuinfo */
+    gboolean pvm;        /* /dev/kvm comes from kvm_pvm (software) */
+    int probe;           /* 1 passed, 0 failed, -1 not run */
+    char *detail;        /* why the last check failed, or what passed */
 } KvmFacts;
 
 void kvm_facts_clear(KvmFacts *f);

@@ -43,10 +43,9 @@ gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const c
     /* Options may follow the arguments (virsh style), except for verbs that
      * pass a command on after "--" (exec): there the first word stops us. */
     g_option_context_set_strict_posix(ctx, strstr(args, "--") != NULL);
-    GOptionEntry common[] = {
-        { "quiet", 'q', 0, G_OPTION_ARG_NONE, &cli_quiet, "Print only errors and results", NULL },
-        G_OPTION_ENTRY_NULL
-    };
+    GOptionEntry common[] = { { "quiet", 'q', 0, G_OPTION_ARG_NONE, &cli_quiet,
+                                "Print only errors and results", NULL },
+                              G_OPTION_ENTRY_NULL };
     g_option_context_add_main_entries(ctx, common, NULL);
     if (entries)
         g_option_context_add_main_entries(ctx, entries, NULL);
@@ -101,7 +100,8 @@ Profile *cli_load_profile(const char *arg, GError **error)
 {
     g_autofree char *guest = NULL, *state = NULL;
     ProfileEnv env = cli_profile_env(&guest, &state);
-    if (strchr(arg, '/') || g_str_has_suffix(arg, ".ini") || g_file_test(arg, G_FILE_TEST_IS_REGULAR))
+    if (strchr(arg, '/') || g_str_has_suffix(arg, ".ini") ||
+        g_file_test(arg, G_FILE_TEST_IS_REGULAR))
         return profile_load(arg, &env, error);
     g_autoptr(GPtrArray) dirs = profile_search_dirs();
     g_autofree char *file = g_strdup_printf("%s.ini", arg);
@@ -110,17 +110,21 @@ Profile *cli_load_profile(const char *arg, GError **error)
         if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
             return profile_load(path, &env, error);
     }
-    g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ, "no profile named '%s' (looked for %s in "
+    g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ,
+                "no profile named '%s' (looked for %s in "
                 "$QLAUNCH_PROFILE_PATH, ./profiles and the installed profiles); give a path to an "
-                ".ini file", arg, file);
+                ".ini file",
+                arg, file);
     return NULL;
 }
 
 VmPaths *cli_vm(const char *name, GError **error)
 {
     if (!profile_name_valid(name)) {
-        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "'%s' is not a valid VM name (letters, digits, "
-                    "'.', '_', '-', starting with a letter or digit)", name);
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "'%s' is not a valid VM name (letters, digits, "
+                    "'.', '_', '-', starting with a letter or digit)",
+                    name);
         return NULL;
     }
     return vm_paths_new(name);

@@ -15,7 +15,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
-    const char *args;     /* "VM", "PROFILE|NAME", ... */
+    const char *args; /* "VM", "PROFILE|NAME", ... */
     const char *summary;
 } Verb;
 

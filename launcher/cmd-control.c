@@ -68,12 +68,14 @@ static json_t *vm_state(VmPaths *v)
             json_object_set(j, keys[i], json_object_get(meta, keys[i]));
     json_int_t started = json_integer_value(json_object_get(meta, "started"));
     if (started)
-        json_object_set_new(j, "uptime_s", json_integer(g_get_real_time() / G_USEC_PER_SEC - started));
+        json_object_set_new(j, "uptime_s",
+                            json_integer(g_get_real_time() / G_USEC_PER_SEC - started));
     g_autoptr(GError) err = NULL;
     g_autoptr(QmpConn) qmp = vm_qmp_open(v, 3000, &err);
     json_auto_t *st = qmp ? qmp_conn_execute(qmp, "query-status", NULL, 3000, &err) : NULL;
-    json_object_set_new(j, "state", json_string(st ? json_string_value(json_object_get(st, "status"))
-                                                   : "unresponsive"));
+    json_object_set_new(
+        j, "state",
+        json_string(st ? json_string_value(json_object_get(st, "status")) : "unresponsive"));
     if (!st)
         json_object_set_new(j, "error", json_string(err->message));
     return j;
@@ -94,10 +96,10 @@ static void print_state(json_t *j)
 int cmd_status(int argc, char **argv)
 {
     gboolean json = FALSE;
-    GOptionEntry entries[] = {
-        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL }, G_OPTION_ENTRY_NULL
-    };
-    if (!cli_parse(&argc, &argv, entries, "VM", "Show a VM's state, pid, accelerator and why.", 1, 1))
+    GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+                               G_OPTION_ENTRY_NULL };
+    if (!cli_parse(&argc, &argv, entries, "VM", "Show a VM's state, pid, accelerator and why.", 1,
+                   1))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
     g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
@@ -110,7 +112,8 @@ int cmd_status(int argc, char **argv)
     }
     printf("name:    %s\nstate:   %s\n", v->name, json_string_value(json_object_get(j, "state")));
     if (json_object_get(j, "pid")) {
-        printf("pid:     %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "pid")));
+        printf("pid:     %" JSON_INTEGER_FORMAT "\n",
+               json_integer_value(json_object_get(j, "pid")));
         printf("accel:   %s (%s)\n", json_string_value(json_object_get(j, "accel")),
                json_string_value(json_object_get(j, "accel_reason")));
         printf("vcpus:   %" JSON_INTEGER_FORMAT "\nmemory:  %" JSON_INTEGER_FORMAT " MiB\n",
@@ -126,9 +129,8 @@ int cmd_status(int argc, char **argv)
 int cmd_list(int argc, char **argv)
 {
     gboolean json = FALSE;
-    GOptionEntry entries[] = {
-        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL }, G_OPTION_ENTRY_NULL
-    };
+    GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+                               G_OPTION_ENTRY_NULL };
     if (!cli_parse(&argc, &argv, entries, "", "List VMs that have a runtime dir.", 0, 0))
         return EXIT_USAGE;
     g_auto(GStrv) names = vm_list_names();
@@ -143,7 +145,6 @@ int cmd_list(int argc, char **argv)
     }
     size_t i;
     json_t *j;
-    json_array_foreach(all, i, j)
-        print_state(j);
+    json_array_foreach(all, i, j) print_state(j);
     return EXIT_OK;
 }

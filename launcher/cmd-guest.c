@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 
-#define CONSOLE_ESCAPE 0x1d   /* Ctrl-] as in telnet and virsh console */
+#define CONSOLE_ESCAPE 0x1d /* Ctrl-] as in telnet and virsh console */
 
 static void write_bytes(FILE *f, GBytes *b)
 {
@@ -25,12 +25,13 @@ static void write_bytes(FILE *f, GBytes *b)
 int cmd_exec(int argc, char **argv)
 {
     int timeout_s = 300;
-    GOptionEntry entries[] = {
-        { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s, "Seconds the command may run (300)", "S" },
-        G_OPTION_ENTRY_NULL
-    };
-    if (!cli_parse(&argc, &argv, entries, "VM -- COMMAND [ARG...]", "Run a command in the guest "
-                   "through the guest agent; print its output and exit with its exit code.", 2, -1))
+    GOptionEntry entries[] = { { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
+                                 "Seconds the command may run (300)", "S" },
+                               G_OPTION_ENTRY_NULL };
+    if (!cli_parse(&argc, &argv, entries, "VM -- COMMAND [ARG...]",
+                   "Run a command in the guest "
+                   "through the guest agent; print its output and exit with its exit code.",
+                   2, -1))
         return EXIT_USAGE;
     int first = 2;
     if (strcmp(argv[2], "--") == 0)
@@ -44,8 +45,8 @@ int cmd_exec(int argc, char **argv)
     g_autoptr(QmpConn) qga = v ? vm_qga_open(v, 30000, &err) : NULL;
     if (!qga)
         return cli_fail(err);
-    g_autoptr(QgaExecResult) res = qga_exec(qga, (const char *const *)argv + first, NULL,
-                                             timeout_s * 1000LL, &err);
+    g_autoptr(QgaExecResult) res =
+        qga_exec(qga, (const char *const *)argv + first, NULL, timeout_s * 1000LL, &err);
     if (!res)
         return cli_failf("exec %s in %s: %s", argv[first], v->name, err->message);
     write_bytes(stdout, res->out);
@@ -53,7 +54,8 @@ int cmd_exec(int argc, char **argv)
     if (res->out_truncated || res->err_truncated)
         fprintf(stderr, "qlaunch: the guest agent truncated the command's output (16 MiB limit)\n");
     if (res->signaled) {
-        fprintf(stderr, "qlaunch: %s was killed by signal %d in the guest\n", argv[first], res->code);
+        fprintf(stderr, "qlaunch: %s was killed by signal %d in the guest\n", argv[first],
+                res->code);
         return 128 + res->code;
     }
     return res->code;
@@ -89,7 +91,7 @@ static int pump(int sock, gboolean tty, int linger_ms)
         if (p[1].revents & (POLLIN | POLLHUP)) {
             ssize_t r = read(sock, buf, sizeof(buf));
             if (r <= 0)
-                return EXIT_OK;   /* QEMU went away */
+                return EXIT_OK; /* QEMU went away */
             if (write(1, buf, (size_t)r) < 0)
                 return EXIT_FAIL;
         }
@@ -111,12 +113,14 @@ static int pump(int sock, gboolean tty, int linger_ms)
 int cmd_console(int argc, char **argv)
 {
     int linger_ms = 1000;
-    GOptionEntry entries[] = {
-        { "linger", 0, 0, G_OPTION_ARG_INT, &linger_ms, "With piped input: ms to keep printing after it ends (1000)", "MS" },
-        G_OPTION_ENTRY_NULL
-    };
-    if (!cli_parse(&argc, &argv, entries, "VM", "Attach to the VM's serial console. Ctrl-] "
-                   "detaches (the VM keeps running).", 1, 1))
+    GOptionEntry entries[] = { { "linger", 0, 0, G_OPTION_ARG_INT, &linger_ms,
+                                 "With piped input: ms to keep printing after it ends (1000)",
+                                 "MS" },
+                               G_OPTION_ENTRY_NULL };
+    if (!cli_parse(&argc, &argv, entries, "VM",
+                   "Attach to the VM's serial console. Ctrl-] "
+                   "detaches (the VM keeps running).",
+                   1, 1))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
     g_autoptr(VmPaths) v = cli_running_vm(argv[1], NULL, &err);
@@ -125,7 +129,8 @@ int cmd_console(int argc, char **argv)
     int sock = connect_unix(v->serial);
     if (sock < 0)
         return cli_failf("cannot connect to the serial console of %s (%s): %s (another console "
-                         "attached, or [serial] enabled=false?)", v->name, v->serial, g_strerror(errno));
+                         "attached, or [serial] enabled=false?)",
+                         v->name, v->serial, g_strerror(errno));
     gboolean tty = isatty(0);
     struct termios saved;
     if (tty) {

@@ -14,12 +14,15 @@ int cmd_cmdline(int argc, char **argv)
     char *accel_opt = NULL;
     gboolean json = FALSE;
     GOptionEntry entries[] = {
-        { "accel", 0, 0, G_OPTION_ARG_STRING, &accel_opt, "Show the argv for this accelerator (kvm|tcg) instead of probing", "A" },
+        { "accel", 0, 0, G_OPTION_ARG_STRING, &accel_opt,
+          "Show the argv for this accelerator (kvm|tcg) instead of probing", "A" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the argv as a JSON array", NULL },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "PROFILE|NAME", "Print the QEMU command line a profile "
-                   "gives; start nothing.", 1, 1))
+    if (!cli_parse(&argc, &argv, entries, "PROFILE|NAME",
+                   "Print the QEMU command line a profile "
+                   "gives; start nothing.",
+                   1, 1))
         return EXIT_USAGE;
     g_autofree char *accel_arg = accel_opt;
     if (accel_arg && strcmp(accel_arg, "kvm") && strcmp(accel_arg, "tcg")) {
@@ -44,8 +47,9 @@ int cmd_cmdline(int argc, char **argv)
         kvm_facts_clear(&f);
     }
     g_autoptr(VmPaths) v = vm_paths_new(p->name);
-    CmdlineOpts o = { .qemu = qlaunch_qemu_binary(), .runtime_dir = v->dir, .accel = accel,
-                      .daemonize = TRUE };
+    CmdlineOpts o = {
+        .qemu = qlaunch_qemu_binary(), .runtime_dir = v->dir, .accel = accel, .daemonize = TRUE
+    };
     g_auto(GStrv) args = cmdline_build(p, &o);
     if (json) {
         json_auto_t *arr = json_array();
@@ -61,7 +65,7 @@ int cmd_cmdline(int argc, char **argv)
 
 typedef struct {
     json_t *checks;
-    int worst;   /* 0 OK, 1 WARN, 2 FAIL */
+    int worst; /* 0 OK, 1 WARN, 2 FAIL */
 } Doctor;
 
 static void check(Doctor *d, int level, const char *what, const char *detail, const char *fix)
@@ -87,7 +91,8 @@ static void check_tools(Doctor *d)
         check(d, 2, "qemu", "qemu-system-x86_64 does not run", "apt-get install qemu-system-x86");
     }
     g_autofree char *img = g_find_program_in_path("qemu-img");
-    check(d, img ? 0 : 2, "qemu-img", img ? img : "not found", img ? NULL : "apt-get install qemu-utils");
+    check(d, img ? 0 : 2, "qemu-img", img ? img : "not found",
+          img ? NULL : "apt-get install qemu-utils");
     g_autofree char *guest = vm_guest_dir();
     g_autofree char *kernel = g_build_filename(guest, "vmlinuz", NULL);
     gboolean built = g_file_test(kernel, G_FILE_TEST_EXISTS);
@@ -102,15 +107,19 @@ static void check_kvm(Doctor *d, gboolean probe)
     accel_probe(&f, qlaunch_qemu_binary(), guest, cache, probe ? 20000 : 0);
     g_autofree char *facts = g_strdup_printf("/dev/kvm %s; opens %s; CREATE_VM %s; vmx/svm %s; "
                                              "kvm_pvm %s; probe %s%s%s",
-                                             f.dev_exists ? "present" : "absent", f.dev_opens ? "yes" : "no",
-                                             f.create_vm ? "yes" : "no", f.hw_flag ? "yes" : "no",
-                                             f.pvm ? "loaded" : "no",
-                                             f.probe == 1 ? "passed" : f.probe == 0 ? "failed" : "not run",
+                                             f.dev_exists ? "present" : "absent",
+                                             f.dev_opens ? "yes" : "no", f.create_vm ? "yes" : "no",
+                                             f.hw_flag ? "yes" : "no", f.pvm ? "loaded" : "no",
+                                             f.probe == 1   ? "passed"
+                                             : f.probe == 0 ? "failed"
+                                                            : "not run",
                                              f.detail ? ": " : "", f.detail ? f.detail : "");
     g_autofree char *why = NULL, *accel = NULL, *reason = NULL;
     gboolean ok = accel_kvm_usable(&f, &why);
-    check(d, ok ? 0 : 1, "kvm", facts, ok ? NULL : "VMs run on TCG (slower); on a host with "
-          "VT-x/AMD-V load kvm_intel or kvm_amd");
+    check(d, ok ? 0 : 1, "kvm", facts,
+          ok ? NULL
+             : "VMs run on TCG (slower); on a host with "
+               "VT-x/AMD-V load kvm_intel or kvm_amd");
     accel_decide(ACCEL_AUTO, &f, FALSE, &accel, &reason);
     g_autofree char *choice = g_strdup_printf("%s (%s)", accel, reason);
     check(d, 0, "accel=auto", choice, NULL);
@@ -120,11 +129,10 @@ static void check_kvm(Doctor *d, gboolean probe)
 int cmd_doctor(int argc, char **argv)
 {
     gboolean json = FALSE, no_probe = FALSE;
-    GOptionEntry entries[] = {
-        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-        { "no-probe", 0, 0, G_OPTION_ARG_NONE, &no_probe, "Do not boot a probe guest under KVM", NULL },
-        G_OPTION_ENTRY_NULL
-    };
+    GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+                               { "no-probe", 0, 0, G_OPTION_ARG_NONE, &no_probe,
+                                 "Do not boot a probe guest under KVM", NULL },
+                               G_OPTION_ENTRY_NULL };
     if (!cli_parse(&argc, &argv, entries, "", "Check what this host can run and why.", 0, 0))
         return EXIT_USAGE;
     Doctor d = { .checks = json_array() };
@@ -136,18 +144,20 @@ int cmd_doctor(int argc, char **argv)
     gboolean rt = vm_runtime_prepare(v, &err);
     if (rt)
         rmdir(v->dir);
-    check(&d, rt ? 0 : 2, "runtime dir", rt ? base : err->message, rt ? NULL : "set QLAUNCH_RUNTIME_DIR");
+    check(&d, rt ? 0 : 2, "runtime dir", rt ? base : err->message,
+          rt ? NULL : "set QLAUNCH_RUNTIME_DIR");
     if (json) {
         cli_print_json(d.checks);
     } else {
         size_t i;
         json_t *c;
-        json_array_foreach(d.checks, i, c) {
+        json_array_foreach(d.checks, i, c)
+        {
             const char *fix = json_string_value(json_object_get(c, "fix"));
             printf("%-5s %-15s %s%s%s\n", json_string_value(json_object_get(c, "result")),
                    json_string_value(json_object_get(c, "check")),
-                   json_string_value(json_object_get(c, "detail")), fix ? "\n                      -> " : "",
-                   fix ? fix : "");
+                   json_string_value(json_object_get(c, "detail")),
+                   fix ? "\n                      -> " : "", fix ? fix : "");
         }
     }
     json_decref(d.checks);

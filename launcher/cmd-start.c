@@ -37,7 +37,8 @@ static gboolean prepare_files(const Profile *p, GError **error)
             g_autofree char *guest = vm_guest_dir();
             gboolean embedded = g_str_has_prefix(boot[i], guest);
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [boot]: %s does not exist%s",
-                        p->path, boot[i], embedded ? " (build the embedded guest: make guest)" : "");
+                        p->path, boot[i],
+                        embedded ? " (build the embedded guest: make guest)" : "");
             return FALSE;
         }
     }
@@ -46,8 +47,10 @@ static gboolean prepare_files(const Profile *p, GError **error)
         if (g_file_test(d->file, G_FILE_TEST_EXISTS))
             continue;
         if (!d->size) {
-            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [disk %s] file: %s does not "
-                        "exist (add size= to have qlaunch create it)", p->path, d->name, d->file);
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "profile %s [disk %s] file: %s does not "
+                        "exist (add size= to have qlaunch create it)",
+                        p->path, d->name, d->file);
             return FALSE;
         }
         g_autofree char *dir = g_path_get_dirname(d->file);
@@ -80,7 +83,8 @@ static gboolean choose_accel(const Profile *p, gboolean force, char **accel, cha
     gboolean ok = accel_decide(p->accel, &f, force, accel, reason);
     kvm_facts_clear(&f);
     if (!ok) {
-        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [vm] accel: %s", p->path, *reason);
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [vm] accel: %s", p->path,
+                    *reason);
         g_clear_pointer(reason, g_free);
     }
     return ok;
@@ -95,8 +99,8 @@ static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, cons
     g_autofree char *abs = g_canonicalize_filename(p->path, NULL);
     json_auto_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:I, s:O, s:i, s:I}", "name", p->name,
                                   "profile", abs, "accel", accel, "accel_reason", reason, "started",
-                                  (json_int_t)g_get_real_time() / G_USEC_PER_SEC, "argv", args, "cpus",
-                                  (int)p->cpus, "memory_mib", (json_int_t)p->memory_mib);
+                                  (json_int_t)g_get_real_time() / G_USEC_PER_SEC, "argv", args,
+                                  "cpus", (int)p->cpus, "memory_mib", (json_int_t)p->memory_mib);
     if (json_dump_file(meta, v->meta, JSON_INDENT(2)) < 0) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "cannot write %s", v->meta);
         return FALSE;
@@ -113,8 +117,10 @@ static gboolean claim_runtime(VmPaths *v, GError **error)
 {
     pid_t pid = vm_read_pid(v);
     if (pid > 0 && proc_alive(pid)) {
-        g_set_error(error, VM_ERROR, VM_ERROR_BUSY, "VM %s is already running (pid %d); stop it with "
-                    "'qlaunch stop %s' first", v->name, (int)pid, v->name);
+        g_set_error(error, VM_ERROR, VM_ERROR_BUSY,
+                    "VM %s is already running (pid %d); stop it with "
+                    "'qlaunch stop %s' first",
+                    v->name, (int)pid, v->name);
         return FALSE;
     }
     if (pid > 0 || g_file_test(v->qmp, G_FILE_TEST_EXISTS)) {
@@ -130,17 +136,19 @@ static gboolean claim_runtime(VmPaths *v, GError **error)
 static gboolean launch(VmPaths *v, char **argv, int timeout_s, GError **error)
 {
     int status = 0;
-    mode_t old = umask(077);   /* sockets and files QEMU creates: owner only */
-    gboolean ran = proc_run_logged((const char *const *)argv, v->log, timeout_s * 1000LL, &status,
-                                   error);
+    mode_t old = umask(077); /* sockets and files QEMU creates: owner only */
+    gboolean ran =
+        proc_run_logged((const char *const *)argv, v->log, timeout_s * 1000LL, &status, error);
     umask(old);
     if (ran && status == 0 && vm_read_pid(v) > 0)
         return TRUE;
     g_autofree char *tail = proc_tail_file(v->log, 15);
     g_autofree char *how = ran ? proc_describe_status(status) : g_strdup((*error)->message);
     g_clear_error(error);
-    g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "QEMU failed to start VM %s (%s). Its last "
-                "output:\n%s", v->name, how, tail && *tail ? tail : "(nothing)");
+    g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                "QEMU failed to start VM %s (%s). Its last "
+                "output:\n%s",
+                v->name, how, tail && *tail ? tail : "(nothing)");
     return FALSE;
 }
 
@@ -158,9 +166,9 @@ static int report_started(VmPaths *v, const Profile *p, const char *accel, const
     pid_t pid = vm_read_pid(v);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     if (o->json) {
-        json_auto_t *j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:f}", "name", p->name, "pid", (int)pid,
-                                   "accel", accel, "accel_reason", reason, "runtime_dir", v->dir,
-                                   "seconds", secs);
+        json_auto_t *j =
+            json_pack("{s:s, s:i, s:s, s:s, s:s, s:f}", "name", p->name, "pid", (int)pid, "accel",
+                      accel, "accel_reason", reason, "runtime_dir", v->dir, "seconds", secs);
         cli_print_json(j);
     } else {
         printf("started %s (pid %d, accel %s: %s) in %.2f s\n", p->name, (int)pid, accel, reason,
@@ -177,7 +185,9 @@ static int start_locked(VmPaths *v, const Profile *p, const StartOpts *o, gint64
     if (!claim_runtime(v, &err) || !prepare_files(p, &err) ||
         !choose_accel(p, o->force, &accel, &reason, &err))
         return cli_fail(err);
-    CmdlineOpts co = { .qemu = qlaunch_qemu_binary(), .runtime_dir = v->dir, .accel = accel,
+    CmdlineOpts co = { .qemu = qlaunch_qemu_binary(),
+                       .runtime_dir = v->dir,
+                       .accel = accel,
                        .daemonize = !o->foreground };
     g_auto(GStrv) argv = cmdline_build(p, &co);
     if (!write_meta(v, p, accel, reason, argv, &err))
@@ -188,7 +198,7 @@ static int start_locked(VmPaths *v, const Profile *p, const StartOpts *o, gint64
         return cli_failf("cannot run %s: %s", argv[0], g_strerror(errno));
     }
     if (!launch(v, argv, o->timeout_s, &err)) {
-        vm_runtime_remove(v);   /* the error carries the log's tail */
+        vm_runtime_remove(v); /* the error carries the log's tail */
         return cli_fail(err);
     }
     restrict_sockets(v);
@@ -208,14 +218,17 @@ static int start_locked(VmPaths *v, const Profile *p, const StartOpts *o, gint64
 int cmd_start(int argc, char **argv)
 {
     StartOpts o = { .timeout_s = 120 };
-    GOptionEntry entries[] = {
-        { "wait-agent", 'w', 0, G_OPTION_ARG_NONE, &o.wait_agent, "Also wait until the guest agent answers", NULL },
-        { "foreground", 'f', 0, G_OPTION_ARG_NONE, &o.foreground, "Run QEMU attached (qlaunch becomes QEMU)", NULL },
-        { "force", 0, 0, G_OPTION_ARG_NONE, &o.force, "Use accel=kvm even where the KVM probe failed", NULL },
-        { "timeout", 't', 0, G_OPTION_ARG_INT, &o.timeout_s, "Seconds to wait for QEMU and the agent (120)", "S" },
-        { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print the result as JSON", NULL },
-        G_OPTION_ENTRY_NULL
-    };
+    GOptionEntry entries[] = { { "wait-agent", 'w', 0, G_OPTION_ARG_NONE, &o.wait_agent,
+                                 "Also wait until the guest agent answers", NULL },
+                               { "foreground", 'f', 0, G_OPTION_ARG_NONE, &o.foreground,
+                                 "Run QEMU attached (qlaunch becomes QEMU)", NULL },
+                               { "force", 0, 0, G_OPTION_ARG_NONE, &o.force,
+                                 "Use accel=kvm even where the KVM probe failed", NULL },
+                               { "timeout", 't', 0, G_OPTION_ARG_INT, &o.timeout_s,
+                                 "Seconds to wait for QEMU and the agent (120)", "S" },
+                               { "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
+                                 "Print the result as JSON", NULL },
+                               G_OPTION_ENTRY_NULL };
     if (!cli_parse(&argc, &argv, entries, "PROFILE|NAME", "Start a VM from a profile.", 1, 1))
         return EXIT_USAGE;
     gint64 t0 = g_get_monotonic_time();

@@ -30,12 +30,16 @@ int cmd_stop(int argc, char **argv)
     int timeout_s = 30;
     gboolean no_agent = FALSE;
     GOptionEntry entries[] = {
-        { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s, "Seconds for the guest to power off before QEMU is told to quit (30)", "S" },
-        { "no-agent", 0, 0, G_OPTION_ARG_NONE, &no_agent, "Use ACPI powerdown only, not the guest agent", NULL },
+        { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
+          "Seconds for the guest to power off before QEMU is told to quit (30)", "S" },
+        { "no-agent", 0, 0, G_OPTION_ARG_NONE, &no_agent,
+          "Use ACPI powerdown only, not the guest agent", NULL },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "VM", "Shut a VM down gracefully: guest shutdown, then "
-                   "QEMU quit, then SIGKILL, each after a deadline.", 1, 1))
+    if (!cli_parse(&argc, &argv, entries, "VM",
+                   "Shut a VM down gracefully: guest shutdown, then "
+                   "QEMU quit, then SIGKILL, each after a deadline.",
+                   1, 1))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
     pid_t pid = 0;
@@ -46,7 +50,8 @@ int cmd_stop(int argc, char **argv)
     g_autoptr(QmpConn) qmp = vm_qmp_open(v, 5000, NULL);
     const char *how = request_shutdown(v, qmp, !no_agent);
     if (!how || !proc_wait_gone(pid, timeout_s * 1000LL)) {
-        cli_info("%s: guest did not power off within %d s; telling QEMU to quit", v->name, timeout_s);
+        cli_info("%s: guest did not power off within %d s; telling QEMU to quit", v->name,
+                 timeout_s);
         json_auto_t *r = qmp ? qmp_conn_execute(qmp, "quit", NULL, 3000, NULL) : NULL;
         how = "QEMU quit";
         if (!proc_wait_gone(pid, 5000)) {
@@ -63,8 +68,10 @@ int cmd_stop(int argc, char **argv)
 
 int cmd_kill(int argc, char **argv)
 {
-    if (!cli_parse(&argc, &argv, NULL, "VM", "Kill a VM's QEMU at once (SIGKILL); unsaved guest "
-                   "data is lost.", 1, 1))
+    if (!cli_parse(&argc, &argv, NULL, "VM",
+                   "Kill a VM's QEMU at once (SIGKILL); unsaved guest "
+                   "data is lost.",
+                   1, 1))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
     pid_t pid = 0;

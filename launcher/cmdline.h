@@ -4,9 +4,9 @@
 #include "profile.h"
 
 typedef struct {
-    const char *qemu;          /* binary, e.g. qemu-system-x86_64 */
-    const char *runtime_dir;   /* where qmp.sock, qga.sock, serial.sock, qemu.pid go */
-    const char *accel;         /* "kvm" or "tcg" (already decided) */
+    const char *qemu;        /* binary, e.g. qemu-system-x86_64 */
+    const char *runtime_dir; /* where qmp.sock, qga.sock, serial.sock, qemu.pid go */
+    const char *accel;       /* "kvm" or "tcg" (already decided) */
     gboolean daemonize;
 } CmdlineOpts;
 

@@ -23,12 +23,15 @@ static const Verb verbs[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: qlaunch VERB [OPTIONS] ARGS   (qlaunch VERB --help for a verb's options)\n\n");
+    fprintf(f,
+            "usage: qlaunch VERB [OPTIONS] ARGS   (qlaunch VERB --help for a verb's options)\n\n");
     for (gsize i = 0; i < G_N_ELEMENTS(verbs); i++) {
         g_autofree char *head = g_strdup_printf("%s %s", verbs[i].name, verbs[i].args);
         fprintf(f, "  %-28s %s\n", head, verbs[i].summary);
     }
-    fprintf(f, "\nexit codes: 0 ok, 1 failure, 2 usage error; exec exits with the guest command's code\n");
+    fprintf(
+        f,
+        "\nexit codes: 0 ok, 1 failure, 2 usage error; exec exits with the guest command's code\n");
 }
 
 static const char *closest_verb(const char *word)

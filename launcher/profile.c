@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK(profile-error-quark, profile_error)
+G_DEFINE_QUARK(qlaunch_profile_error, profile_error)
 
 static const char *const vm_keys[] = { "name", "memory", "cpus", "accel", "cpu", "machine", NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", "cdrom", "order", NULL };
-static const char *const disk_keys[] = { "file", "size", "format", "bus", "cache", "readonly", NULL };
+static const char *const disk_keys[] = {
+    "file", "size", "format", "bus", "cache", "readonly", NULL
+};
 static const char *const net_keys[] = { "mode", "forward", "mac", "model", NULL };
 static const char *const agent_keys[] = { "enabled", NULL };
 static const char *const serial_keys[] = { "enabled", "log", NULL };
@@ -20,20 +22,21 @@ typedef struct {
     GKeyFile *kf;
     const ProfileEnv *env;
     Profile *p;
-    GHashTable *forwards;  /* group -> GPtrArray of every forward= line */
+    GHashTable *forwards; /* group -> GPtrArray of every forward= line */
 } Ctx;
 
 static gboolean fail(Ctx *c, GError **error, const char *group, const char *key, const char *fmt,
                      ...) G_GNUC_PRINTF(5, 6);
-static gboolean fail(Ctx *c, GError **error, const char *group, const char *key, const char *fmt, ...)
+static gboolean fail(Ctx *c, GError **error, const char *group, const char *key, const char *fmt,
+                     ...)
 {
     va_list ap;
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_INVALID, "profile %s%s%s%s%s%s: %s", c->path,
-                group ? " [" : "", group ? group : "", group ? "]" : "", key ? " " : "", key ? key : "",
-                msg);
+                group ? " [" : "", group ? group : "", group ? "]" : "", key ? " " : "",
+                key ? key : "", msg);
     return FALSE;
 }
 
@@ -163,10 +166,22 @@ gboolean profile_parse_size(const char *text, guint64 plain_unit, guint64 *out)
     guint64 unit;
     switch (g_ascii_toupper(*end)) {
     case '\0': unit = plain_unit; break;
-    case 'K': unit = 1ull << 10; end++; break;
-    case 'M': unit = 1ull << 20; end++; break;
-    case 'G': unit = 1ull << 30; end++; break;
-    case 'T': unit = 1ull << 40; end++; break;
+    case 'K':
+        unit = 1ull << 10;
+        end++;
+        break;
+    case 'M':
+        unit = 1ull << 20;
+        end++;
+        break;
+    case 'G':
+        unit = 1ull << 30;
+        end++;
+        break;
+    case 'T':
+        unit = 1ull << 40;
+        end++;
+        break;
     default: return FALSE;
     }
     if (unit == 0)
@@ -217,8 +232,10 @@ static gboolean get_path(Ctx *c, const char *group, const char *key, char **out,
         const char *rest = v + strlen("@guest/");
         g_auto(GStrv) parts = g_strsplit(rest, "/", -1);
         if (!*rest || g_strv_contains((const char *const *)parts, ".."))
-            return fail(c, error, group, key, "\"%s\": @guest/ takes a file name inside the guest "
-                        "directory (e.g. @guest/vmlinuz)", v);
+            return fail(c, error, group, key,
+                        "\"%s\": @guest/ takes a file name inside the guest "
+                        "directory (e.g. @guest/vmlinuz)",
+                        v);
         *out = g_build_filename(c->env->guest_dir, rest, NULL);
     } else if (g_path_is_absolute(v)) {
         *out = g_steal_pointer(&v);
@@ -244,8 +261,10 @@ static gboolean read_vm(Ctx *c, GError **error)
         name = g_steal_pointer(&base);
     }
     if (!profile_name_valid(name))
-        return fail(c, error, g, "name", "\"%s\" is not a valid VM name (letters, digits, '.', '_', "
-                    "'-'; starting with a letter or digit; at most 64)", name);
+        return fail(c, error, g, "name",
+                    "\"%s\" is not a valid VM name (letters, digits, '.', '_', "
+                    "'-'; starting with a letter or digit; at most 64)",
+                    name);
     p->name = g_steal_pointer(&name);
 
     g_autofree char *mem = get_str(c, g, "memory");
@@ -253,7 +272,8 @@ static gboolean read_vm(Ctx *c, GError **error)
     if (mem && !profile_parse_size(mem, 1ull << 20, &bytes))
         return fail(c, error, g, "memory", "\"%s\" is not a size (try 512M or 2G)", mem);
     if (bytes < (16ull << 20) || bytes % (1ull << 20))
-        return fail(c, error, g, "memory", "\"%s\" must be a whole number of MiB, at least 16M", mem);
+        return fail(c, error, g, "memory", "\"%s\" must be a whole number of MiB, at least 16M",
+                    mem);
     p->memory_mib = bytes >> 20;
 
     g_autofree char *cpus = get_str(c, g, "cpus");
@@ -281,7 +301,8 @@ static gboolean read_vm(Ctx *c, GError **error)
     if (!p->machine)
         p->machine = g_strdup("q35");
     if (!plain_word(p->machine, NULL))
-        return fail(c, error, g, "machine", "\"%s\" is not a machine type (try q35 or pc)", p->machine);
+        return fail(c, error, g, "machine", "\"%s\" is not a machine type (try q35 or pc)",
+                    p->machine);
     return TRUE;
 }
 
@@ -298,12 +319,15 @@ static gboolean read_boot(Ctx *c, GError **error)
     if (p->append && !no_control_chars(c, g, "append", p->append, error))
         return FALSE;
     if ((p->initrd || p->append) && !p->kernel)
-        return fail(c, error, g, p->initrd ? "initrd" : "append", "needs kernel= in the same group");
+        return fail(c, error, g, p->initrd ? "initrd" : "append",
+                    "needs kernel= in the same group");
     p->order = get_str(c, g, "order");
     if (p->order) {
         if (!*p->order || strspn(p->order, "acdn") != strlen(p->order))
-            return fail(c, error, g, "order", "\"%s\" is not a boot order (letters c=disk, d=cdrom, "
-                        "n=network, a=floppy; e.g. dc)", p->order);
+            return fail(c, error, g, "order",
+                        "\"%s\" is not a boot order (letters c=disk, d=cdrom, "
+                        "n=network, a=floppy; e.g. dc)",
+                        p->order);
     }
     return TRUE;
 }
@@ -323,8 +347,8 @@ static gboolean read_disk(Ctx *c, const char *g, const char *name, GError **erro
 {
     static const char *const formats[] = { "qcow2", "raw", NULL };
     static const char *const buses[] = { "virtio", "sata", NULL };
-    static const char *const caches[] = { "none", "writeback", "writethrough", "directsync",
-                                          "unsafe", NULL };
+    static const char *const caches[] = { "none",       "writeback", "writethrough",
+                                          "directsync", "unsafe",    NULL };
     ProfileDisk *d = g_new0(ProfileDisk, 1);
     g_ptr_array_add(c->p->disks, d);
     d->name = g_strdup(name);
@@ -338,12 +362,15 @@ static gboolean read_disk(Ctx *c, const char *g, const char *name, GError **erro
     if (size && !profile_parse_size(size, 0, &d->size))
         return fail(c, error, g, "size", "\"%s\" is not a size (try 10G)", size);
     if (d->size && strcmp(d->format, "qcow2") != 0)
-        return fail(c, error, g, "size", "only qcow2 disks are created by qlaunch; create the raw "
+        return fail(c, error, g, "size",
+                    "only qcow2 disks are created by qlaunch; create the raw "
                     "file yourself or use format=qcow2");
     if (!d->file) {
         if (!d->size)
-            return fail(c, error, g, "file", "a disk needs file= (an existing image) or size= "
-                        "(created in %s/%s/)", c->env->state_base, c->p->name);
+            return fail(c, error, g, "file",
+                        "a disk needs file= (an existing image) or size= "
+                        "(created in %s/%s/)",
+                        c->env->state_base, c->p->name);
         g_autofree char *base = g_strdup_printf("%s.qcow2", name);
         d->file = g_build_filename(c->env->state_base, c->p->name, base, NULL);
     }
@@ -364,8 +391,8 @@ static void net_free(gpointer data)
  * becomes 127.0.0.1 so a forward is never open to the network by accident. */
 static char *normalise_forward(const char *v)
 {
-    g_autoptr(GRegex) re = g_regex_new("^(tcp|udp):([0-9.]*):([0-9]{1,5})-([0-9.]*):([0-9]{1,5})$",
-                                       0, 0, NULL);
+    g_autoptr(GRegex) re =
+        g_regex_new("^(tcp|udp):([0-9.]*):([0-9]{1,5})-([0-9.]*):([0-9]{1,5})$", 0, 0, NULL);
     g_autoptr(GMatchInfo) m = NULL;
     if (!g_regex_match(re, v, 0, &m))
         return NULL;
@@ -386,8 +413,10 @@ static gboolean read_forwards(Ctx *c, const char *g, ProfileNet *n, GError **err
         const char *v = lines->pdata[i];
         g_autofree char *norm = normalise_forward(v);
         if (!norm)
-            return fail(c, error, g, "forward", "\"%s\" is not a forward (try "
-                        "tcp:127.0.0.1:2222-:22, i.e. proto:hostaddr:hostport-guestaddr:guestport)", v);
+            return fail(c, error, g, "forward",
+                        "\"%s\" is not a forward (try "
+                        "tcp:127.0.0.1:2222-:22, i.e. proto:hostaddr:hostport-guestaddr:guestport)",
+                        v);
         if (n->mode != NET_USER)
             return fail(c, error, g, "forward", "forwards need mode=user");
         g_strv_builder_add(out, norm);
@@ -404,14 +433,19 @@ static gboolean read_net(Ctx *c, const char *g, const char *name, GError **error
     g_ptr_array_add(c->p->nets, n);
     n->name = g_strdup(name);
     g_autofree char *mode = NULL;
-    if (!check_keys(c, g, net_keys, error) || !get_enum(c, g, "mode", modes, "user", &mode, error) ||
+    if (!check_keys(c, g, net_keys, error) ||
+        !get_enum(c, g, "mode", modes, "user", &mode, error) ||
         !get_enum(c, g, "model", models, "virtio", &n->model, error))
         return FALSE;
-    n->mode = !strcmp(mode, "user") ? NET_USER : !strcmp(mode, "tap") ? NET_TAP
-            : !strcmp(mode, "socket") ? NET_SOCKET : NET_NONE;
+    n->mode = !strcmp(mode, "user")     ? NET_USER
+              : !strcmp(mode, "tap")    ? NET_TAP
+              : !strcmp(mode, "socket") ? NET_SOCKET
+                                        : NET_NONE;
     if (n->mode == NET_TAP || n->mode == NET_SOCKET)
-        return fail(c, error, g, "mode", "\"%s\" networking is not available in this qlaunch yet; "
-                    "use mode=user (NAT with forward= lines, no root needed) or mode=none", mode);
+        return fail(c, error, g, "mode",
+                    "\"%s\" networking is not available in this qlaunch yet; "
+                    "use mode=user (NAT with forward= lines, no root needed) or mode=none",
+                    mode);
     n->mac = get_str(c, g, "mac");
     if (n->mac) {
         g_autoptr(GRegex) re = g_regex_new("^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$", 0, 0, NULL);
@@ -419,8 +453,10 @@ static gboolean read_net(Ctx *c, const char *g, const char *name, GError **error
             return fail(c, error, g, "mac", "\"%s\" is not a MAC address (e.g. 52:54:00:12:34:56)",
                         n->mac);
         if (g_ascii_xdigit_value(n->mac[1]) & 1)
-            return fail(c, error, g, "mac", "\"%s\" is a multicast address; the first byte must be "
-                        "even (e.g. 52:...)", n->mac);
+            return fail(c, error, g, "mac",
+                        "\"%s\" is a multicast address; the first byte must be "
+                        "even (e.g. 52:...)",
+                        n->mac);
     }
     return read_forwards(c, g, n, error);
 }
@@ -429,8 +465,8 @@ static gboolean read_net(Ctx *c, const char *g, const char *name, GError **error
  * so collect those lines per group from the text itself. */
 static GHashTable *collect_forwards(const char *data, gsize len)
 {
-    GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                          (GDestroyNotify)g_ptr_array_unref);
+    GHashTable *t =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
     g_autofree char *text = g_strndup(data, len);
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     g_autofree char *group = NULL;
@@ -467,12 +503,14 @@ static gboolean split_group(Ctx *c, const char *group, char **kind, char **name,
     if (!named && !single) {
         static const char *const kinds[] = { "vm", "boot", "disk", "net", "agent", "serial", NULL };
         g_autofree char *hint = suggest(*kind, kinds);
-        return fail(c, error, group, NULL, "unknown group; %s (disk and net take a name: [disk data])",
-                    hint);
+        return fail(c, error, group, NULL,
+                    "unknown group; %s (disk and net take a name: [disk data])", hint);
     }
     if (named && (!*name || !plain_word(*name, NULL) || strchr(*name, '.')))
-        return fail(c, error, group, NULL, "[%s NAME] needs a name of letters, digits, '_' or '-' "
-                    "(e.g. [%s 0])", *kind, *kind);
+        return fail(c, error, group, NULL,
+                    "[%s NAME] needs a name of letters, digits, '_' or '-' "
+                    "(e.g. [%s 0])",
+                    *kind, *kind);
     if (single && *name)
         return fail(c, error, group, NULL, "[%s] takes no name", *kind);
     return TRUE;
@@ -488,7 +526,8 @@ static gboolean check_groups(Ctx *c, GError **error)
             return FALSE;
     }
     if (!g_key_file_has_group(c->kf, "vm"))
-        return fail(c, error, NULL, NULL, "has no [vm] group (it needs at least [vm] and a way to "
+        return fail(c, error, NULL, NULL,
+                    "has no [vm] group (it needs at least [vm] and a way to "
                     "boot: [boot] kernel= or cdrom=, or a [disk NAME])");
     return TRUE;
 }
@@ -525,15 +564,16 @@ Profile *profile_load_data(const char *path, const char *data, gsize len, const 
     p->disks = g_ptr_array_new_with_free_func(disk_free);
     p->nets = g_ptr_array_new_with_free_func(net_free);
     if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &local)) {
-        g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ, "profile %s: not a valid INI file: %s",
-                    path, local->message);
+        g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ,
+                    "profile %s: not a valid INI file: %s", path, local->message);
         return NULL;
     }
     Ctx c = { .path = path, .kf = kf, .env = env, .p = p, .forwards = collect_forwards(data, len) };
     gboolean ok = check_groups(&c, error) && read_vm(&c, error) && read_boot(&c, error) &&
                   read_groups(&c, error);
     if (ok && !p->kernel && !p->cdrom && p->disks->len == 0)
-        ok = fail(&c, error, "boot", NULL, "nothing to boot from: give kernel=, cdrom= or a [disk NAME]");
+        ok = fail(&c, error, "boot", NULL,
+                  "nothing to boot from: give kernel=, cdrom= or a [disk NAME]");
     g_hash_table_unref(c.forwards);
     return ok ? g_steal_pointer(&p) : NULL;
 }
@@ -544,7 +584,8 @@ Profile *profile_load(const char *path, const ProfileEnv *env, GError **error)
     gsize len = 0;
     g_autoptr(GError) local = NULL;
     if (!g_file_get_contents(path, &data, &len, &local)) {
-        g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ, "profile %s: %s", path, local->message);
+        g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ, "profile %s: %s", path,
+                    local->message);
         return NULL;
     }
     return profile_load_data(path, data, len, env, error);

@@ -7,25 +7,25 @@
 GQuark profile_error_quark(void);
 
 typedef enum {
-    PROFILE_ERROR_READ,     /* the file cannot be read or is not INI */
-    PROFILE_ERROR_INVALID,  /* a group, key or value is wrong */
+    PROFILE_ERROR_READ,    /* the file cannot be read or is not INI */
+    PROFILE_ERROR_INVALID, /* a group, key or value is wrong */
 } ProfileErrorCode;
 
 typedef enum { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG } AccelChoice;
 typedef enum { NET_USER, NET_TAP, NET_SOCKET, NET_NONE } NetMode;
 
 typedef struct {
-    char *name;      /* from [disk NAME] */
-    char *file;      /* absolute path */
-    guint64 size;    /* bytes; 0 = none given (the file must exist) */
-    char *format;    /* qcow2 | raw */
-    char *bus;       /* virtio | sata */
-    char *cache;     /* NULL = QEMU's default */
+    char *name;   /* from [disk NAME] */
+    char *file;   /* absolute path */
+    guint64 size; /* bytes; 0 = none given (the file must exist) */
+    char *format; /* qcow2 | raw */
+    char *bus;    /* virtio | sata */
+    char *cache;  /* NULL = QEMU's default */
     gboolean readonly;
 } ProfileDisk;
 
 typedef struct {
-    char *name;      /* from [net NAME] */
+    char *name; /* from [net NAME] */
     NetMode mode;
     char **forwards; /* user mode host forwards, normalised; NULL-terminated */
     char *mac;       /* NULL = derived from the VM and NIC names */
@@ -33,26 +33,26 @@ typedef struct {
 } ProfileNet;
 
 typedef struct {
-    char *path;      /* the profile file as given */
-    char *dir;       /* its directory (absolute) */
+    char *path; /* the profile file as given */
+    char *dir;  /* its directory (absolute) */
     char *name;
     guint64 memory_mib;
     guint cpus;
     AccelChoice accel;
-    char *cpu;       /* "auto" or a -cpu model spec */
+    char *cpu; /* "auto" or a -cpu model spec */
     char *machine;
     char *kernel, *initrd, *append, *cdrom, *order;
-    GPtrArray *disks;   /* ProfileDisk* */
-    GPtrArray *nets;    /* ProfileNet* */
+    GPtrArray *disks; /* ProfileDisk* */
+    GPtrArray *nets;  /* ProfileNet* */
     gboolean agent;
     gboolean serial;
-    char *serial_log;   /* absolute path or NULL */
+    char *serial_log; /* absolute path or NULL */
 } Profile;
 
 /* Where the profile's implicit paths point. */
 typedef struct {
-    const char *guest_dir;   /* what @guest/ names */
-    const char *state_base;  /* disks without file= go to state_base/<vm>/ */
+    const char *guest_dir;  /* what @guest/ names */
+    const char *state_base; /* disks without file= go to state_base/<vm>/ */
 } ProfileEnv;
 
 Profile *profile_load(const char *path, const ProfileEnv *env, GError **error);

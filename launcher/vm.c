@@ -10,7 +10,7 @@
 
 #include "proc.h"
 
-G_DEFINE_QUARK(vm-error-quark, vm_error)
+G_DEFINE_QUARK(qlaunch_vm_error, vm_error)
 
 void vm_paths_free(VmPaths *v)
 {
@@ -96,18 +96,23 @@ VmPaths *vm_paths_new(const char *name)
 static gboolean private_dir(const char *dir, GError **error)
 {
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE, "cannot create %s: %s", dir, g_strerror(errno));
+        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE, "cannot create %s: %s", dir,
+                    g_strerror(errno));
         return FALSE;
     }
     struct stat st;
     if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE, "%s is not a directory (a symlink?); refusing "
-                    "to use it", dir);
+        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE,
+                    "%s is not a directory (a symlink?); refusing "
+                    "to use it",
+                    dir);
         return FALSE;
     }
     if (st.st_uid != geteuid()) {
-        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE, "%s is owned by uid %u, not by you; refusing "
-                    "to use it", dir, (unsigned)st.st_uid);
+        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE,
+                    "%s is owned by uid %u, not by you; refusing "
+                    "to use it",
+                    dir, (unsigned)st.st_uid);
         return FALSE;
     }
     if ((st.st_mode & 077) && chmod(dir, 0700) < 0) {
@@ -135,8 +140,10 @@ int vm_lock(VmPaths *v, GError **error)
     }
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         close(fd);
-        g_set_error(error, VM_ERROR, VM_ERROR_BUSY, "VM %s is busy: another qlaunch is starting or "
-                    "stopping it; try again in a moment", v->name);
+        g_set_error(error, VM_ERROR, VM_ERROR_BUSY,
+                    "VM %s is busy: another qlaunch is starting or "
+                    "stopping it; try again in a moment",
+                    v->name);
         return -1;
     }
     return fd;
@@ -156,15 +163,17 @@ pid_t vm_running_pid(VmPaths *v, GError **error)
     pid_t pid = vm_read_pid(v);
     if (pid > 0 && proc_alive(pid))
         return pid;
-    g_set_error(error, VM_ERROR, VM_ERROR_NOT_RUNNING, "VM %s is not running (start it with "
-                "'qlaunch start %s')", v->name, v->name);
+    g_set_error(error, VM_ERROR, VM_ERROR_NOT_RUNNING,
+                "VM %s is not running (start it with "
+                "'qlaunch start %s')",
+                v->name, v->name);
     return 0;
 }
 
 void vm_runtime_remove(VmPaths *v)
 {
-    const char *files[] = { v->qmp, v->qga, v->serial, v->pidfile, v->log, v->meta,
-                            v->profile_copy, v->lockfile };
+    const char *files[] = { v->qmp, v->qga,  v->serial,       v->pidfile,
+                            v->log, v->meta, v->profile_copy, v->lockfile };
     for (gsize i = 0; i < G_N_ELEMENTS(files); i++)
         unlink(files[i]);
     rmdir(v->dir);
@@ -196,9 +205,10 @@ QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error)
             return g_steal_pointer(&c);
         if (!g_error_matches(local, QMP_ERROR, QMP_ERROR_TIMEOUT) ||
             g_get_monotonic_time() >= deadline) {
-            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "guest agent of VM %s did not answer "
-                        "within %.0f s: %s (does the guest run qemu-ga?)", v->name,
-                        (double)timeout_ms / 1000, local->message);
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "guest agent of VM %s did not answer "
+                        "within %.0f s: %s (does the guest run qemu-ga?)",
+                        v->name, (double)timeout_ms / 1000, local->message);
             return NULL;
         }
     }

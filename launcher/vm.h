@@ -13,7 +13,7 @@ typedef enum { VM_ERROR_NOT_RUNNING, VM_ERROR_BUSY, VM_ERROR_UNSAFE, VM_ERROR_FA
 
 typedef struct {
     char *name;
-    char *dir;       /* runtime dir, 0700 */
+    char *dir; /* runtime dir, 0700 */
     char *qmp, *qga, *serial, *pidfile, *lockfile, *log, *meta, *profile_copy;
 } VmPaths;
 

@@ -66,7 +66,8 @@ QgaExecResult *qga_exec(QmpConn *conn, const char *const *argv, GBytes *input, g
         gint64 left_ms = (deadline - g_get_monotonic_time()) / 1000;
         if (left_ms <= 0) {
             g_set_error(error, QMP_ERROR, QMP_ERROR_TIMEOUT,
-                        "'%s' (guest pid %" JSON_INTEGER_FORMAT ") did not finish in time; it may still run in the guest",
+                        "'%s' (guest pid %" JSON_INTEGER_FORMAT
+                        ") did not finish in time; it may still run in the guest",
                         argv[0], pid);
             return NULL;
         }

@@ -11,17 +11,17 @@
 struct QmpConn {
     int fd;
     QmpMode mode;
-    GByteArray *buf;      /* bytes read, not yet consumed */
-    gsize scanned;        /* prefix of buf known to hold no '\n' */
+    GByteArray *buf; /* bytes read, not yet consumed */
+    gsize scanned;   /* prefix of buf known to hold no '\n' */
     gsize max_message;
-    GQueue events;        /* json_t*, oldest first */
+    GQueue events; /* json_t*, oldest first */
     json_t *version;
     guint64 next_id;
-    GError *latched;      /* a fatal error: every later call fails with it */
-    gboolean synced;      /* agent mode: a guest-sync succeeded since the last timeout */
+    GError *latched; /* a fatal error: every later call fails with it */
+    gboolean synced; /* agent mode: a guest-sync succeeded since the last timeout */
 };
 
-G_DEFINE_QUARK(qmp-error-quark, qmp_error)
+G_DEFINE_QUARK(qlaunch_qmp_error, qmp_error)
 
 static const char *const class_names[] = {
     [QMP_ERROR_GENERIC] = "GenericError",
@@ -123,7 +123,8 @@ static gboolean wait_fd(QmpConn *conn, short events, gint64 deadline, GError **e
         if (left <= 0) {
             if (conn->mode == QMP_MODE_AGENT)
                 conn->synced = FALSE;
-            g_set_error_literal(error, QMP_ERROR, QMP_ERROR_TIMEOUT, "timed out waiting for a reply");
+            g_set_error_literal(error, QMP_ERROR, QMP_ERROR_TIMEOUT,
+                                "timed out waiting for a reply");
             return FALSE;
         }
         struct pollfd pfd = { .fd = conn->fd, .events = events };
@@ -207,7 +208,8 @@ static json_t *read_message(QmpConn *conn, gint64 deadline, gboolean tolerant, G
         if (!take_line(conn, &line, &len)) {
             if (conn->buf->len > conn->max_message)
                 return latch(conn, error, QMP_ERROR_TOO_BIG,
-                             "message from QEMU exceeds %" G_GSIZE_FORMAT " bytes", conn->max_message),
+                             "message from QEMU exceeds %" G_GSIZE_FORMAT " bytes",
+                             conn->max_message),
                        NULL;
             if (!fill(conn, deadline, error))
                 return NULL;
@@ -231,7 +233,8 @@ static json_t *read_message(QmpConn *conn, gint64 deadline, gboolean tolerant, G
         json_decref(msg);
         if (tolerant)
             continue;
-        return latch(conn, error, QMP_ERROR_PROTOCOL, "QEMU sent something that is not a QMP message: %s",
+        return latch(conn, error, QMP_ERROR_PROTOCOL,
+                     "QEMU sent something that is not a QMP message: %s",
                      msg ? "not a JSON object" : jerr.text),
                NULL;
     }
@@ -258,7 +261,8 @@ QmpConn *qmp_conn_connect(const char *path, QmpMode mode, gint64 timeout_ms, GEr
         close(fd);
         if ((err != ENOENT && err != ECONNREFUSED && err != EAGAIN) ||
             g_get_monotonic_time() >= deadline) {
-            g_set_error(error, QMP_ERROR, err == ENOENT || err == ECONNREFUSED ? QMP_ERROR_CLOSED : QMP_ERROR_IO,
+            g_set_error(error, QMP_ERROR,
+                        err == ENOENT || err == ECONNREFUSED ? QMP_ERROR_CLOSED : QMP_ERROR_IO,
                         "cannot connect to %s: %s", path, g_strerror(err));
             return NULL;
         }
@@ -290,8 +294,8 @@ static json_t *read_reply(QmpConn *conn, guint64 id, gint64 deadline, GError **e
             /* A parse-level error: QEMU did not understand what we sent. */
             const char *desc = json_string_value(json_object_get(err, "desc"));
             json_decref(msg);
-            g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL, "QEMU could not parse the request: %s",
-                        desc ? desc : "(no description)");
+            g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                        "QEMU could not parse the request: %s", desc ? desc : "(no description)");
             return NULL;
         }
         json_decref(msg); /* greeting, or a reply to a command we gave up on */
@@ -302,7 +306,8 @@ static gboolean send_request(QmpConn *conn, json_t *req, gint64 deadline, GError
 {
     g_autofree char *text = json_dumps(req, JSON_COMPACT);
     if (!text) {
-        g_set_error_literal(error, QMP_ERROR, QMP_ERROR_PROTOCOL, "request cannot be encoded as JSON");
+        g_set_error_literal(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                            "request cannot be encoded as JSON");
         return FALSE;
     }
     g_autofree char *line = g_strconcat(text, "\n", NULL);
@@ -343,13 +348,14 @@ json_t *qmp_conn_execute(QmpConn *conn, const char *command, json_t *args, gint6
     if (err) {
         const char *klass = json_string_value(json_object_get(err, "class"));
         const char *desc = json_string_value(json_object_get(err, "desc"));
-        g_set_error_literal(error, QMP_ERROR, class_to_code(klass), desc ? desc : "(no description)");
+        g_set_error_literal(error, QMP_ERROR, class_to_code(klass),
+                            desc ? desc : "(no description)");
         return NULL;
     }
     json_t *ret = json_object_get(reply, "return");
     if (!ret) {
-        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL, "reply to %s has neither return nor error",
-                    command);
+        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                    "reply to %s has neither return nor error", command);
         return NULL;
     }
     return json_incref(ret);
@@ -365,7 +371,8 @@ gboolean qmp_conn_handshake(QmpConn *conn, gint64 timeout_ms, GError **error)
         return FALSE;
     json_t *qmp = json_object_get(greeting, "QMP");
     if (!json_is_object(qmp))
-        return latch(conn, error, QMP_ERROR_PROTOCOL, "expected the QMP greeting, got something else");
+        return latch(conn, error, QMP_ERROR_PROTOCOL,
+                     "expected the QMP greeting, got something else");
     json_decref(conn->version);
     conn->version = json_incref(json_object_get(qmp, "version"));
     gint64 left = (deadline - g_get_monotonic_time()) / 1000;
@@ -434,8 +441,8 @@ gboolean qga_sync(QmpConn *conn, gint64 timeout_ms, GError **error)
         return FALSE;
     gint64 deadline = deadline_after(timeout_ms);
     json_int_t token = g_random_int_range(1, G_MAXINT32);
-    json_auto_t *req = json_pack("{s:s, s:{s:I}}", "execute", "guest-sync-delimited", "arguments",
-                                 "id", token);
+    json_auto_t *req =
+        json_pack("{s:s, s:{s:I}}", "execute", "guest-sync-delimited", "arguments", "id", token);
     g_autofree char *text = json_dumps(req, JSON_COMPACT);
     g_autofree char *wire = g_strdup_printf("\xff%s\n", text);
     g_autoptr(GError) local = NULL;

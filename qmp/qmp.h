@@ -12,17 +12,17 @@ GQuark qmp_error_quark(void);
 /* Error codes. The first group mirrors QMP's error classes (the message is
  * QMP's "desc"); the second is what the connection itself can report. */
 typedef enum {
-    QMP_ERROR_GENERIC,              /* GenericError */
-    QMP_ERROR_COMMAND_NOT_FOUND,    /* CommandNotFound */
-    QMP_ERROR_DEVICE_NOT_ACTIVE,    /* DeviceNotActive */
-    QMP_ERROR_DEVICE_NOT_FOUND,     /* DeviceNotFound */
-    QMP_ERROR_KVM_MISSING_CAP,      /* KVMMissingCap */
-    QMP_ERROR_OTHER_CLASS,          /* a class this library does not know */
-    QMP_ERROR_TIMEOUT,              /* a deadline passed */
-    QMP_ERROR_CLOSED,               /* the peer closed the connection */
-    QMP_ERROR_PROTOCOL,             /* not QMP: garbage, bad greeting, id-less error */
-    QMP_ERROR_TOO_BIG,              /* a message over the size bound */
-    QMP_ERROR_IO,                   /* connect/read/write failed */
+    QMP_ERROR_GENERIC,           /* GenericError */
+    QMP_ERROR_COMMAND_NOT_FOUND, /* CommandNotFound */
+    QMP_ERROR_DEVICE_NOT_ACTIVE, /* DeviceNotActive */
+    QMP_ERROR_DEVICE_NOT_FOUND,  /* DeviceNotFound */
+    QMP_ERROR_KVM_MISSING_CAP,   /* KVMMissingCap */
+    QMP_ERROR_OTHER_CLASS,       /* a class this library does not know */
+    QMP_ERROR_TIMEOUT,           /* a deadline passed */
+    QMP_ERROR_CLOSED,            /* the peer closed the connection */
+    QMP_ERROR_PROTOCOL,          /* not QMP: garbage, bad greeting, id-less error */
+    QMP_ERROR_TOO_BIG,           /* a message over the size bound */
+    QMP_ERROR_IO,                /* connect/read/write failed */
 } QmpErrorCode;
 
 /* The QMP class name of an error code ("GenericError", ...), or NULL for
@@ -30,8 +30,8 @@ typedef enum {
 const char *qmp_error_class_name(QmpErrorCode code);
 
 typedef enum {
-    QMP_MODE_MONITOR,   /* QEMU's QMP: greeting, capabilities negotiation */
-    QMP_MODE_AGENT,     /* qemu-ga: no greeting, guest-sync-delimited */
+    QMP_MODE_MONITOR, /* QEMU's QMP: greeting, capabilities negotiation */
+    QMP_MODE_AGENT,   /* qemu-ga: no greeting, guest-sync-delimited */
 } QmpMode;
 
 typedef struct QmpConn QmpConn;
@@ -89,10 +89,10 @@ gboolean qga_shutdown(QmpConn *conn, const char *mode, gint64 timeout_ms, GError
 
 typedef struct {
     gboolean exited;
-    gboolean signaled;  /* then code is the signal number */
-    int code;           /* exit code */
-    GBytes *out;        /* decoded stdout (never NULL after qga_exec) */
-    GBytes *err;        /* decoded stderr */
+    gboolean signaled; /* then code is the signal number */
+    int code;          /* exit code */
+    GBytes *out;       /* decoded stdout (never NULL after qga_exec) */
+    GBytes *err;       /* decoded stderr */
     gboolean out_truncated;
     gboolean err_truncated;
 } QgaExecResult;

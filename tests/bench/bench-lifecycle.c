@@ -54,8 +54,10 @@ static int cmp_double(const void *a, const void *b)
 static double median(GArray *a)
 {
     qsort(a->data, a->len, sizeof(double), cmp_double);
-    return a->len % 2 ? g_array_index(a, double, a->len / 2)
-                      : (g_array_index(a, double, a->len / 2 - 1) + g_array_index(a, double, a->len / 2)) / 2;
+    return a->len % 2
+               ? g_array_index(a, double, a->len / 2)
+               : (g_array_index(a, double, a->len / 2 - 1) + g_array_index(a, double, a->len / 2)) /
+                     2;
 }
 
 static char *vm_file(const char *name)
@@ -119,7 +121,7 @@ static double start_by_hand(char **argv)
     pid_t pid = text ? atoi(text) : 0;
     if (pid > 0)
         kill(pid, SIGKILL);
-    for (int i = 0; pid > 0 && i < 2500; i++) {   /* gone, or a zombie: at most 5 s */
+    for (int i = 0; pid > 0 && i < 2500; i++) { /* gone, or a zombie: at most 5 s */
         g_autofree char *st = NULL, *p = g_strdup_printf("/proc/%d/stat", (int)pid);
         if (!g_file_get_contents(p, &st, NULL, NULL) || strstr(st, ") Z"))
             break;
@@ -187,7 +189,8 @@ static void bench_rtt(int blocks, int per_block, GArray *lib_us, GArray *raw_us)
             char req[128];
             int n = snprintf(req, sizeof(req), "{\"execute\":\"query-status\",\"id\":%d}\n", i);
             double t0 = now_ms();
-            if (write(fd, req, (size_t)n) != n || !read_line(fd, buf, sizeof(buf)) || !strstr(buf, "return"))
+            if (write(fd, req, (size_t)n) != n || !read_line(fd, buf, sizeof(buf)) ||
+                !strstr(buf, "return"))
                 must(1, "raw query-status");
             double t = (now_ms() - t0) * 1000;
             g_array_append_val(raw_us, t);
@@ -241,26 +244,30 @@ int main(int argc, char **argv)
     if (!rundir)
         must(1, "QLAUNCH_RUNTIME_DIR");
     int reps = atoi(g_getenv("BENCH_REPS") ? g_getenv("BENCH_REPS") : "7");
-    GArray *a = g_array_new(FALSE, FALSE, sizeof(double)), *b = g_array_new(FALSE, FALSE, sizeof(double));
-    GArray *c = g_array_new(FALSE, FALSE, sizeof(double)), *d = g_array_new(FALSE, FALSE, sizeof(double));
-    GArray *e = g_array_new(FALSE, FALSE, sizeof(double)), *f = g_array_new(FALSE, FALSE, sizeof(double));
+    GArray *a = g_array_new(FALSE, FALSE, sizeof(double)),
+           *b = g_array_new(FALSE, FALSE, sizeof(double));
+    GArray *c = g_array_new(FALSE, FALSE, sizeof(double)),
+           *d = g_array_new(FALSE, FALSE, sizeof(double));
+    GArray *e = g_array_new(FALSE, FALSE, sizeof(double)),
+           *f = g_array_new(FALSE, FALSE, sizeof(double));
     bench_start(reps, a, b);
     const char *start[] = { ql, "start", "-q", vm, NULL };
     must(run_quiet(start), "qlaunch start");
     bench_rtt(4, 500, c, d);
     bench_cli_pair(reps * 4, e);
     bench_boot(MAX(reps / 2, 3), f);
-    json_auto_t *out = json_pack("{s:{s:o, s:o, s:f}, s:{s:o, s:o, s:f}, s:{s:o, s:f}, s:{s:o}}",
-        "start_until_qmp", "qlaunch", stat_json(a, "ms"), "by_hand", stat_json(b, "ms"),
-        "overhead_ms", median(a) - median(b),
-        "query_status_rtt", "libqmp", stat_json(c, "us"), "raw_socket", stat_json(d, "us"),
-        "ratio", median(c) / median(d),
-        "cli_pause_resume_pair", "qlaunch", stat_json(e, "ms"), "target_ms", 20.0,
-        "boot_until_agent", "qlaunch", stat_json(f, "ms"));
+    json_auto_t *out = json_pack(
+        "{s:{s:o, s:o, s:f}, s:{s:o, s:o, s:f}, s:{s:o, s:f}, s:{s:o}}", "start_until_qmp",
+        "qlaunch", stat_json(a, "ms"), "by_hand", stat_json(b, "ms"), "overhead_ms",
+        median(a) - median(b), "query_status_rtt", "libqmp", stat_json(c, "us"), "raw_socket",
+        stat_json(d, "us"), "ratio", median(c) / median(d), "cli_pause_resume_pair", "qlaunch",
+        stat_json(e, "ms"), "target_ms", 20.0, "boot_until_agent", "qlaunch", stat_json(f, "ms"));
     json_dump_file(out, argv[3], JSON_INDENT(2));
     printf("%-36s %12s %12s %10s\n", "benchmark (medians)", "qlaunch", "reference", "diff");
-    printf("%-36s %9.1f ms %9.1f ms %+7.1f ms\n", "start until QMP answers", median(a), median(b), median(a) - median(b));
-    printf("%-36s %9.1f us %9.1f us %9.3fx\n", "query-status round trip", median(c), median(d), median(c) / median(d));
+    printf("%-36s %9.1f ms %9.1f ms %+7.1f ms\n", "start until QMP answers", median(a), median(b),
+           median(a) - median(b));
+    printf("%-36s %9.1f us %9.1f us %9.3fx\n", "query-status round trip", median(c), median(d),
+           median(c) / median(d));
     printf("%-36s %9.1f ms %12s\n", "CLI pause + resume", median(e), "(target 20)");
     printf("%-36s %9.1f ms\n", "boot until the guest agent answers", median(f));
     return 0;

@@ -7,15 +7,24 @@
  * no vmx/svm, kvm_pvm loaded, and the guest probe hung. */
 static KvmFacts pvm_host(void)
 {
-    return (KvmFacts){ .dev_exists = TRUE, .dev_opens = TRUE, .api_version = 12, .create_vm = TRUE,
-                       .hw_flag = FALSE, .pvm = TRUE, .probe = 0,
+    return (KvmFacts){ .dev_exists = TRUE,
+                       .dev_opens = TRUE,
+                       .api_version = 12,
+                       .create_vm = TRUE,
+                       .hw_flag = FALSE,
+                       .pvm = TRUE,
+                       .probe = 0,
                        .detail = (char *)"the embedded guest did not reach its init under KVM" };
 }
 
 static KvmFacts good_host(void)
 {
-    return (KvmFacts){ .dev_exists = TRUE, .dev_opens = TRUE, .api_version = 12, .create_vm = TRUE,
-                       .hw_flag = TRUE, .probe = 1 };
+    return (KvmFacts){ .dev_exists = TRUE,
+                       .dev_opens = TRUE,
+                       .api_version = 12,
+                       .create_vm = TRUE,
+                       .hw_flag = TRUE,
+                       .probe = 1 };
 }
 
 static void test_auto_falls_back_on_pvm(void)
@@ -60,7 +69,7 @@ static void test_pvm_without_probe_is_not_trusted(void)
     g_assert_false(accel_kvm_usable(&f, &why));
     g_assert_nonnull(strstr(why, "kvm_pvm"));
     KvmFacts g = good_host();
-    g.probe = -1;   /* real VT-x host, probe not runnable: trusted */
+    g.probe = -1; /* real VT-x host, probe not runnable: trusted */
     g_autofree char *why2 = NULL;
     g_assert_true(accel_kvm_usable(&g, &why2));
 }
@@ -79,7 +88,7 @@ static void test_gather_matches_host(void)
     KvmFacts f = { 0 };
     accel_gather(&f);
     g_assert_cmpint(f.dev_exists, ==, g_file_test("/dev/kvm", G_FILE_TEST_EXISTS));
-    g_assert_cmpint(f.probe, ==, -1);   /* gathering runs nothing */
+    g_assert_cmpint(f.probe, ==, -1); /* gathering runs nothing */
     kvm_facts_clear(&f);
 }
 

@@ -12,8 +12,10 @@ static char *render(const char *ini)
     g_autoptr(GError) err = NULL;
     g_autoptr(Profile) p = profile_load(ini, &env, &err);
     g_assert_no_error(err);
-    CmdlineOpts o = { .qemu = "qemu-system-x86_64", .runtime_dir = "/run/qlaunch/vm",
-                      .accel = "tcg", .daemonize = TRUE };
+    CmdlineOpts o = { .qemu = "qemu-system-x86_64",
+                      .runtime_dir = "/run/qlaunch/vm",
+                      .accel = "tcg",
+                      .daemonize = TRUE };
     g_auto(GStrv) argv = cmdline_build(p, &o);
     g_autofree char *text = g_strjoinv("\n", argv);
     /* The profile's directory depends on the checkout: name it $DIR. */
@@ -108,12 +110,12 @@ static void test_mac_and_cpu(void)
     g_assert_no_error(err);
     ProfileNet *n = p->nets->pdata[0];
     g_autofree char *m1 = cmdline_nic_mac(p, n), *m2 = cmdline_nic_mac(p, n);
-    g_assert_cmpstr(m1, ==, m2);                 /* stable */
+    g_assert_cmpstr(m1, ==, m2); /* stable */
     g_assert_true(g_str_has_prefix(m1, "52:54:00:"));
     g_free(p->name);
     p->name = g_strdup("other");
     g_autofree char *m3 = cmdline_nic_mac(p, n);
-    g_assert_cmpstr(m1, !=, m3);                 /* differs per VM */
+    g_assert_cmpstr(m1, !=, m3); /* differs per VM */
     g_assert_cmpstr(cmdline_cpu_model(p, "kvm"), ==, "host");
     g_assert_cmpstr(cmdline_cpu_model(p, "tcg"), ==, "max");
 }
@@ -124,7 +126,8 @@ int main(int argc, char **argv)
     const char *names[] = { "tiny-like", "comma", "cdrom" };
     for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
         g_autofree char *tp = g_strdup_printf("/cmdline/golden/%s", names[i]);
-        g_test_add_data_func_full(tp, g_strdup_printf(GOLDEN "/%s.ini", names[i]), test_golden, g_free);
+        g_test_add_data_func_full(tp, g_strdup_printf(GOLDEN "/%s.ini", names[i]), test_golden,
+                                  g_free);
     }
     g_test_add_func("/cmdline/comma-escaped", test_comma_escaped);
     g_test_add_func("/cmdline/escape", test_escape);

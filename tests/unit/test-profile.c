@@ -39,7 +39,7 @@ static void test_full_values(void)
     g_assert_cmpuint(p->memory_mib, ==, 2900);
     g_assert_cmpuint(p->cpus, ==, 4);
     g_assert_cmpint(p->accel, ==, ACCEL_TCG);
-    g_assert_cmpstr(p->kernel, ==, SRCDIR "/tests/profiles/pass/k");   /* relative to the file */
+    g_assert_cmpstr(p->kernel, ==, SRCDIR "/tests/profiles/pass/k"); /* relative to the file */
     g_assert_cmpuint(p->disks->len, ==, 2);
     ProfileDisk *a = p->disks->pdata[0], *b = p->disks->pdata[1];
     g_assert_cmpuint(a->size, ==, 2ull << 30);
@@ -48,8 +48,8 @@ static void test_full_values(void)
     g_assert_true(b->readonly);
     g_assert_cmpstr(b->file, ==, "/abs/raw.img");
     ProfileNet *n = p->nets->pdata[0];
-    g_assert_cmpuint(g_strv_length(n->forwards), ==, 2);   /* both forward= lines kept */
-    g_assert_cmpstr(n->forwards[0], ==, "tcp:127.0.0.1:2222-:22");   /* loopback by default */
+    g_assert_cmpuint(g_strv_length(n->forwards), ==, 2);           /* both forward= lines kept */
+    g_assert_cmpstr(n->forwards[0], ==, "tcp:127.0.0.1:2222-:22"); /* loopback by default */
     g_assert_cmpstr(n->forwards[1], ==, "udp:0.0.0.0:5353-10.0.2.15:53");
     g_assert_false(p->agent);
     g_assert_cmpstr(p->serial_log, ==, SRCDIR "/tests/profiles/pass/serial.log");
@@ -60,13 +60,13 @@ static void test_defaults(void)
     g_autoptr(GError) err = NULL;
     g_autoptr(Profile) p = profile_load(SRCDIR "/tests/profiles/pass/noname.ini", &env, &err);
     g_assert_no_error(err);
-    g_assert_cmpstr(p->name, ==, "noname");             /* from the file name */
+    g_assert_cmpstr(p->name, ==, "noname"); /* from the file name */
     g_assert_cmpuint(p->cpus, ==, 1);
     g_assert_cmpint(p->accel, ==, ACCEL_AUTO);
     g_assert_cmpstr(p->machine, ==, "q35");
     g_assert_true(p->agent);
     ProfileDisk *d = p->disks->pdata[0];
-    g_assert_cmpstr(d->file, ==, "/state/noname/root.qcow2");   /* state dir */
+    g_assert_cmpstr(d->file, ==, "/state/noname/root.qcow2"); /* state dir */
     g_assert_cmpstr(d->format, ==, "qcow2");
 }
 

@@ -6,7 +6,9 @@
 
 #include "../../qmp/qmp.h"
 
-#define GREETING "{\"QMP\":{\"version\":{\"qemu\":{\"major\":7,\"minor\":2,\"micro\":22},\"package\":\"\"},\"capabilities\":[\"oob\"]}}\r\n"
+#define GREETING                                                                                   \
+    "{\"QMP\":{\"version\":{\"qemu\":{\"major\":7,\"minor\":2,\"micro\":22},\"package\":\"\"},"    \
+    "\"capabilities\":[\"oob\"]}}\r\n"
 
 typedef struct {
     int fd;
@@ -48,7 +50,8 @@ static json_int_t srv_read_id(int fd)
 static void srv_reply(int fd, const char *fmt_body, gboolean bytewise)
 {
     json_int_t id = srv_read_id(fd);
-    g_autofree char *text = g_strdup_printf("{%s,\"id\":%" JSON_INTEGER_FORMAT "}\r\n", fmt_body, id);
+    g_autofree char *text =
+        g_strdup_printf("{%s,\"id\":%" JSON_INTEGER_FORMAT "}\r\n", fmt_body, id);
     srv_write(fd, text, bytewise);
 }
 
@@ -57,7 +60,7 @@ static gpointer server_thread(gpointer data)
     Server *s = data;
     s->script(s->fd);
     close(s->fd);
-    return s;   /* freed by finish() */
+    return s; /* freed by finish() */
 }
 
 /* Runs script on the server end; returns the client connection. */
@@ -92,7 +95,9 @@ static void test_bytewise(void)
     g_autoptr(GError) err = NULL;
     g_assert_true(qmp_conn_handshake(c, 5000, &err));
     g_assert_no_error(err);
-    g_assert_cmpint(json_integer_value(json_object_get(json_object_get(qmp_conn_get_version(c), "qemu"), "minor")), ==, 2);
+    g_assert_cmpint(json_integer_value(
+                        json_object_get(json_object_get(qmp_conn_get_version(c), "qemu"), "minor")),
+                    ==, 2);
     json_auto_t *r = qmp_conn_execute(c, "query-status", NULL, 5000, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(json_string_value(json_object_get(r, "status")), ==, "running");
@@ -107,10 +112,11 @@ static void script_two_in_one(int fd)
     srv_write(fd, GREETING "{\"return\":{},\"id\":1}\r\n", FALSE);
     srv_read_id(fd);
     json_int_t id = srv_read_id(fd);
-    g_autofree char *burst = g_strdup_printf(
-        "{\"event\":\"STOP\",\"timestamp\":{\"seconds\":1,\"microseconds\":2}}\r\n"
-        "{\"return\":{\"stale\":true},\"id\":999}\r\n"
-        "{\"return\":{\"ok\":1},\"id\":%" JSON_INTEGER_FORMAT "}\r\n", id);
+    g_autofree char *burst =
+        g_strdup_printf("{\"event\":\"STOP\",\"timestamp\":{\"seconds\":1,\"microseconds\":2}}\r\n"
+                        "{\"return\":{\"stale\":true},\"id\":999}\r\n"
+                        "{\"return\":{\"ok\":1},\"id\":%" JSON_INTEGER_FORMAT "}\r\n",
+                        id);
     srv_write(fd, burst, FALSE);
 }
 
@@ -134,7 +140,10 @@ static void script_error(int fd)
 {
     srv_write(fd, GREETING, FALSE);
     srv_reply(fd, "\"return\":{}", FALSE);
-    srv_reply(fd, "\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"The command query-cpus has not been found\"}", FALSE);
+    srv_reply(fd,
+              "\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"The command query-cpus has not "
+              "been found\"}",
+              FALSE);
     srv_reply(fd, "\"error\":{\"class\":\"NewClass\",\"desc\":\"odd\"}", FALSE);
     srv_reply(fd, "\"return\":{}", FALSE);
 }
@@ -189,7 +198,7 @@ static void script_huge(int fd)
     srv_reply(fd, "\"return\":{}", FALSE);
     srv_read_id(fd);
     g_autofree char *big = g_strnfill(200000, 'a');
-    g_autofree char *msg = g_strdup_printf("{\"return\":\"%s\"", big);   /* no newline yet */
+    g_autofree char *msg = g_strdup_printf("{\"return\":\"%s\"", big); /* no newline yet */
     srv_write(fd, msg, FALSE);
     g_usleep(200000);
 }
@@ -211,7 +220,7 @@ static void script_close(int fd)
     srv_write(fd, GREETING, FALSE);
     srv_reply(fd, "\"return\":{}", FALSE);
     srv_read_id(fd);
-    srv_write(fd, "{\"return\":", FALSE);   /* half a reply, then gone */
+    srv_write(fd, "{\"return\":", FALSE); /* half a reply, then gone */
 }
 
 static void test_early_close(void)
@@ -230,7 +239,7 @@ static void script_silent(int fd)
     srv_write(fd, GREETING, FALSE);
     srv_reply(fd, "\"return\":{}", FALSE);
     srv_read_id(fd);
-    g_usleep(600000);   /* never answers before the client's deadline */
+    g_usleep(600000); /* never answers before the client's deadline */
 }
 
 static void test_deadline(void)
@@ -243,7 +252,7 @@ static void test_deadline(void)
     g_assert_null(qmp_conn_execute(c, "query-status", NULL, 200, &err));
     gint64 took_ms = (g_get_monotonic_time() - t0) / 1000;
     g_assert_error(err, QMP_ERROR, QMP_ERROR_TIMEOUT);
-    g_assert_cmpint(took_ms, >=, 150);   /* it did wait; the upper bound is the script's 600 ms */
+    g_assert_cmpint(took_ms, >=, 150); /* it did wait; the upper bound is the script's 600 ms */
     g_assert_cmpint(took_ms, <, 600);
     finish(c, t);
 }
@@ -283,9 +292,10 @@ static void srv_agent_sync(int fd)
     json_auto_t *req = srv_read_req(fd);
     g_assert_cmpstr(json_string_value(json_object_get(req, "execute")), ==, "guest-sync-delimited");
     json_int_t token = json_integer_value(json_object_get(json_object_get(req, "arguments"), "id"));
-    g_autofree char *text = g_strdup_printf(
-        "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, stray '\\ufffd'\"}}\n"
-        "\xff{\"return\": %" JSON_INTEGER_FORMAT "}\n", token);
+    g_autofree char *text = g_strdup_printf("{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                                            "\"JSON parse error, stray '\\ufffd'\"}}\n"
+                                            "\xff{\"return\": %" JSON_INTEGER_FORMAT "}\n",
+                                            token);
     srv_write(fd, text, FALSE);
 }
 
@@ -303,8 +313,9 @@ static void script_agent(int fd)
     srv_agent_reply(fd, "\"return\": {\"pid\": 42}");
     srv_agent_reply(fd, "\"return\": {\"exited\": false}");
     /* "hello\n" and "oops" in base64 */
-    srv_agent_reply(fd, "\"return\": {\"exited\": true, \"exitcode\": 3, \"out-data\": \"aGVsbG8K\", "
-                        "\"err-data\": \"b29wcw==\"}");
+    srv_agent_reply(fd,
+                    "\"return\": {\"exited\": true, \"exitcode\": 3, \"out-data\": \"aGVsbG8K\", "
+                    "\"err-data\": \"b29wcw==\"}");
 }
 
 static void test_agent_exec(void)
@@ -328,7 +339,7 @@ static void test_agent_exec(void)
 
 static void script_agent_absent(int fd)
 {
-    json_auto_t *req = srv_read_req(fd);   /* the sync: nobody answers */
+    json_auto_t *req = srv_read_req(fd); /* the sync: nobody answers */
     g_usleep(500000);
 }
 
