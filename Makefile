@@ -14,9 +14,10 @@ LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 QMP_SRC := qmp/qmp.c qmp/qga.c
 CORE_SRC := launcher/profile.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c \
-            launcher/cli.c
+            launcher/cli.c launcher/snapshot.c
 CMD_SRC := launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
-           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/main.c
+           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c \
+           launcher/main.c
 UNIT_TESTS := test-profile test-cmdline test-qmp test-accel
 
 # The program; `make sanitize` builds its own copy under build/san.

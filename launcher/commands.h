@@ -12,6 +12,7 @@ int cmd_cpus(int argc, char **argv);
 int cmd_qmp(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_console(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 int cmd_cmdline(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 

@@ -17,6 +17,7 @@ static const Verb verbs[] = {
     { "console", cmd_console, "VM", "attach to the serial console (Ctrl-] detaches)" },
     { "exec", cmd_exec, "VM -- CMD [ARG...]", "run a command in the guest (guest agent)" },
     { "qmp", cmd_qmp, "VM 'JSON'", "send a raw QMP command" },
+    { "snapshot", cmd_snapshot, "save|load|delete VM NAME", "internal snapshots (also: list VM)" },
     { "cmdline", cmd_cmdline, "PROFILE|NAME", "print the QEMU argv; start nothing" },
     { "doctor", cmd_doctor, "", "check what this host can run" },
 };

@@ -7,7 +7,8 @@
 
 G_DEFINE_QUARK(qlaunch_profile_error, profile_error)
 
-static const char *const vm_keys[] = { "name", "memory", "cpus", "accel", "cpu", "machine", NULL };
+static const char *const vm_keys[] = { "name",    "memory",        "cpus", "accel",
+                                        "cpu",     "machine",       "snapshot-disk", NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", "cdrom", "order", NULL };
 static const char *const disk_keys[] = {
     "file", "size", "format", "bus", "cache", "readonly", NULL
@@ -300,6 +301,7 @@ static gboolean read_vm(Ctx *c, GError **error)
     p->machine = get_str(c, g, "machine");
     if (!p->machine)
         p->machine = g_strdup("q35");
+    p->snapshot_disk = get_str(c, g, "snapshot-disk");
     if (!plain_word(p->machine, NULL))
         return fail(c, error, g, "machine", "\"%s\" is not a machine type (try q35 or pc)",
                     p->machine);
@@ -571,6 +573,9 @@ Profile *profile_load_data(const char *path, const char *data, gsize len, const 
     Ctx c = { .path = path, .kf = kf, .env = env, .p = p, .forwards = collect_forwards(data, len) };
     gboolean ok = check_groups(&c, error) && read_vm(&c, error) && read_boot(&c, error) &&
                   read_groups(&c, error);
+    if (ok && p->snapshot_disk && !profile_find_disk(p, p->snapshot_disk))
+        ok = fail(&c, error, "vm", "snapshot-disk", "\"%s\" names no [disk %s] group in this profile",
+                  p->snapshot_disk, p->snapshot_disk);
     if (ok && !p->kernel && !p->cdrom && p->disks->len == 0)
         ok = fail(&c, error, "boot", NULL,
                   "nothing to boot from: give kernel=, cdrom= or a [disk NAME]");
@@ -600,6 +605,7 @@ void profile_free(Profile *p)
     g_free(p->name);
     g_free(p->cpu);
     g_free(p->machine);
+    g_free(p->snapshot_disk);
     g_free(p->kernel);
     g_free(p->initrd);
     g_free(p->append);
@@ -611,6 +617,16 @@ void profile_free(Profile *p)
         g_ptr_array_unref(p->nets);
     g_free(p->serial_log);
     g_free(p);
+}
+
+ProfileDisk *profile_find_disk(const Profile *p, const char *name)
+{
+    for (guint i = 0; i < p->disks->len; i++) {
+        ProfileDisk *d = p->disks->pdata[i];
+        if (strcmp(d->name, name) == 0)
+            return d;
+    }
+    return NULL;
 }
 
 const char *profile_accel_name(AccelChoice a)

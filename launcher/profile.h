@@ -41,6 +41,7 @@ typedef struct {
     AccelChoice accel;
     char *cpu; /* "auto" or a -cpu model spec */
     char *machine;
+    char *snapshot_disk; /* [vm] snapshot-disk=: a [disk NAME]; NULL = the first qcow2 */
     char *kernel, *initrd, *append, *cdrom, *order;
     GPtrArray *disks; /* ProfileDisk* */
     GPtrArray *nets;  /* ProfileNet* */
@@ -67,4 +68,6 @@ gboolean profile_name_valid(const char *name);
  * plain_unit is not 0, in which case they are multiplied by it. */
 gboolean profile_parse_size(const char *text, guint64 plain_unit, guint64 *out);
 const char *profile_accel_name(AccelChoice a);
+/* The [disk NAME] entry, or NULL (borrowed). */
+ProfileDisk *profile_find_disk(const Profile *p, const char *name);
 const char *profile_net_mode_name(NetMode m);

@@ -1,0 +1,289 @@
+/* qlaunch snapshot save|load|list|delete: live on a running VM, offline (disk only) on a stopped one. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "proc.h"
+#include "snapshot.h"
+
+typedef struct {
+    const char *op;       /* the job running now, for the progress line */
+    const char *tag;
+    gboolean force, json, live_only;
+    int timeout_s;
+    Profile *p;
+    VmPaths *v;           /* set when the VM runs */
+    QmpConn *qmp;
+    char *vmstate;        /* disk that holds the VM state */
+    GStrv disks;          /* disks that take part */
+    gint64 t0;
+    guint64 base_bytes;   /* vmstate disk's allocation before the job */
+    gboolean progress_shown;
+} Snap;
+
+static void snap_clear(Snap *s)
+{
+    profile_free(s->p);
+    vm_paths_free(s->v);
+    qmp_conn_free(s->qmp);
+    g_free(s->vmstate);
+    g_strfreev(s->disks);
+}
+
+/* The profile a running VM was started from (its copy in the runtime dir,
+ * read as if it stood at the original path so relative paths still hold). */
+static Profile *running_profile(VmPaths *v, GError **error)
+{
+    json_auto_t *meta = vm_meta_read(v);
+    const char *orig = json_string_value(json_object_get(meta, "profile"));
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!orig || !g_file_get_contents(v->profile_copy, &data, &len, error)) {
+        g_prefix_error(error, "VM %s: cannot read the profile it was started with: ", v->name);
+        return NULL;
+    }
+    g_autofree char *guest = NULL, *state = NULL;
+    ProfileEnv env = cli_profile_env(&guest, &state);
+    return profile_load_data(orig, data, len, &env, error);
+}
+
+/* Finds the VM: running (live) by name, else its profile (offline). */
+static gboolean snap_open(Snap *s, const char *arg, GError **error)
+{
+    g_autoptr(VmPaths) v = profile_name_valid(arg) ? vm_paths_new(arg) : NULL;
+    if (v && vm_running_pid(v, NULL)) {
+        s->p = running_profile(v, error);
+        s->v = g_steal_pointer(&v);
+    } else {
+        s->p = cli_load_profile(arg, error);
+        VmPaths *pv = s->p ? vm_paths_new(s->p->name) : NULL;
+        if (pv && vm_running_pid(pv, NULL)) {
+            s->v = pv;
+        } else {
+            vm_paths_free(pv);
+        }
+    }
+    if (!s->p || !snapshot_plan(s->p, &s->vmstate, &s->disks, error))
+        return FALSE;
+    if (!s->v && s->live_only) {
+        g_set_error(error, VM_ERROR, VM_ERROR_NOT_RUNNING, "VM %s is not running and --live was "
+                    "given (start it with 'qlaunch start %s', or drop --live for a disk-only "
+                    "snapshot)", s->p->name, s->p->name);
+        return FALSE;
+    }
+    if (s->v)
+        s->qmp = vm_qmp_open(s->v, 10000, error);
+    return !s->v || s->qmp;
+}
+
+static GPtrArray *snap_list(Snap *s, GError **error)
+{
+    return s->qmp ? snapshot_list_live(s->qmp, error)
+                  : snapshot_list_offline(s->p, (const char *const *)s->disks, error);
+}
+
+static guint64 allocated_bytes(const Snap *s)
+{
+    struct stat st;
+    const ProfileDisk *d = profile_find_disk(s->p, s->vmstate);
+    return d && stat(d->file, &st) == 0 ? (guint64)st.st_blocks * 512 : 0;
+}
+
+/* "saving s1: 45 MiB written, 1.2 s" on a terminal, unless --quiet. */
+static void show_progress(gpointer data)
+{
+    Snap *s = data;
+    if (cli_quiet || !isatty(2))
+        return;
+    guint64 now = allocated_bytes(s);
+    double secs = (double)(g_get_monotonic_time() - s->t0) / 1e6;
+    if (!strcmp(s->op, "save"))
+        fprintf(stderr, "\rsaving %s: %" G_GUINT64_FORMAT " MiB written, %.1f s ", s->tag,
+                (now > s->base_bytes ? now - s->base_bytes : 0) >> 20, secs);
+    else
+        fprintf(stderr, "\r%s %s: %.1f s ", !strcmp(s->op, "load") ? "loading" : "deleting", s->tag,
+                secs);
+    s->progress_shown = TRUE;
+}
+
+static gboolean run_live(Snap *s, const char *op, GError **error)
+{
+    s->t0 = g_get_monotonic_time();
+    s->base_bytes = allocated_bytes(s);
+    s->op = op;
+    gboolean ok = snapshot_live(s->qmp, op, s->tag, s->vmstate, (const char *const *)s->disks,
+                                show_progress, s, s->timeout_s * 1000LL, error);
+    if (s->progress_shown)
+        fprintf(stderr, "\n");
+    s->progress_shown = FALSE;
+    return ok;
+}
+
+static gboolean run_op(Snap *s, const char *op, GError **error)
+{
+    if (s->qmp)
+        return run_live(s, op, error);
+    return snapshot_offline(s->p, op, s->tag, (const char *const *)s->disks, error);
+}
+
+static int do_save(Snap *s, GPtrArray *list)
+{
+    g_autoptr(GError) err = NULL;
+    if (snapshot_find(list, s->tag)) {
+        if (!s->force)
+            return cli_failf("snapshot '%s' already exists on VM %s (use --force to replace it, or "
+                             "choose another name)", s->tag, s->p->name);
+        if (!run_op(s, "delete", &err))
+            return cli_failf("replacing snapshot '%s' of %s: %s", s->tag, s->p->name, err->message);
+    }
+    gint64 t0 = g_get_monotonic_time();
+    if (!run_op(s, "save", &err))
+        return cli_failf("saving snapshot '%s' of %s failed: %s%s", s->tag, s->p->name,
+                         err->message, s->qmp ? " (the VM keeps running; earlier snapshots are "
+                                                "untouched)" : "");
+    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+    g_autoptr(GPtrArray) after = snap_list(s, NULL);
+    SnapInfo *info = snapshot_find(after, s->tag);
+    if (s->qmp)
+        printf("saved snapshot '%s' of %s (VM state %.1f MiB, on disk %s) in %.2f s\n", s->tag,
+               s->p->name, info ? (double)info->vm_state_size / (1 << 20) : 0.0, s->vmstate, secs);
+    else
+        printf("saved snapshot '%s' of %s offline: disks only, no memory state (the VM is not "
+               "running) in %.2f s\n", s->tag, s->p->name, secs);
+    return EXIT_OK;
+}
+
+static gboolean vm_is_running(QmpConn *qmp)
+{
+    json_auto_t *st = qmp_conn_execute(qmp, "query-status", NULL, 10000, NULL);
+    return json_is_true(json_object_get(st, "running"));
+}
+
+static int do_load(Snap *s, GPtrArray *list)
+{
+    SnapInfo *info = snapshot_find(list, s->tag);
+    if (!info)
+        return cli_failf("no snapshot named '%s' on VM %s (see 'qlaunch snapshot list %s')", s->tag,
+                         s->p->name, s->p->name);
+    g_autoptr(GError) err = NULL;
+    gint64 t0 = g_get_monotonic_time();
+    gboolean was_running = s->qmp && vm_is_running(s->qmp);
+    gboolean ok = run_op(s, "load", &err);
+    /* A load job leaves the VM stopped (restore-vm); resume what ran. */
+    if (was_running) {
+        json_auto_t *r = qmp_conn_execute(s->qmp, "cont", NULL, 10000, NULL);
+    }
+    if (!ok)
+        return cli_failf("loading snapshot '%s' of %s failed: %s", s->tag, s->p->name, err->message);
+    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+    if (s->qmp)
+        printf("loaded snapshot '%s' of %s in %.2f s (%s)\n", s->tag, s->p->name, secs,
+               was_running ? "running" : "paused, as before");
+    else
+        printf("loaded snapshot '%s' of %s offline: disks only%s, in %.2f s\n", s->tag, s->p->name,
+               info->vm_state_size ? " (its memory state is used only by a live load)" : "", secs);
+    return EXIT_OK;
+}
+
+static int do_delete(Snap *s, GPtrArray *list)
+{
+    if (!snapshot_find(list, s->tag))
+        return cli_failf("no snapshot named '%s' on VM %s (see 'qlaunch snapshot list %s')", s->tag,
+                         s->p->name, s->p->name);
+    g_autoptr(GError) err = NULL;
+    if (!run_op(s, "delete", &err))
+        return cli_failf("deleting snapshot '%s' of %s failed: %s", s->tag, s->p->name,
+                         err->message);
+    printf("deleted snapshot '%s' of %s%s\n", s->tag, s->p->name, s->qmp ? "" : " (offline)");
+    return EXIT_OK;
+}
+
+static void human_size(char *buf, gsize len, guint64 bytes)
+{
+    if (bytes == 0)
+        g_strlcpy(buf, "-", len);
+    else
+        g_snprintf(buf, len, "%.1f MiB", (double)bytes / (1 << 20));
+}
+
+static int do_list(Snap *s, GPtrArray *list)
+{
+    if (s->json) {
+        json_auto_t *arr = json_array();
+        for (guint i = 0; i < list->len; i++) {
+            SnapInfo *in = list->pdata[i];
+            json_t *disks = json_array();
+            for (guint d = 0; d < in->disks->len; d++)
+                json_array_append_new(disks, json_string(in->disks->pdata[d]));
+            json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:f, s:o}", "name", in->name,
+                                                 "vm_state_size", (json_int_t)in->vm_state_size,
+                                                 "date", (json_int_t)in->date_sec, "vm_clock_s",
+                                                 (double)in->vm_clock_ns / 1e9, "disks", disks));
+        }
+        cli_print_json(arr);
+        return EXIT_OK;
+    }
+    if (!s->qmp && !cli_quiet)
+        fprintf(stderr, "(VM %s is not running: read from the disk images)\n", s->p->name);
+    printf("%-20s %-12s %-20s %-12s %s\n", "NAME", "VM STATE", "DATE", "VM CLOCK", "DISKS");
+    for (guint i = 0; i < list->len; i++) {
+        SnapInfo *in = list->pdata[i];
+        char size[32], date[32];
+        human_size(size, sizeof(size), in->vm_state_size);
+        time_t t = (time_t)in->date_sec;
+        strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", localtime(&t));
+        g_ptr_array_add(in->disks, NULL);
+        g_autofree char *disks = g_strjoinv(",", (char **)in->disks->pdata);
+        g_ptr_array_remove_index(in->disks, in->disks->len - 1);
+        printf("%-20s %-12s %-20s %9.1f s  %s\n", in->name, size, date,
+               (double)in->vm_clock_ns / 1e9, disks);
+    }
+    return EXIT_OK;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+    Snap s = { .timeout_s = 600 };
+    GOptionEntry entries[] = {
+        { "force", 'f', 0, G_OPTION_ARG_NONE, &s.force, "save: replace a snapshot of that name", NULL },
+        { "live", 0, 0, G_OPTION_ARG_NONE, &s.live_only, "Refuse unless the VM is running", NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &s.json, "list: print JSON", NULL },
+        { "timeout", 't', 0, G_OPTION_ARG_INT, &s.timeout_s, "Seconds a job may take (600)", "S" },
+        G_OPTION_ENTRY_NULL
+    };
+    if (!cli_parse(&argc, &argv, entries, "save|load|delete VM NAME | list VM",
+                   "Internal snapshots: live (memory and disks) on a running VM, disk-only "
+                   "through qemu-img on a stopped one.", 2, 3))
+        return EXIT_USAGE;
+    const char *op = argv[1];
+    gboolean is_list = !strcmp(op, "list");
+    if ((is_list && argc != 3) ||
+        (!is_list && (argc != 4 || (strcmp(op, "save") && strcmp(op, "load") && strcmp(op, "delete"))))) {
+        fprintf(stderr, "qlaunch snapshot: usage: qlaunch snapshot save|load|delete VM NAME, or "
+                        "qlaunch snapshot list VM\n");
+        return EXIT_USAGE;
+    }
+    s.tag = is_list ? NULL : argv[3];
+    if (s.tag && !snapshot_name_valid(s.tag))
+        return cli_failf("'%s' is not a valid snapshot name (letters, digits, '.', '_', '-'; "
+                         "starting with a letter or digit; not all digits)", s.tag);
+    g_autoptr(GError) err = NULL;
+    int rc = EXIT_FAIL;
+    g_autoptr(GPtrArray) list = NULL;
+    if (!snap_open(&s, argv[2], &err) || !(list = snap_list(&s, &err)))
+        rc = cli_fail(err);
+    else if (is_list)
+        rc = do_list(&s, list);
+    else if (!strcmp(op, "save"))
+        rc = do_save(&s, list);
+    else if (!strcmp(op, "load"))
+        rc = do_load(&s, list);
+    else
+        rc = do_delete(&s, list);
+    snap_clear(&s);
+    return rc;
+}
