@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,6 +131,18 @@ static gboolean run_op(Snap *s, const char *op, GError **error)
     return snapshot_offline(s->p, op, s->tag, (const char *const *)s->disks, error);
 }
 
+/* "; /dir has 3.9 MiB free" for the filesystem of the vmstate disk. */
+static char *free_space_note(const Snap *s)
+{
+    const ProfileDisk *d = profile_find_disk(s->p, s->vmstate);
+    g_autofree char *dir = d ? g_path_get_dirname(d->file) : NULL;
+    struct statvfs vfs;
+    if (!dir || statvfs(dir, &vfs) != 0)
+        return g_strdup("");
+    double free_mib = (double)vfs.f_bavail * (double)vfs.f_frsize / (1 << 20);
+    return g_strdup_printf("; %s (holding [disk %s]) has %.1f MiB free", dir, d->name, free_mib);
+}
+
 static int do_save(Snap *s, GPtrArray *list)
 {
     g_autoptr(GError) err = NULL;
@@ -141,10 +154,13 @@ static int do_save(Snap *s, GPtrArray *list)
             return cli_failf("replacing snapshot '%s' of %s: %s", s->tag, s->p->name, err->message);
     }
     gint64 t0 = g_get_monotonic_time();
-    if (!run_op(s, "save", &err))
-        return cli_failf("saving snapshot '%s' of %s failed: %s%s", s->tag, s->p->name,
-                         err->message, s->qmp ? " (the VM keeps running; earlier snapshots are "
-                                                "untouched)" : "");
+    if (!run_op(s, "save", &err)) {
+        /* QEMU reports a full disk as a plain I/O error: say what is left. */
+        g_autofree char *space = free_space_note(s);
+        return cli_failf("saving snapshot '%s' of %s failed: %s%s%s", s->tag, s->p->name,
+                         err->message, space,
+                         s->qmp ? " (the VM keeps running; earlier snapshots are untouched)" : "");
+    }
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     g_autoptr(GPtrArray) after = snap_list(s, NULL);
     SnapInfo *info = snapshot_find(after, s->tag);

@@ -11,6 +11,9 @@ cleanup() {
     for pf in "$QLAUNCH_RUNTIME_DIR"/*/qemu.pid; do
         [ -f "$pf" ] && kill -9 "$(cat "$pf")" 2>/dev/null
     done
+    sleep 0.2
+    # Mounts a test made under $work (e.g. a small tmpfs) go before the files.
+    grep -o " $work/[^ ]*" /proc/mounts | while read -r m; do umount -l "$m"; done
     rm -rf "$work"
 }
 trap cleanup EXIT
