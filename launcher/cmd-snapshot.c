@@ -1,4 +1,5 @@
-/* qlaunch snapshot save|load|list|delete: live on a running VM, offline (disk only) on a stopped one. */
+/* qlaunch snapshot save|load|list|delete: live on a running VM, offline (disk only) on a stopped
+ * one. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,17 +13,17 @@
 #include "snapshot.h"
 
 typedef struct {
-    const char *op;       /* the job running now, for the progress line */
+    const char *op; /* the job running now, for the progress line */
     const char *tag;
     gboolean force, json, live_only;
     int timeout_s;
     Profile *p;
-    VmPaths *v;           /* set when the VM runs */
+    VmPaths *v; /* set when the VM runs */
     QmpConn *qmp;
-    char *vmstate;        /* disk that holds the VM state */
-    GStrv disks;          /* disks that take part */
+    char *vmstate; /* disk that holds the VM state */
+    GStrv disks;   /* disks that take part */
     gint64 t0;
-    guint64 base_bytes;   /* vmstate disk's allocation before the job */
+    guint64 base_bytes; /* vmstate disk's allocation before the job */
     gboolean progress_shown;
 } Snap;
 
@@ -71,9 +72,11 @@ static gboolean snap_open(Snap *s, const char *arg, GError **error)
     if (!s->p || !snapshot_plan(s->p, &s->vmstate, &s->disks, error))
         return FALSE;
     if (!s->v && s->live_only) {
-        g_set_error(error, VM_ERROR, VM_ERROR_NOT_RUNNING, "VM %s is not running and --live was "
+        g_set_error(error, VM_ERROR, VM_ERROR_NOT_RUNNING,
+                    "VM %s is not running and --live was "
                     "given (start it with 'qlaunch start %s', or drop --live for a disk-only "
-                    "snapshot)", s->p->name, s->p->name);
+                    "snapshot)",
+                    s->p->name, s->p->name);
         return FALSE;
     }
     if (s->v)
@@ -149,7 +152,8 @@ static int do_save(Snap *s, GPtrArray *list)
     if (snapshot_find(list, s->tag)) {
         if (!s->force)
             return cli_failf("snapshot '%s' already exists on VM %s (use --force to replace it, or "
-                             "choose another name)", s->tag, s->p->name);
+                             "choose another name)",
+                             s->tag, s->p->name);
         if (!run_op(s, "delete", &err))
             return cli_failf("replacing snapshot '%s' of %s: %s", s->tag, s->p->name, err->message);
     }
@@ -169,7 +173,8 @@ static int do_save(Snap *s, GPtrArray *list)
                s->p->name, info ? (double)info->vm_state_size / (1 << 20) : 0.0, s->vmstate, secs);
     else
         printf("saved snapshot '%s' of %s offline: disks only, no memory state (the VM is not "
-               "running) in %.2f s\n", s->tag, s->p->name, secs);
+               "running) in %.2f s\n",
+               s->tag, s->p->name, secs);
     return EXIT_OK;
 }
 
@@ -194,7 +199,8 @@ static int do_load(Snap *s, GPtrArray *list)
         json_auto_t *r = qmp_conn_execute(s->qmp, "cont", NULL, 10000, NULL);
     }
     if (!ok)
-        return cli_failf("loading snapshot '%s' of %s failed: %s", s->tag, s->p->name, err->message);
+        return cli_failf("loading snapshot '%s' of %s failed: %s", s->tag, s->p->name,
+                         err->message);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     if (s->qmp)
         printf("loaded snapshot '%s' of %s in %.2f s (%s)\n", s->tag, s->p->name, secs,
@@ -265,7 +271,8 @@ int cmd_snapshot(int argc, char **argv)
 {
     Snap s = { .timeout_s = 600 };
     GOptionEntry entries[] = {
-        { "force", 'f', 0, G_OPTION_ARG_NONE, &s.force, "save: replace a snapshot of that name", NULL },
+        { "force", 'f', 0, G_OPTION_ARG_NONE, &s.force, "save: replace a snapshot of that name",
+          NULL },
         { "live", 0, 0, G_OPTION_ARG_NONE, &s.live_only, "Refuse unless the VM is running", NULL },
         { "json", 0, 0, G_OPTION_ARG_NONE, &s.json, "list: print JSON", NULL },
         { "timeout", 't', 0, G_OPTION_ARG_INT, &s.timeout_s, "Seconds a job may take (600)", "S" },
@@ -273,12 +280,14 @@ int cmd_snapshot(int argc, char **argv)
     };
     if (!cli_parse(&argc, &argv, entries, "save|load|delete VM NAME | list VM",
                    "Internal snapshots: live (memory and disks) on a running VM, disk-only "
-                   "through qemu-img on a stopped one.", 2, 3))
+                   "through qemu-img on a stopped one.",
+                   2, 3))
         return EXIT_USAGE;
     const char *op = argv[1];
     gboolean is_list = !strcmp(op, "list");
     if ((is_list && argc != 3) ||
-        (!is_list && (argc != 4 || (strcmp(op, "save") && strcmp(op, "load") && strcmp(op, "delete"))))) {
+        (!is_list &&
+         (argc != 4 || (strcmp(op, "save") && strcmp(op, "load") && strcmp(op, "delete"))))) {
         fprintf(stderr, "qlaunch snapshot: usage: qlaunch snapshot save|load|delete VM NAME, or "
                         "qlaunch snapshot list VM\n");
         return EXIT_USAGE;
@@ -286,7 +295,8 @@ int cmd_snapshot(int argc, char **argv)
     s.tag = is_list ? NULL : argv[3];
     if (s.tag && !snapshot_name_valid(s.tag))
         return cli_failf("'%s' is not a valid snapshot name (letters, digits, '.', '_', '-'; "
-                         "starting with a letter or digit; not all digits)", s.tag);
+                         "starting with a letter or digit; not all digits)",
+                         s.tag);
     g_autoptr(GError) err = NULL;
     int rc = EXIT_FAIL;
     g_autoptr(GPtrArray) list = NULL;

@@ -7,8 +7,8 @@
 
 G_DEFINE_QUARK(qlaunch_profile_error, profile_error)
 
-static const char *const vm_keys[] = { "name",    "memory",        "cpus", "accel",
-                                        "cpu",     "machine",       "snapshot-disk", NULL };
+static const char *const vm_keys[] = { "name", "memory",  "cpus",          "accel",
+                                       "cpu",  "machine", "snapshot-disk", NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", "cdrom", "order", NULL };
 static const char *const disk_keys[] = {
     "file", "size", "format", "bus", "cache", "readonly", NULL
@@ -574,8 +574,9 @@ Profile *profile_load_data(const char *path, const char *data, gsize len, const 
     gboolean ok = check_groups(&c, error) && read_vm(&c, error) && read_boot(&c, error) &&
                   read_groups(&c, error);
     if (ok && p->snapshot_disk && !profile_find_disk(p, p->snapshot_disk))
-        ok = fail(&c, error, "vm", "snapshot-disk", "\"%s\" names no [disk %s] group in this profile",
-                  p->snapshot_disk, p->snapshot_disk);
+        ok = fail(&c, error, "vm", "snapshot-disk",
+                  "\"%s\" names no [disk %s] group in this profile", p->snapshot_disk,
+                  p->snapshot_disk);
     if (ok && !p->kernel && !p->cdrom && p->disks->len == 0)
         ok = fail(&c, error, "boot", NULL,
                   "nothing to boot from: give kernel=, cdrom= or a [disk NAME]");

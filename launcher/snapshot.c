@@ -34,27 +34,31 @@ gboolean snapshot_plan(const Profile *p, char **vmstate_disk, GStrv *disks, GErr
             target = d;
     }
     if (!target) {
-        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s: no writable qcow2 disk to hold "
-                    "snapshots (add a [disk NAME] with format=qcow2, e.g. size=1G)", p->path);
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "profile %s: no writable qcow2 disk to hold "
+                    "snapshots (add a [disk NAME] with format=qcow2, e.g. size=1G)",
+                    p->path);
         return FALSE;
     }
     if (strcmp(target->format, "qcow2") != 0 || target->readonly) {
-        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [vm] snapshot-disk: [disk %s] is "
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "profile %s [vm] snapshot-disk: [disk %s] is "
                     "%s and cannot hold an internal snapshot (use a writable qcow2 disk; convert "
-                    "with qemu-img convert -O qcow2)", p->path, target->name,
-                    target->readonly ? "read-only" : target->format);
+                    "with qemu-img convert -O qcow2)",
+                    p->path, target->name, target->readonly ? "read-only" : target->format);
         return FALSE;
     }
     g_autoptr(GStrvBuilder) b = g_strv_builder_new();
     for (guint i = 0; i < p->disks->len; i++) {
         ProfileDisk *d = p->disks->pdata[i];
         if (d->readonly)
-            continue;   /* never changes, nothing to roll back */
+            continue; /* never changes, nothing to roll back */
         if (strcmp(d->format, "qcow2") != 0) {
-            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [disk %s]: a writable %s disk "
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "profile %s [disk %s]: a writable %s disk "
                         "cannot take part in an internal snapshot, so a rollback would leave it "
-                        "changed (make it readonly=true or convert it to qcow2)", p->path, d->name,
-                        d->format);
+                        "changed (make it readonly=true or convert it to qcow2)",
+                        p->path, d->name, d->format);
             return FALSE;
         }
         g_strv_builder_add(b, d->name);
@@ -80,7 +84,8 @@ static void merge_snapshots(GPtrArray *list, const char *disk, json_t *snaps)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(snaps, i, s) {
+    json_array_foreach(snaps, i, s)
+    {
         const char *name = json_string_value(json_object_get(s, "name"));
         if (!name)
             continue;
@@ -108,7 +113,8 @@ GPtrArray *snapshot_list_live(QmpConn *qmp, GError **error)
     GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)snap_info_free);
     size_t i;
     json_t *b;
-    json_array_foreach(blocks, i, b) {
+    json_array_foreach(blocks, i, b)
+    {
         json_t *ins = json_object_get(b, "inserted");
         const char *node = json_string_value(json_object_get(ins, "node-name"));
         if (!node || !g_str_has_prefix(node, node_prefix))
@@ -156,7 +162,8 @@ static gboolean wait_job(QmpConn *qmp, const char *job_id, SnapshotProgress prog
             return FALSE;
         size_t i;
         json_t *j;
-        json_array_foreach(jobs, i, j) {
+        json_array_foreach(jobs, i, j)
+        {
             if (g_strcmp0(json_string_value(json_object_get(j, "id")), job_id) != 0)
                 continue;
             if (g_strcmp0(json_string_value(json_object_get(j, "status")), "concluded") != 0)
@@ -173,8 +180,10 @@ static gboolean wait_job(QmpConn *qmp, const char *job_id, SnapshotProgress prog
         }
         gint64 left = (deadline - g_get_monotonic_time()) / 1000;
         if (left <= 0) {
-            g_set_error(error, QMP_ERROR, QMP_ERROR_TIMEOUT, "job %s did not finish in time; it "
-                        "goes on in QEMU (qlaunch qmp VM '{\"execute\":\"query-jobs\"}')", job_id);
+            g_set_error(error, QMP_ERROR, QMP_ERROR_TIMEOUT,
+                        "job %s did not finish in time; it "
+                        "goes on in QEMU (qlaunch qmp VM '{\"execute\":\"query-jobs\"}')",
+                        job_id);
             return FALSE;
         }
         if (progress)
@@ -191,14 +200,14 @@ gboolean snapshot_live(QmpConn *qmp, const char *op, const char *tag, const char
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
     g_autofree char *job_id = g_strdup_printf("qlaunch-snapshot-%s-%u", op, g_random_int());
     g_autofree char *cmd = g_strdup_printf("snapshot-%s", op);
-    json_auto_t *args = json_pack("{s:s, s:s, s:o}", "job-id", job_id, "tag", tag, "devices",
-                                  node_array(disks));
+    json_auto_t *args =
+        json_pack("{s:s, s:s, s:o}", "job-id", job_id, "tag", tag, "devices", node_array(disks));
     if (strcmp(op, "delete") != 0)
         json_object_set_new(args, "vmstate", json_sprintf("%s%s", node_prefix, vmstate_disk));
     g_autoptr(GError) local = NULL;
     json_auto_t *r = qmp_conn_execute(qmp, cmd, args, 10000, &local);
     if (!r && g_error_matches(local, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND))
-        return snapshot_hmp(qmp, op, tag, timeout_ms, error);   /* QEMU before 6.0 */
+        return snapshot_hmp(qmp, op, tag, timeout_ms, error); /* QEMU before 6.0 */
     if (!r) {
         g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
@@ -218,9 +227,10 @@ gboolean snapshot_offline(const Profile *p, const char *op, const char *tag,
         if (!proc_run(argv, 600000, &out, &status, error))
             return FALSE;
         if (status != 0) {
-            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "qemu-img snapshot %s %s on [disk %s] "
-                        "failed%s%s", flag, tag, d->name, out && *out ? ": " : "",
-                        out ? g_strstrip(out) : "");
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "qemu-img snapshot %s %s on [disk %s] "
+                        "failed%s%s",
+                        flag, tag, d->name, out && *out ? ": " : "", out ? g_strstrip(out) : "");
             return FALSE;
         }
     }
@@ -233,7 +243,7 @@ GPtrArray *snapshot_list_offline(const Profile *p, const char *const *disks, GEr
     for (gsize i = 0; disks[i]; i++) {
         const ProfileDisk *d = profile_find_disk(p, disks[i]);
         if (!g_file_test(d->file, G_FILE_TEST_EXISTS))
-            continue;   /* not created yet: no snapshots */
+            continue; /* not created yet: no snapshots */
         const char *argv[] = { "qemu-img", "info", "--output=json", d->file, NULL };
         g_autofree char *out = NULL;
         int status = 0;

@@ -6,10 +6,10 @@
 
 typedef struct {
     char *name;
-    guint64 vm_state_size;   /* 0 for disk-only (offline) snapshots */
+    guint64 vm_state_size; /* 0 for disk-only (offline) snapshots */
     gint64 date_sec;
     gint64 vm_clock_ns;
-    GPtrArray *disks;        /* names of the disks that hold it (char*) */
+    GPtrArray *disks; /* names of the disks that hold it (char*) */
 } SnapInfo;
 
 void snap_info_free(SnapInfo *s);

@@ -10,7 +10,6 @@ secs=${DEMO_SECONDS:-5}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 stop_vm() { "$ql" stop "$vm" >/dev/null 2>&1 || true; }
-hmp() { "$ql" qmp "$vm" "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"$1\"}}"; }
 events() { sed -n 's/ *events per second: *\([0-9.]*\).*/\1/p'; }
 
 if "$ql" status "$vm" --json | grep -q '"pid"'; then
@@ -36,10 +35,10 @@ printf '%-22s %14s %9s%%\n' "guest ($accel)" "$guest" "$(awk -v g="$guest" -v h=
 
 step "snapshot, then rollback: the folder made after the snapshot must disappear"
 "$ql" exec "$vm" -- sh -c 'echo kept > /data/keep.txt && sync'
-hmp "savevm demo" >/dev/null
+"$ql" snapshot save "$vm" demo --force
 "$ql" exec "$vm" -- sh -c 'mkdir -p "/data/uji rollback" && echo x > "/data/uji rollback/test.txt" && sync'
 echo "after snapshot:  $("$ql" exec "$vm" -- ls /data | tr '\n' ' ')"
-hmp "loadvm demo" >/dev/null
+"$ql" snapshot load "$vm" demo
 after=$("$ql" exec "$vm" -- ls /data | tr '\n' ' ')
 echo "after rollback:  $after"
 case "$after" in
@@ -47,7 +46,8 @@ case "$after" in
     *keep.txt*) echo "rollback proven: 'uji rollback' is gone, keep.txt is kept" ;;
     *) echo "demo: rollback FAILED: keep.txt is missing" >&2; exit 1 ;;
 esac
-hmp "delvm demo" >/dev/null
+"$ql" snapshot list "$vm"
+"$ql" snapshot delete "$vm" demo
 
 step "pause and resume"
 "$ql" pause "$vm"

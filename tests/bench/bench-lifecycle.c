@@ -225,6 +225,91 @@ static void bench_boot(int reps, GArray *ms)
     kill_vm();
 }
 
+/* One HMP command on a fresh raw connection (connect, greeting,
+ * capabilities, command, skip events until the reply): what a minimal
+ * client must do, as qlaunch does per invocation. */
+static double raw_hmp(const char *line)
+{
+    g_autofree char *sock = vm_file("qmp.sock");
+    char buf[65536];
+    double t0 = now_ms();
+    int fd = connect_unix(sock);
+    const char *caps = "{\"execute\":\"qmp_capabilities\"}\n";
+    if (fd < 0 || !read_line(fd, buf, sizeof(buf)) || write(fd, caps, strlen(caps)) < 0 ||
+        !read_line(fd, buf, sizeof(buf)))
+        must(1, "raw handshake");
+    g_autofree char *req = g_strdup_printf("{\"execute\":\"human-monitor-command\",\"arguments\":{"
+                                           "\"command-line\":\"%s\"},\"id\":1}\n",
+                                           line);
+    if (write(fd, req, strlen(req)) < 0)
+        must(1, "raw write");
+    do {
+        if (!read_line(fd, buf, sizeof(buf)))
+            must(1, "raw reply");
+    } while (!strstr(buf, "\"return\""));
+    double t = now_ms() - t0;
+    if (strstr(buf, "Error"))
+        must(1, buf);
+    close(fd);
+    return t;
+}
+
+static double ql_timed(const char *const *argv)
+{
+    double t0 = now_ms();
+    must(run_quiet(argv), argv[2]);
+    return now_ms() - t0;
+}
+
+static void bench_snapshot(int reps, GArray *save_ql, GArray *save_raw, GArray *load_ql,
+                           GArray *load_raw)
+{
+    for (int i = 0; i < reps; i++) {
+        g_autofree char *qn = g_strdup_printf("q%d", i), *rn = g_strdup_printf("r%d", i);
+        const char *save[] = { ql, "snapshot", "save", "-q", vm, qn, NULL };
+        const char *load[] = { ql, "snapshot", "load", "-q", vm, qn, NULL };
+        const char *del[] = { ql, "snapshot", "delete", "-q", vm, qn, NULL };
+        double t = ql_timed(save);
+        g_array_append_val(save_ql, t);
+        g_autofree char *sv = g_strdup_printf("savevm %s", rn),
+                        *lv = g_strdup_printf("loadvm %s", rn);
+        g_autofree char *dv = g_strdup_printf("delvm %s", rn);
+        t = raw_hmp(sv);
+        g_array_append_val(save_raw, t);
+        t = ql_timed(load);
+        g_array_append_val(load_ql, t);
+        t = raw_hmp(lv);
+        g_array_append_val(load_raw, t);
+        must(run_quiet(del), "snapshot delete");
+        raw_hmp(dv);
+    }
+}
+
+static guint64 vm_state_size(void)
+{
+    const char *save[] = { ql, "snapshot", "save", "-q", vm, "size-probe", NULL };
+    const char *del[] = { ql, "snapshot", "delete", "-q", vm, "size-probe", NULL };
+    must(run_quiet(save), "snapshot save");
+    g_autofree char *sock = vm_file("qmp.sock");
+    g_autoptr(QmpConn) c = qmp_conn_connect(sock, QMP_MODE_MONITOR, 5000, NULL);
+    guint64 size = 0;
+    if (c && qmp_conn_handshake(c, 5000, NULL)) {
+        json_auto_t *blocks = qmp_conn_execute(c, "query-block", NULL, 5000, NULL);
+        size_t i, j;
+        json_t *b, *sn;
+        json_array_foreach(blocks, i, b)
+        {
+            json_t *snaps = json_object_get(
+                json_object_get(json_object_get(b, "inserted"), "image"), "snapshots");
+            json_array_foreach(snaps, j, sn) size =
+                MAX(size, (guint64)json_integer_value(json_object_get(sn, "vm-state-size")));
+        }
+    }
+    g_clear_pointer(&c, qmp_conn_free);
+    must(run_quiet(del), "snapshot delete");
+    return size;
+}
+
 static json_t *stat_json(GArray *a, const char *unit)
 {
     double med = median(a);
@@ -255,6 +340,12 @@ int main(int argc, char **argv)
     must(run_quiet(start), "qlaunch start");
     bench_rtt(4, 500, c, d);
     bench_cli_pair(reps * 4, e);
+    GArray *sq = g_array_new(FALSE, FALSE, sizeof(double)),
+           *sr = g_array_new(FALSE, FALSE, sizeof(double));
+    GArray *lq = g_array_new(FALSE, FALSE, sizeof(double)),
+           *lr = g_array_new(FALSE, FALSE, sizeof(double));
+    guint64 state = vm_state_size();
+    bench_snapshot(reps, sq, sr, lq, lr);
     bench_boot(MAX(reps / 2, 3), f);
     json_auto_t *out = json_pack(
         "{s:{s:o, s:o, s:f}, s:{s:o, s:o, s:f}, s:{s:o, s:f}, s:{s:o}}", "start_until_qmp",
@@ -263,6 +354,16 @@ int main(int argc, char **argv)
         stat_json(d, "us"), "ratio", median(c) / median(d), "cli_pause_resume_pair", "qlaunch",
         stat_json(e, "ms"), "target_ms", 20.0, "boot_until_agent", "qlaunch", stat_json(f, "ms"));
     json_dump_file(out, argv[3], JSON_INDENT(2));
+    g_autofree char *dir = g_path_get_dirname(argv[3]);
+    g_autofree char *snap_path = g_build_filename(dir, "snapshot.json", NULL);
+    json_auto_t *snap = json_pack(
+        "{s:{s:o, s:o, s:f}, s:{s:o, s:o, s:f, s:f}, s:I, s:s}", "save", "qlaunch",
+        stat_json(sq, "ms"), "bare_hmp_savevm", stat_json(sr, "ms"), "ratio",
+        median(sq) / median(sr), "load", "qlaunch", stat_json(lq, "ms"), "bare_hmp_loadvm",
+        stat_json(lr, "ms"), "ratio", median(lq) / median(lr), "target_ms", 200.0, "vm_state_bytes",
+        (json_int_t)state, "note",
+        "bare = connect + greeting + qmp_capabilities + human-monitor-command on a raw socket");
+    json_dump_file(snap, snap_path, JSON_INDENT(2));
     printf("%-36s %12s %12s %10s\n", "benchmark (medians)", "qlaunch", "reference", "diff");
     printf("%-36s %9.1f ms %9.1f ms %+7.1f ms\n", "start until QMP answers", median(a), median(b),
            median(a) - median(b));
@@ -270,5 +371,10 @@ int main(int argc, char **argv)
            median(c) / median(d));
     printf("%-36s %9.1f ms %12s\n", "CLI pause + resume", median(e), "(target 20)");
     printf("%-36s %9.1f ms\n", "boot until the guest agent answers", median(f));
+    printf("%-36s %9.1f ms %9.1f ms %9.3fx\n", "snapshot save (vs bare savevm)", median(sq),
+           median(sr), median(sq) / median(sr));
+    printf("%-36s %9.1f ms %9.1f ms %9.3fx\n", "snapshot load (vs bare loadvm)", median(lq),
+           median(lr), median(lq) / median(lr));
+    printf("%-36s %9.1f MiB\n", "VM state size (tiny, 512 MiB)", (double)state / (1 << 20));
     return 0;
 }

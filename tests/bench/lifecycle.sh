@@ -9,4 +9,4 @@ cleanup() { "$top/qlaunch" kill tiny >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 mkdir -p "$top/build/bench"
 "$top/build/tests/bench-lifecycle" "$top/qlaunch" tiny "$top/build/bench/lifecycle.json"
-echo "results: build/bench/lifecycle.json"
+echo "results: build/bench/lifecycle.json build/bench/snapshot.json"
