@@ -146,6 +146,21 @@ static char *free_space_note(const Snap *s)
     return g_strdup_printf("; %s (holding [disk %s]) has %.1f MiB free", dir, d->name, free_mib);
 }
 
+/* The result line, or with --json the same facts as an object. */
+static int report(const Snap *s, const char *done, double secs, guint64 vm_state, char *text)
+{
+    g_autofree char *line = text;
+    if (!s->json) {
+        printf("%s\n", line);
+        return EXIT_OK;
+    }
+    json_auto_t *j = json_pack("{s:s, s:s, s:s, s:b, s:f, s:I}", "vm", s->p->name, "snapshot",
+                               s->tag, "done", done, "live", s->qmp != NULL, "seconds", secs,
+                               "vm_state_size", (json_int_t)vm_state);
+    cli_print_json(j);
+    return EXIT_OK;
+}
+
 static int do_save(Snap *s, GPtrArray *list)
 {
     g_autoptr(GError) err = NULL;
@@ -168,14 +183,17 @@ static int do_save(Snap *s, GPtrArray *list)
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     g_autoptr(GPtrArray) after = snap_list(s, NULL);
     SnapInfo *info = snapshot_find(after, s->tag);
+    guint64 size = info ? info->vm_state_size : 0;
     if (s->qmp)
-        printf("saved snapshot '%s' of %s (VM state %.1f MiB, on disk %s) in %.2f s\n", s->tag,
-               s->p->name, info ? (double)info->vm_state_size / (1 << 20) : 0.0, s->vmstate, secs);
-    else
-        printf("saved snapshot '%s' of %s offline: disks only, no memory state (the VM is not "
-               "running) in %.2f s\n",
-               s->tag, s->p->name, secs);
-    return EXIT_OK;
+        return report(s, "saved", secs, size,
+                      g_strdup_printf("saved snapshot '%s' of %s (VM state %.1f MiB, on disk %s) "
+                                      "in %.2f s",
+                                      s->tag, s->p->name, (double)size / (1 << 20), s->vmstate,
+                                      secs));
+    return report(s, "saved", secs, 0,
+                  g_strdup_printf("saved snapshot '%s' of %s offline: disks only, no memory state "
+                                  "(the VM is not running) in %.2f s",
+                                  s->tag, s->p->name, secs));
 }
 
 static gboolean vm_is_running(QmpConn *qmp)
@@ -203,12 +221,15 @@ static int do_load(Snap *s, GPtrArray *list)
                          err->message);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     if (s->qmp)
-        printf("loaded snapshot '%s' of %s in %.2f s (%s)\n", s->tag, s->p->name, secs,
-               was_running ? "running" : "paused, as before");
-    else
-        printf("loaded snapshot '%s' of %s offline: disks only%s, in %.2f s\n", s->tag, s->p->name,
-               info->vm_state_size ? " (its memory state is used only by a live load)" : "", secs);
-    return EXIT_OK;
+        return report(s, "loaded", secs, info->vm_state_size,
+                      g_strdup_printf("loaded snapshot '%s' of %s in %.2f s (%s)", s->tag,
+                                      s->p->name, secs,
+                                      was_running ? "running" : "paused, as before"));
+    return report(
+        s, "loaded", secs, 0,
+        g_strdup_printf(
+            "loaded snapshot '%s' of %s offline: disks only%s, in %.2f s", s->tag, s->p->name,
+            info->vm_state_size ? " (its memory state is used only by a live load)" : "", secs));
 }
 
 static int do_delete(Snap *s, GPtrArray *list)
@@ -220,8 +241,9 @@ static int do_delete(Snap *s, GPtrArray *list)
     if (!run_op(s, "delete", &err))
         return cli_failf("deleting snapshot '%s' of %s failed: %s", s->tag, s->p->name,
                          err->message);
-    printf("deleted snapshot '%s' of %s%s\n", s->tag, s->p->name, s->qmp ? "" : " (offline)");
-    return EXIT_OK;
+    return report(s, "deleted", 0, 0,
+                  g_strdup_printf("deleted snapshot '%s' of %s%s", s->tag, s->p->name,
+                                  s->qmp ? "" : " (offline)"));
 }
 
 static void human_size(char *buf, gsize len, guint64 bytes)
@@ -274,7 +296,7 @@ int cmd_snapshot(int argc, char **argv)
         { "force", 'f', 0, G_OPTION_ARG_NONE, &s.force, "save: replace a snapshot of that name",
           NULL },
         { "live", 0, 0, G_OPTION_ARG_NONE, &s.live_only, "Refuse unless the VM is running", NULL },
-        { "json", 0, 0, G_OPTION_ARG_NONE, &s.json, "list: print JSON", NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &s.json, "Print the result as JSON", NULL },
         { "timeout", 't', 0, G_OPTION_ARG_INT, &s.timeout_s, "Seconds a job may take (600)", "S" },
         G_OPTION_ENTRY_NULL
     };

@@ -28,12 +28,13 @@ static const char *request_shutdown(VmPaths *v, QmpConn *qmp, gboolean use_agent
 int cmd_stop(int argc, char **argv)
 {
     int timeout_s = 30;
-    gboolean no_agent = FALSE;
+    gboolean no_agent = FALSE, json = FALSE;
     GOptionEntry entries[] = {
         { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
           "Seconds for the guest to power off before QEMU is told to quit (30)", "S" },
         { "no-agent", 0, 0, G_OPTION_ARG_NONE, &no_agent,
           "Use ACPI powerdown only, not the guest agent", NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
         G_OPTION_ENTRY_NULL
     };
     if (!cli_parse(&argc, &argv, entries, "VM",
@@ -62,7 +63,14 @@ int cmd_stop(int argc, char **argv)
     }
     g_clear_pointer(&qmp, qmp_conn_free);
     vm_runtime_remove(v);
-    printf("stopped %s (%s, %.2f s)\n", v->name, how, (double)(g_get_monotonic_time() - t0) / 1e6);
+    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+    if (json) {
+        json_auto_t *j = json_pack("{s:s, s:s, s:f, s:i}", "vm", v->name, "method", how, "seconds",
+                                   secs, "pid", (int)pid);
+        cli_print_json(j);
+    } else {
+        printf("stopped %s (%s, %.2f s)\n", v->name, how, secs);
+    }
     return EXIT_OK;
 }
 

@@ -67,8 +67,8 @@ run "$QL" exec tiny -- cat /data/keep.txt
 check "data written before stop is there after the next start" has "kept-across-restart"
 
 "$QL" exec tiny -- sh -c 'echo acpi-kept > /data/acpi.txt && sync' >/dev/null
-run "$QL" stop tiny --no-agent
-check "stop --no-agent powers off through ACPI" has "ACPI powerdown"
+run "$QL" stop tiny --no-agent --json
+check "stop --no-agent powers off through ACPI" has '"method": "ACPI powerdown"'
 "$QL" start -q tiny --wait-agent >/dev/null
 run "$QL" exec tiny -- cat /data/acpi.txt
 check "data synced before an ACPI stop is kept" has "acpi-kept"

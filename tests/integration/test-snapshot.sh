@@ -42,6 +42,10 @@ check "list after two saves shows s2" has "s2 "
 check "list marks the disk holding them" has " data"
 run "$QL" snapshot list tiny --json
 check "list --json has the VM state size" has '"vm_state_size"'
+run "$QL" snapshot save tiny s3 --json
+check "save --json reports what was done" has '"done": "saved"'
+check "save --json says it was live" has '"live": true'
+"$QL" snapshot delete -q tiny s3 >/dev/null
 
 run "$QL" snapshot save tiny s1
 check "save over an existing name is refused" [ "$rc" -eq 1 ]
