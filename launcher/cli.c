@@ -42,7 +42,7 @@ gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const c
     g_option_context_set_summary(ctx, summary);
     /* Options may follow the arguments (virsh style), except for verbs that
      * pass a command on after "--" (exec): there the first word stops us. */
-    g_option_context_set_strict_posix(ctx, strstr(args, "--") != NULL);
+    g_option_context_set_strict_posix(ctx, strstr(args, " -- ") != NULL);
     GOptionEntry common[] = { { "quiet", 'q', 0, G_OPTION_ARG_NONE, &cli_quiet,
                                 "Print only errors and results", NULL },
                               G_OPTION_ENTRY_NULL };
@@ -139,6 +139,23 @@ VmPaths *cli_running_vm(const char *name, pid_t *pid, GError **error)
     if (pid)
         *pid = p;
     return g_steal_pointer(&v);
+}
+
+/* The profile a running VM was started from (its copy in the runtime dir,
+ * read as if it stood at the original path so relative paths still hold). */
+Profile *cli_running_profile(VmPaths *v, GError **error)
+{
+    json_auto_t *meta = vm_meta_read(v);
+    const char *orig = json_string_value(json_object_get(meta, "profile"));
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!orig || !g_file_get_contents(v->profile_copy, &data, &len, error)) {
+        g_prefix_error(error, "VM %s: cannot read the profile it was started with: ", v->name);
+        return NULL;
+    }
+    g_autofree char *guest = NULL, *state = NULL;
+    ProfileEnv env = cli_profile_env(&guest, &state);
+    return profile_load_data(orig, data, len, &env, error);
 }
 
 void cli_print_json(json_t *value)

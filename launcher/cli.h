@@ -39,4 +39,7 @@ VmPaths *cli_vm(const char *name, GError **error);
 /* The paths of a VM that is running (its QEMU pid in *pid), or NULL with
  * the error: invalid name, or not running. */
 VmPaths *cli_running_vm(const char *name, pid_t *pid, GError **error);
+/* The profile a running VM was started from (the copy in its runtime dir,
+ * read as if at the original path, so relative paths hold). */
+Profile *cli_running_profile(VmPaths *v, GError **error);
 void cli_print_json(json_t *value);

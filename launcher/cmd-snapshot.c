@@ -36,29 +36,12 @@ static void snap_clear(Snap *s)
     g_strfreev(s->disks);
 }
 
-/* The profile a running VM was started from (its copy in the runtime dir,
- * read as if it stood at the original path so relative paths still hold). */
-static Profile *running_profile(VmPaths *v, GError **error)
-{
-    json_auto_t *meta = vm_meta_read(v);
-    const char *orig = json_string_value(json_object_get(meta, "profile"));
-    g_autofree char *data = NULL;
-    gsize len = 0;
-    if (!orig || !g_file_get_contents(v->profile_copy, &data, &len, error)) {
-        g_prefix_error(error, "VM %s: cannot read the profile it was started with: ", v->name);
-        return NULL;
-    }
-    g_autofree char *guest = NULL, *state = NULL;
-    ProfileEnv env = cli_profile_env(&guest, &state);
-    return profile_load_data(orig, data, len, &env, error);
-}
-
 /* Finds the VM: running (live) by name, else its profile (offline). */
 static gboolean snap_open(Snap *s, const char *arg, GError **error)
 {
     g_autoptr(VmPaths) v = profile_name_valid(arg) ? vm_paths_new(arg) : NULL;
     if (v && vm_running_pid(v, NULL)) {
-        s->p = running_profile(v, error);
+        s->p = cli_running_profile(v, error);
         s->v = g_steal_pointer(&v);
     } else {
         s->p = cli_load_profile(arg, error);

@@ -10,17 +10,10 @@
 #include "cli.h"
 #include "cmdline.h"
 #include "commands.h"
+#include "migrate.h"
 #include "proc.h"
 
 #define PROBE_TIMEOUT_MS 20000
-
-typedef struct {
-    gboolean wait_agent;
-    gboolean foreground;
-    gboolean force;
-    gboolean json;
-    int timeout_s;
-} StartOpts;
 
 const char *qlaunch_qemu_binary(void)
 {
@@ -178,50 +171,74 @@ static int report_started(VmPaths *v, const Profile *p, const char *accel, const
 }
 
 /* Everything up to the QEMU argv, under the lock. */
-static int start_locked(VmPaths *v, const Profile *p, const StartOpts *o, gint64 t0)
+/* Everything from the runtime dir to a QMP connection, under the lock. */
+static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, char **accel,
+                             char **reason, GError **error)
 {
-    g_autoptr(GError) err = NULL;
-    g_autofree char *accel = NULL, *reason = NULL;
-    if (!claim_runtime(v, &err) || !prepare_files(p, &err) ||
-        !choose_accel(p, o->force, &accel, &reason, &err))
-        return cli_fail(err);
+    if (!claim_runtime(v, error) || !prepare_files(p, error) ||
+        !choose_accel(p, o->force, accel, reason, error))
+        return NULL;
     CmdlineOpts co = { .qemu = qlaunch_qemu_binary(),
                        .runtime_dir = v->dir,
-                       .accel = accel,
-                       .daemonize = !o->foreground };
+                       .accel = *accel,
+                       .daemonize = !o->foreground,
+                       .incoming = o->incoming };
     g_auto(GStrv) argv = cmdline_build(p, &co);
-    if (!write_meta(v, p, accel, reason, argv, &err))
-        return cli_fail(err);
+    if (!write_meta(v, p, *accel, *reason, argv, error))
+        return NULL;
     if (o->foreground) {
         umask(077);
         execvp(argv[0], argv);
-        return cli_failf("cannot run %s: %s", argv[0], g_strerror(errno));
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "cannot run %s: %s", argv[0],
+                    g_strerror(errno));
+        return NULL;
     }
-    if (!launch(v, argv, o->timeout_s, &err)) {
+    if (!launch(v, argv, o->timeout_s, error)) {
         vm_runtime_remove(v); /* the error carries the log's tail */
-        return cli_fail(err);
+        return NULL;
     }
     restrict_sockets(v);
-    g_autoptr(QmpConn) qmp = vm_qmp_open(v, o->timeout_s * 1000LL, &err);
+    g_autoptr(QmpConn) qmp = vm_qmp_open(v, o->timeout_s * 1000LL, error);
     if (!qmp)
-        return cli_fail(err);
+        return NULL;
     if (o->wait_agent) {
-        if (!p->agent)
-            return cli_failf("--wait-agent: profile %s has [agent] enabled=false", p->path);
-        g_autoptr(QmpConn) qga = vm_qga_open(v, o->timeout_s * 1000LL, &err);
+        if (!p->agent) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "--wait-agent: profile %s has [agent] enabled=false", p->path);
+            return NULL;
+        }
+        g_autoptr(QmpConn) qga = vm_qga_open(v, o->timeout_s * 1000LL, error);
         if (!qga)
-            return cli_fail(err);
+            return NULL;
     }
-    return report_started(v, p, accel, reason, o, t0);
+    return g_steal_pointer(&qmp);
+}
+
+QmpConn *start_vm(VmPaths *v, const Profile *p, const StartOpts *o, char **accel, char **reason,
+                  GError **error)
+{
+    if (!vm_runtime_prepare(v, error))
+        return NULL;
+    int lock = vm_lock(v, error);
+    if (lock < 0)
+        return NULL;
+    QmpConn *qmp = start_locked(v, p, o, accel, reason, error);
+    close(lock);
+    return qmp;
 }
 
 int cmd_start(int argc, char **argv)
 {
     StartOpts o = { .timeout_s = 120 };
+    g_autofree char *incoming = NULL;
     GOptionEntry entries[] = { { "wait-agent", 'w', 0, G_OPTION_ARG_NONE, &o.wait_agent,
                                  "Also wait until the guest agent answers", NULL },
                                { "foreground", 'f', 0, G_OPTION_ARG_NONE, &o.foreground,
                                  "Run QEMU attached (qlaunch becomes QEMU)", NULL },
+                               { "incoming", 0, 0, G_OPTION_ARG_STRING, &incoming,
+                                 "Start as a migration destination listening on URI "
+                                 "(tcp:ADDR:PORT or unix:PATH)",
+                                 "URI" },
                                { "force", 0, 0, G_OPTION_ARG_NONE, &o.force,
                                  "Use accel=kvm even where the KVM probe failed", NULL },
                                { "timeout", 't', 0, G_OPTION_ARG_INT, &o.timeout_s,
@@ -237,12 +254,12 @@ int cmd_start(int argc, char **argv)
     if (!p)
         return cli_fail(err);
     g_autoptr(VmPaths) v = vm_paths_new(p->name);
-    if (!vm_runtime_prepare(v, &err))
+    g_autofree char *accel = NULL, *reason = NULL;
+    o.incoming = incoming != NULL;
+    g_autoptr(QmpConn) qmp = start_vm(v, p, &o, &accel, &reason, &err);
+    if (!qmp)
         return cli_fail(err);
-    int lock = vm_lock(v, &err);
-    if (lock < 0)
+    if (incoming && !migrate_listen(qmp, incoming, NULL, &err))
         return cli_fail(err);
-    int rc = start_locked(v, p, &o, t0);
-    close(lock);
-    return rc;
+    return report_started(v, p, accel, reason, &o, t0);
 }

@@ -171,6 +171,10 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     g_autofree char *pidfile = g_build_filename(o->runtime_dir, "qemu.pid", NULL);
     add(b, "-pidfile");
     add(b, pidfile);
+    if (o->incoming) {
+        add(b, "-incoming");
+        add(b, "defer");
+    }
     if (o->daemonize)
         add(b, "-daemonize");
     return g_strv_builder_end(b);

@@ -8,6 +8,7 @@ typedef struct {
     const char *runtime_dir; /* where qmp.sock, qga.sock, serial.sock, qemu.pid go */
     const char *accel;       /* "kvm" or "tcg" (already decided) */
     gboolean daemonize;
+    gboolean incoming; /* -incoming defer */
 } CmdlineOpts;
 
 /* transfer full */

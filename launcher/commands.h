@@ -1,6 +1,8 @@
 /* The verb handlers (one file per verb family) and what they share. */
 #pragma once
 
+#include "cli.h"
+
 int cmd_start(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
@@ -13,8 +15,24 @@ int cmd_qmp(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_console(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 int cmd_cmdline(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+
+typedef struct {
+    gboolean wait_agent;
+    gboolean foreground;
+    gboolean force;
+    gboolean json;
+    int timeout_s;
+    gboolean incoming; /* -incoming defer: QEMU waits for migrate-incoming */
+} StartOpts;
+
+/* Starts profile p in runtime dir v (prepared and locked here); returns
+ * its QMP connection (transfer full) and how the accelerator was chosen.
+ * Prints nothing. */
+QmpConn *start_vm(VmPaths *v, const Profile *p, const StartOpts *o, char **accel, char **reason,
+                  GError **error);
 
 /* $QLAUNCH_QEMU or qemu-system-x86_64 */
 const char *qlaunch_qemu_binary(void);

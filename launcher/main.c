@@ -18,6 +18,7 @@ static const Verb verbs[] = {
     { "exec", cmd_exec, "VM -- CMD [ARG...]", "run a command in the guest (guest agent)" },
     { "qmp", cmd_qmp, "VM 'JSON'", "send a raw QMP command" },
     { "snapshot", cmd_snapshot, "save|load|delete VM NAME", "internal snapshots (also: list VM)" },
+    { "migrate", cmd_migrate, "VM URI|--local", "live migration, with its metrics" },
     { "cmdline", cmd_cmdline, "PROFILE|NAME", "print the QEMU argv; start nothing" },
     { "doctor", cmd_doctor, "", "check what this host can run" },
 };

@@ -172,8 +172,9 @@ pid_t vm_running_pid(VmPaths *v, GError **error)
 
 void vm_runtime_remove(VmPaths *v)
 {
-    const char *files[] = { v->qmp, v->qga,  v->serial,       v->pidfile,
-                            v->log, v->meta, v->profile_copy, v->lockfile };
+    g_autofree char *migrate_sock = g_build_filename(v->dir, "migrate.sock", NULL);
+    const char *files[] = { v->qmp,  v->qga,          v->serial,   v->pidfile,  v->log,
+                            v->meta, v->profile_copy, v->lockfile, migrate_sock };
     for (gsize i = 0; i < G_N_ELEMENTS(files); i++)
         unlink(files[i]);
     rmdir(v->dir);

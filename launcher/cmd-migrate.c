@@ -1,0 +1,259 @@
+/* qlaunch migrate: live migration to a URI, or --local into a new QEMU on this host. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "migrate.h"
+#include "proc.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* "migrating: 45% of 512 MiB, 110 MiB/s, dirty 2000 pages/s, pass 3" */
+static void show_progress(json_t *info, gpointer data)
+{
+    (void)data;
+    if (cli_quiet || !isatty(2))
+        return;
+    json_t *ram = json_object_get(info, "ram");
+    double total = (double)json_integer_value(json_object_get(ram, "total"));
+    double remaining = (double)json_integer_value(json_object_get(ram, "remaining"));
+    fprintf(stderr,
+            "\rmigrating (%s): %3.0f%% of %.0f MiB, %.0f MiB/s, dirty %" JSON_INTEGER_FORMAT
+            " pages/s, pass %" JSON_INTEGER_FORMAT "   ",
+            json_string_value(json_object_get(info, "status")),
+            total > 0 ? 100.0 * (total - remaining) / total : 0.0, total / (1 << 20),
+            json_real_value(json_object_get(ram, "mbps")) / 8,
+            json_integer_value(json_object_get(ram, "dirty-pages-rate")),
+            json_integer_value(json_object_get(ram, "dirty-sync-count")));
+}
+
+/* Ends the source after a completed migration. Locally it gets SIGKILL,
+ * not quit: a QEMU that exits cleanly unlinks its pidfile and listening
+ * sockets, and a source that was itself once a --local destination has
+ * those at the very paths the new destination now uses. In postmigrate its
+ * disks are already flushed and handed over, so nothing is lost. */
+static void end_source(QmpConn *qmp, pid_t pid, gboolean local)
+{
+    json_auto_t *r = !local && qmp ? qmp_conn_execute(qmp, "quit", NULL, 5000, NULL) : NULL;
+    if (local || !proc_wait_gone(pid, 10000))
+        kill(pid, SIGKILL);
+    proc_wait_gone(pid, 5000);
+}
+
+static void discard_destination(VmPaths *dv)
+{
+    pid_t pid = vm_read_pid(dv);
+    if (pid > 0 && proc_alive(pid)) {
+        kill(pid, SIGKILL);
+        proc_wait_gone(pid, 5000);
+    }
+    vm_runtime_remove(dv);
+}
+
+/* The new QEMU takes over the VM's name: its runtime files move into the
+ * VM's runtime dir (a unix socket stays reachable when renamed). */
+static gboolean hand_over(VmPaths *v, VmPaths *dv, GError **error)
+{
+    const char *names[] = { "qmp.sock", "qga.sock",  "serial.sock", "qemu.pid",
+                            "qemu.log", "meta.json", "profile.ini" };
+    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_autofree char *from = g_build_filename(dv->dir, names[i], NULL);
+        g_autofree char *to = g_build_filename(v->dir, names[i], NULL);
+        if (g_file_test(from, G_FILE_TEST_EXISTS) && rename(from, to) != 0) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "moving %s to %s: %s", from, to,
+                        g_strerror(errno));
+            return FALSE;
+        }
+    }
+    vm_runtime_remove(dv);
+    return TRUE;
+}
+
+/* Waits until the destination runs the guest (or timeout). */
+static gboolean destination_running(QmpConn *dqmp, gint64 timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
+    while (g_get_monotonic_time() < deadline) {
+        json_auto_t *st = qmp_conn_execute(dqmp, "query-status", NULL, 5000, NULL);
+        if (json_is_true(json_object_get(st, "running")))
+            return TRUE;
+        g_usleep(10000);
+    }
+    return FALSE;
+}
+
+static void print_summary(json_t *s, const char *vm, const char *where, gboolean json)
+{
+    if (json) {
+        cli_print_json(s);
+        return;
+    }
+    printf("migrated %s %s (%s)\n", vm, where, json_string_value(json_object_get(s, "mode")));
+    printf("  total time     %" JSON_INTEGER_FORMAT " ms\n",
+           json_integer_value(json_object_get(s, "total_time_ms")));
+    printf("  downtime       %" JSON_INTEGER_FORMAT " ms\n",
+           json_integer_value(json_object_get(s, "downtime_ms")));
+    printf("  setup time     %" JSON_INTEGER_FORMAT " ms\n",
+           json_integer_value(json_object_get(s, "setup_time_ms")));
+    printf("  transferred    %.1f MiB (%" JSON_INTEGER_FORMAT " normal pages)\n",
+           (double)json_integer_value(json_object_get(s, "transferred_bytes")) / (1 << 20),
+           json_integer_value(json_object_get(s, "normal_pages")));
+    printf("  passes         %" JSON_INTEGER_FORMAT "\n",
+           json_integer_value(json_object_get(s, "dirty_sync_count")));
+}
+
+typedef struct {
+    MigrateOpts m;
+    gboolean local, json;
+    int bandwidth_mib, timeout_s;
+    char *dest_profile;
+} MigrateCli;
+
+/* --local: a destination QEMU from the same (or a given, compatible)
+ * profile, in runtime dir "<vm>.incoming", listening on a unix socket. */
+static QmpConn *start_destination(VmPaths *v, const MigrateCli *c, VmPaths **dv, char **uri,
+                                  GError **error)
+{
+    g_autoptr(Profile) p = cli_running_profile(v, error);
+    g_autoptr(Profile) dp = p ? (c->dest_profile ? cli_load_profile(c->dest_profile, error)
+                                                 : cli_running_profile(v, error))
+                              : NULL;
+    g_autofree char *why = NULL;
+    if (!dp)
+        return NULL;
+    if (!migrate_compatible(p, dp, &why)) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "refusing to migrate %s: the destination "
+                    "does not match: %s",
+                    v->name, why);
+        return NULL;
+    }
+    g_autofree char *dname = g_strdup_printf("%s.incoming", v->name);
+    *dv = vm_paths_new(dname);
+    StartOpts so = { .incoming = TRUE, .timeout_s = 60 };
+    g_autofree char *accel = NULL, *reason = NULL;
+    g_autoptr(QmpConn) dqmp = start_vm(*dv, dp, &so, &accel, &reason, error);
+    if (!dqmp)
+        return NULL;
+    *uri = g_strdup_printf("unix:%s/migrate.sock", (*dv)->dir);
+    if (!migrate_listen(dqmp, *uri, &c->m, error))
+        return NULL;
+    return g_steal_pointer(&dqmp);
+}
+
+static int migrate_failed(VmPaths *v, QmpConn *src, VmPaths *dv, const GError *err)
+{
+    if (dv)
+        discard_destination(dv);
+    json_auto_t *st = qmp_conn_execute(src, "query-status", NULL, 5000, NULL);
+    /* QEMU resumes a source that ran once a migration fails or is cancelled. */
+    const char *state = json_string_value(json_object_get(st, "status"));
+    return cli_failf("migration of %s did not complete: %s. The VM keeps running on the source "
+                     "(state %s)%s",
+                     v->name, err->message, state ? state : "unknown",
+                     dv ? "; the destination was removed" : "");
+}
+
+static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *target)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QmpConn) src = vm_qmp_open(v, 10000, &err);
+    if (!src)
+        return cli_fail(err);
+    g_autoptr(VmPaths) dv = NULL;
+    g_autofree char *uri = g_strdup(target);
+    g_autoptr(QmpConn) dqmp = NULL;
+    if (c->local && !(dqmp = start_destination(v, c, &dv, &uri, &err))) {
+        if (dv)
+            discard_destination(dv);
+        return cli_fail(err);
+    }
+    if (!migrate_configure(src, &c->m, FALSE, &err))
+        return migrate_failed(v, src, dv, err);
+    struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    json_auto_t *info = migrate_run(src, uri, &c->m, &interrupted, show_progress, NULL,
+                                    c->timeout_s * 1000LL, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (isatty(2) && !cli_quiet)
+        fprintf(stderr, "\n");
+    if (!info)
+        return migrate_failed(v, src, dv, err);
+    json_auto_t *summary = migrate_summary(info, &c->m);
+    if (c->local && !destination_running(dqmp, 10000))
+        return cli_failf("migration of %s completed but the destination did not start running; "
+                         "both QEMUs are left for inspection (%s, %s)",
+                         v->name, v->dir, dv->dir);
+    end_source(src, pid, c->local);
+    g_clear_pointer(&src, qmp_conn_free);
+    if (c->local) {
+        if (!hand_over(v, dv, &err))
+            return cli_fail(err);
+        json_object_set_new(summary, "old_pid", json_integer(pid));
+        json_object_set_new(summary, "new_pid", json_integer(vm_read_pid(v)));
+    } else {
+        vm_runtime_remove(v); /* the VM now lives at the destination */
+    }
+    g_autofree char *where =
+        c->local ? g_strdup_printf("locally (pid %d -> %d)", (int)pid, (int)vm_read_pid(v))
+                 : g_strdup_printf("to %s", target);
+    print_summary(summary, v->name, where, c->json);
+    return EXIT_OK;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+    MigrateCli c = { .timeout_s = 600 };
+    GOptionEntry entries[] = {
+        { "local", 0, 0, G_OPTION_ARG_NONE, &c.local,
+          "Migrate into a new QEMU on this host; the VM keeps its name", NULL },
+        { "profile", 0, 0, G_OPTION_ARG_FILENAME, &c.dest_profile,
+          "--local: start the destination from this profile (must match)", "FILE" },
+        { "downtime-limit", 0, 0, G_OPTION_ARG_INT, &c.m.downtime_limit_ms,
+          "Maximum downtime in ms (QEMU default 300)", "MS" },
+        { "bandwidth", 0, 0, G_OPTION_ARG_INT, &c.bandwidth_mib,
+          "Bandwidth cap in MiB/s (default: 128; unlimited with --local)", "MIB" },
+        { "postcopy", 0, 0, G_OPTION_ARG_NONE, &c.m.postcopy,
+          "Switch to post-copy after the first pass", NULL },
+        { "xbzrle", 0, 0, G_OPTION_ARG_NONE, &c.m.xbzrle, "Compress re-sent pages (xbzrle)", NULL },
+        { "auto-converge", 0, 0, G_OPTION_ARG_NONE, &c.m.auto_converge,
+          "Throttle vCPUs until it converges", NULL },
+        { "multifd", 0, 0, G_OPTION_ARG_INT, &c.m.multifd, "Send over N channels", "N" },
+        { "timeout", 't', 0, G_OPTION_ARG_INT, &c.timeout_s, "Cancel after S seconds (600)", "S" },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &c.json, "Print the metrics as JSON", NULL },
+        G_OPTION_ENTRY_NULL
+    };
+    if (!cli_parse(&argc, &argv, entries, "VM URI|--local",
+                   "Live-migrate a running VM to "
+                   "tcp:HOST:PORT or unix:PATH (a destination started with 'qlaunch start "
+                   "PROFILE --incoming URI'), or --local into a new QEMU here.",
+                   1, 2))
+        return EXIT_USAGE;
+    g_autofree char *dest_profile = c.dest_profile;
+    if (c.local == (argc == 3)) {
+        fprintf(stderr, "qlaunch migrate: give either a destination URI or --local\n");
+        return EXIT_USAGE;
+    }
+    if (c.bandwidth_mib > 0)
+        c.m.bandwidth_bps = (guint64)c.bandwidth_mib << 20;
+    else if (c.local)
+        c.m.bandwidth_bps = 100ull << 30; /* loopback: do not throttle */
+    g_autoptr(GError) err = NULL;
+    pid_t pid = 0;
+    g_autoptr(VmPaths) v = cli_running_vm(argv[1], &pid, &err);
+    if (!v)
+        return cli_fail(err);
+    return run_migration(v, pid, &c, c.local ? NULL : argv[2]);
+}
