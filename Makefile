@@ -18,7 +18,7 @@ CORE_SRC := launcher/profile.c launcher/cmdline.c launcher/accel.c launcher/proc
 CMD_SRC := launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
            launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c \
            launcher/main.c
-UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot
+UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot test-migrate
 
 # The program; `make sanitize` builds its own copy under build/san.
 BIN ?= qlaunch

@@ -231,10 +231,15 @@ int cmd_start(int argc, char **argv)
 {
     StartOpts o = { .timeout_s = 120 };
     g_autofree char *incoming = NULL;
+    MigrateOpts mig = { 0 };
     GOptionEntry entries[] = { { "wait-agent", 'w', 0, G_OPTION_ARG_NONE, &o.wait_agent,
                                  "Also wait until the guest agent answers", NULL },
                                { "foreground", 'f', 0, G_OPTION_ARG_NONE, &o.foreground,
                                  "Run QEMU attached (qlaunch becomes QEMU)", NULL },
+                               { "postcopy", 0, 0, G_OPTION_ARG_NONE, &mig.postcopy,
+                                 "--incoming: accept a post-copy migration", NULL },
+                               { "multifd", 0, 0, G_OPTION_ARG_INT, &mig.multifd,
+                                 "--incoming: accept N multifd channels", "N" },
                                { "incoming", 0, 0, G_OPTION_ARG_STRING, &incoming,
                                  "Start as a migration destination listening on URI "
                                  "(tcp:ADDR:PORT or unix:PATH)",
@@ -259,7 +264,7 @@ int cmd_start(int argc, char **argv)
     g_autoptr(QmpConn) qmp = start_vm(v, p, &o, &accel, &reason, &err);
     if (!qmp)
         return cli_fail(err);
-    if (incoming && !migrate_listen(qmp, incoming, NULL, &err))
+    if (incoming && !migrate_listen(qmp, incoming, &mig, &err))
         return cli_fail(err);
     return report_started(v, p, accel, reason, &o, t0);
 }

@@ -26,13 +26,18 @@ gboolean migrate_configure(QmpConn *qmp, const MigrateOpts *o, gboolean destinat
         g_prefix_error(error, "migrate-set-capabilities: ");
         return FALSE;
     }
+    /* QEMU keeps parameters from one migration to the next (a cancelled
+     * --bandwidth 1 would slow every later one): set them all, every time. */
     json_auto_t *params = json_object();
     if (o->multifd > 0)
         json_object_set_new(params, "multifd-channels", json_integer(o->multifd));
-    if (!destination && o->downtime_limit_ms > 0)
-        json_object_set_new(params, "downtime-limit", json_integer(o->downtime_limit_ms));
-    if (!destination && o->bandwidth_bps > 0)
-        json_object_set_new(params, "max-bandwidth", json_integer((json_int_t)o->bandwidth_bps));
+    if (!destination) {
+        json_object_set_new(params, "downtime-limit",
+                            json_integer(o->downtime_limit_ms > 0 ? o->downtime_limit_ms : 300));
+        json_object_set_new(
+            params, "max-bandwidth",
+            json_integer(o->bandwidth_bps > 0 ? (json_int_t)o->bandwidth_bps : 128 << 20));
+    }
     if (json_object_size(params) == 0)
         return TRUE;
     json_auto_t *r2 = qmp_conn_execute(qmp, "migrate-set-parameters", params, 10000, error);
