@@ -73,6 +73,7 @@ sanitize:
 
 bench: qlaunch guest $(BUILD)/tests/bench-lifecycle
 	tests/bench/lifecycle.sh
+	tests/bench/migrate.sh
 
 demo: qlaunch guest
 	scripts/demo.sh

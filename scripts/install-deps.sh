@@ -8,6 +8,7 @@ pkgs=(
     qemu-system-x86 qemu-utils          # QEMU and qemu-img
     kmod cpio gzip                      # build-guest.sh: depmod, initramfs
     sysbench                            # host side of the benchmarks and demo
+    gnuplot-nox                         # make bench: plots
     ca-certificates
 )
 missing=()

@@ -27,6 +27,10 @@ check "memory came along (/tmp)" has "migrated-mem"
 check "no destination dir is left" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny.incoming" ]
 
 dirty
+run "$QL" migrate tiny --local --json
+check "busy guest: plain precopy completes" [ "$rc" -eq 0 ]
+run "$QL" exec -t 20 tiny -- echo after-busy-precopy
+check "busy guest: every vCPU still wakes after precopy (the agent answers)" has "after-busy-precopy"
 run "$QL" migrate tiny --local --auto-converge --json
 check "busy guest: completes with --auto-converge" [ "$rc" -eq 0 ]
 check "busy guest, auto-converge: total time > 0" positive "$(field total_time_ms)"
