@@ -70,7 +70,9 @@ set y2label "MiB transferred"
 set ytics nomirror
 set y2tics
 set xtics rotate by -30
-set key top left
+set key outside top center horizontal
+set yrange [0:*]
+set y2range [0:*]
 plot "$out/migrate.dat" using 2:xtic(1) title "total time (ms)", \
      "" using 3 title "downtime (ms)", \
      "" using 4 axes x1y2 title "transferred (MiB)"
