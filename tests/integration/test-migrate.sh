@@ -58,6 +58,19 @@ check "cancel: the source pid is unchanged" [ "$(cat "$QLAUNCH_RUNTIME_DIR/tiny/
 check "cancel: the destination is gone" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny.incoming" ]
 check "cancel: no second QEMU for tiny" [ "$(pgrep -fc "$QLAUNCH_RUNTIME_DIR/tiny")" -eq 1 ]
 
+# A destination that dies half-way: the migration fails, the source runs on.
+"$QL" migrate tiny --local --bandwidth 1 > "$work/dead.out" 2>&1 &
+mpid=$!
+for _ in $(seq 100); do [ -s "$QLAUNCH_RUNTIME_DIR/tiny.incoming/qemu.pid" ] && break; sleep 0.1; done
+sleep 1
+kill -9 "$(cat "$QLAUNCH_RUNTIME_DIR/tiny.incoming/qemu.pid")"
+wait "$mpid"; rc=$?; out=$(cat "$work/dead.out")
+check "dead destination: migrate exits 1" [ "$rc" -eq 1 ]
+check "dead destination: the reason is printed" has "did not complete"
+run "$QL" exec tiny -- echo alive-after-dead-destination
+check "dead destination: the source keeps running" has "alive-after-dead-destination"
+check "dead destination: its runtime dir is removed" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny.incoming" ]
+
 printf '[vm]\nname=tiny\nmemory=1G\ncpus=2\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n[disk data]\nsize=1G\n[net 0]\nmode=user\n' > "$work/mismatch.ini"
 run "$QL" migrate tiny --local --profile "$work/mismatch.ini"
 check "a mismatched destination profile is refused" [ "$rc" -eq 1 ]
