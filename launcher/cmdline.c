@@ -142,7 +142,17 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     add(b, "-machine");
     add(b, p->machine);
     add(b, "-accel");
-    add(b, o->accel);
+    if (strcmp(o->accel, "tcg") == 0 && (p->tcg_tb_size_mib || p->tcg_thread)) {
+        GString *a = g_string_new("tcg");
+        if (p->tcg_tb_size_mib)
+            g_string_append_printf(a, ",tb-size=%u", p->tcg_tb_size_mib);
+        if (p->tcg_thread)
+            g_string_append_printf(a, ",thread=%s", p->tcg_thread);
+        g_strv_builder_add(b, a->str);
+        g_string_free(a, TRUE);
+    } else {
+        add(b, o->accel);
+    }
     add(b, "-cpu");
     add(b, cmdline_cpu_model(p, o->accel));
     add(b, "-m");

@@ -7,8 +7,12 @@
 
 G_DEFINE_QUARK(qlaunch_profile_error, profile_error)
 
-static const char *const vm_keys[] = { "name", "memory",  "cpus",          "accel",
-                                       "cpu",  "machine", "snapshot-disk", NULL };
+#define CPU_SETSIZE_MAX 1024
+
+static const char *const vm_keys[] = { "name",      "memory",       "cpus",          "accel",
+                                       "cpu",       "machine",      "snapshot-disk", "pin",
+                                       "cpu-limit", "memory-limit", "tcg-tb-size",   "tcg-thread",
+                                       NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", "cdrom", "order", NULL };
 static const char *const disk_keys[] = {
     "file", "size", "format", "bus", "cache", "readonly", NULL
@@ -246,6 +250,83 @@ static gboolean get_path(Ctx *c, const char *group, const char *key, char **out,
     return TRUE;
 }
 
+/* pin=2,3: one host CPU per vCPU, or one for all of them. */
+static gboolean read_pin(Ctx *c, GError **error)
+{
+    Profile *p = c->p;
+    g_autofree char *pin = get_str(c, "vm", "pin");
+    if (!pin)
+        return TRUE;
+    g_auto(GStrv) items = g_strsplit(pin, ",", -1);
+    guint n = g_strv_length(items);
+    if (n != 1 && n != p->cpus)
+        return fail(c, error, "vm", "pin",
+                    "\"%s\" names %u host CPUs for %u vCPUs (give one host CPU per vCPU, "
+                    "e.g. pin=0,1, or one for all)",
+                    pin, n, p->cpus);
+    p->pin = g_new0(int, p->cpus);
+    for (guint i = 0; i < p->cpus; i++) {
+        const char *it = items[n == 1 ? 0 : i];
+        char *end = NULL;
+        guint64 cpu = g_ascii_strtoull(it, &end, 10);
+        if (!g_ascii_isdigit(*it) || *end || cpu >= CPU_SETSIZE_MAX)
+            return fail(c, error, "vm", "pin",
+                        "\"%s\" is not a host CPU number (pin=0,1 puts vCPU 0 on host CPU 0 "
+                        "and vCPU 1 on host CPU 1)",
+                        it);
+        p->pin[i] = (int)cpu;
+    }
+    return TRUE;
+}
+
+/* cpu-limit=50% (of one host CPU, like top and cpulimit), memory-limit=1G. */
+static gboolean read_resources(Ctx *c, GError **error)
+{
+    Profile *p = c->p;
+    if (!read_pin(c, error))
+        return FALSE;
+    g_autofree char *lim = get_str(c, "vm", "cpu-limit");
+    if (lim) {
+        char *end = NULL;
+        guint64 pct = g_ascii_strtoull(lim, &end, 10);
+        if (!g_ascii_isdigit(*lim) || g_strcmp0(end, "%") != 0 || pct < 1 || pct > 100 * 1024)
+            return fail(c, error, "vm", "cpu-limit",
+                        "\"%s\" is not a CPU share (a percentage of one host CPU, like top: "
+                        "cpu-limit=50%% or cpu-limit=200%%)",
+                        lim);
+        p->cpu_limit_pct = (guint)pct;
+    }
+    g_autofree char *mlim = get_str(c, "vm", "memory-limit");
+    if (mlim && (!profile_parse_size(mlim, 0, &p->memory_limit) || p->memory_limit < (64ull << 20)))
+        return fail(c, error, "vm", "memory-limit",
+                    "\"%s\" is not a memory size of at least 64M (the QEMU process's limit, "
+                    "e.g. memory-limit=1G)",
+                    mlim);
+    return TRUE;
+}
+
+/* tcg-tb-size=MiB (translation cache), tcg-thread=multi|single. */
+static gboolean read_tcg(Ctx *c, GError **error)
+{
+    static const char *const threads[] = { "default", "multi", "single", NULL };
+    Profile *p = c->p;
+    g_autofree char *tb = get_str(c, "vm", "tcg-tb-size");
+    if (tb) {
+        char *end = NULL;
+        guint64 mib = g_ascii_strtoull(tb, &end, 10);
+        if (!g_ascii_isdigit(*tb) || *end || mib < 1 || mib > 65536)
+            return fail(c, error, "vm", "tcg-tb-size",
+                        "\"%s\" is not a translation cache size in MiB (1 to 65536, e.g. 512)", tb);
+        p->tcg_tb_size_mib = (guint)mib;
+    }
+    g_autofree char *th = NULL;
+    if (!get_enum(c, "vm", "tcg-thread", threads, "default", &th, error))
+        return FALSE;
+    if (strcmp(th, "default") != 0)
+        p->tcg_thread = g_steal_pointer(&th);
+    return TRUE;
+}
+
 static gboolean read_vm(Ctx *c, GError **error)
 {
     static const char *const accels[] = { "auto", "kvm", "tcg", NULL };
@@ -305,7 +386,7 @@ static gboolean read_vm(Ctx *c, GError **error)
     if (!plain_word(p->machine, NULL))
         return fail(c, error, g, "machine", "\"%s\" is not a machine type (try q35 or pc)",
                     p->machine);
-    return TRUE;
+    return read_resources(c, error) && read_tcg(c, error);
 }
 
 static gboolean read_boot(Ctx *c, GError **error)
@@ -607,6 +688,8 @@ void profile_free(Profile *p)
     g_free(p->cpu);
     g_free(p->machine);
     g_free(p->snapshot_disk);
+    g_free(p->pin);
+    g_free(p->tcg_thread);
     g_free(p->kernel);
     g_free(p->initrd);
     g_free(p->append);

@@ -41,7 +41,12 @@ typedef struct {
     AccelChoice accel;
     char *cpu; /* "auto" or a -cpu model spec */
     char *machine;
-    char *snapshot_disk; /* [vm] snapshot-disk=: a [disk NAME]; NULL = the first qcow2 */
+    char *snapshot_disk;   /* [vm] snapshot-disk=: a [disk NAME]; NULL = the first qcow2 */
+    int *pin;              /* host CPU of each vCPU (cpus entries), or NULL */
+    guint cpu_limit_pct;   /* % of one host CPU for the whole QEMU process; 0 = none */
+    guint64 memory_limit;  /* bytes for the whole QEMU process; 0 = none */
+    guint tcg_tb_size_mib; /* 0 = QEMU's default */
+    char *tcg_thread;      /* multi | single | NULL (QEMU's default) */
     char *kernel, *initrd, *append, *cdrom, *order;
     GPtrArray *disks; /* ProfileDisk* */
     GPtrArray *nets;  /* ProfileNet* */

@@ -39,6 +39,12 @@ static void test_full_values(void)
     g_assert_cmpuint(p->memory_mib, ==, 2900);
     g_assert_cmpuint(p->cpus, ==, 4);
     g_assert_cmpint(p->accel, ==, ACCEL_TCG);
+    g_assert_cmpint(p->pin[0], ==, 3);
+    g_assert_cmpint(p->pin[3], ==, 0);
+    g_assert_cmpuint(p->cpu_limit_pct, ==, 150);
+    g_assert_cmpuint(p->memory_limit, ==, 3ull << 30);
+    g_assert_cmpuint(p->tcg_tb_size_mib, ==, 512);
+    g_assert_cmpstr(p->tcg_thread, ==, "multi");
     g_assert_cmpstr(p->kernel, ==, SRCDIR "/tests/profiles/pass/k"); /* relative to the file */
     g_assert_cmpuint(p->disks->len, ==, 2);
     ProfileDisk *a = p->disks->pdata[0], *b = p->disks->pdata[1];
