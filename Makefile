@@ -14,7 +14,7 @@ LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 QMP_SRC := qmp/qmp.c qmp/qga.c
 CORE_SRC := launcher/profile.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c \
-            launcher/cli.c launcher/snapshot.c launcher/migrate.c
+            launcher/cli.c launcher/snapshot.c launcher/migrate.c launcher/resources.c
 CMD_SRC := launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
            launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c \
            launcher/main.c

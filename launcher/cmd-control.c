@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "resources.h"
 #include "proc.h"
 
 #define QMP_TIMEOUT_MS 10000
@@ -52,6 +53,8 @@ int cmd_resume(int argc, char **argv)
 
 /* One VM's state as JSON (transfer full); never fails: a VM that does not
  * answer is reported as such. */
+static void add_resources(json_t *j, json_t *meta, QmpConn *qmp, pid_t pid);
+
 static json_t *vm_state(VmPaths *v)
 {
     pid_t pid = vm_read_pid(v);
@@ -78,7 +81,33 @@ static json_t *vm_state(VmPaths *v)
         json_string(st ? json_string_value(json_object_get(st, "status")) : "unresponsive"));
     if (!st)
         json_object_set_new(j, "error", json_string(err->message));
+    add_resources(j, meta, qmp, pid);
     return j;
+}
+
+/* What pin=, cpu-limit= and memory-limit= enforce now, read back. */
+static void add_resources(json_t *j, json_t *meta, QmpConn *qmp, pid_t pid)
+{
+    json_t *cg = json_object_get(meta, "cgroups");
+    if (json_array_size(cg)) {
+        g_autoptr(GPtrArray) dirs = g_ptr_array_new();
+        size_t i;
+        json_t *d;
+        json_array_foreach(cg, i, d) g_ptr_array_add(dirs, (gpointer)json_string_value(d));
+        g_ptr_array_add(dirs, NULL);
+        json_t *lim = res_cgroup_read((char *const *)dirs->pdata);
+        json_object_set_new(lim, "cgroups", json_incref(cg));
+        json_object_set_new(j, "limits", lim);
+    }
+    g_autoptr(GArray) tids = qmp ? res_vcpu_threads(qmp, NULL) : NULL;
+    if (!tids || !json_object_get(meta, "pin"))
+        return;
+    json_t *aff = json_array();
+    for (guint i = 0; i < tids->len; i++) {
+        g_autofree char *a = res_thread_affinity(pid, g_array_index(tids, pid_t, i));
+        json_array_append_new(aff, a ? json_string(a) : json_null());
+    }
+    json_object_set_new(j, "vcpu_affinity", aff);
 }
 
 static void print_state(json_t *j)
@@ -119,6 +148,23 @@ int cmd_status(int argc, char **argv)
         printf("vcpus:   %" JSON_INTEGER_FORMAT "\nmemory:  %" JSON_INTEGER_FORMAT " MiB\n",
                json_integer_value(json_object_get(j, "cpus")),
                json_integer_value(json_object_get(j, "memory_mib")));
+        json_t *aff = json_object_get(j, "vcpu_affinity");
+        if (aff) {
+            printf("pinned: ");
+            size_t i;
+            json_t *a;
+            json_array_foreach(aff, i, a) printf(" vCPU%zu->%s", i, json_string_value(a));
+            printf("\n");
+        }
+        json_t *lim = json_object_get(j, "limits");
+        if (json_object_get(lim, "cpu_limit_pct"))
+            printf("cpu-limit: %" JSON_INTEGER_FORMAT "%% of one host CPU\n",
+                   json_integer_value(json_object_get(lim, "cpu_limit_pct")));
+        if (json_object_get(lim, "memory_limit"))
+            printf("memory-limit: %" JSON_INTEGER_FORMAT " MiB (using %" JSON_INTEGER_FORMAT
+                   " MiB)\n",
+                   json_integer_value(json_object_get(lim, "memory_limit")) >> 20,
+                   json_integer_value(json_object_get(lim, "memory_current")) >> 20);
         printf("uptime:  %" JSON_INTEGER_FORMAT " s\nprofile: %s\nruntime: %s\n",
                json_integer_value(json_object_get(j, "uptime_s")),
                json_string_value(json_object_get(j, "profile")), v->dir);

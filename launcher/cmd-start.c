@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "accel.h"
+#include "resources.h"
 #include "cli.h"
 #include "cmdline.h"
 #include "commands.h"
@@ -170,7 +171,65 @@ static int report_started(VmPaths *v, const Profile *p, const char *accel, const
     return EXIT_OK;
 }
 
-/* Everything up to the QEMU argv, under the lock. */
+/* pin=, cpu-limit=, memory-limit=: applied to the running QEMU and
+ * recorded in meta.json (status shows them; stop removes the cgroups). */
+static gboolean apply_resources(VmPaths *v, const Profile *p, QmpConn *qmp, GError **error)
+{
+    if (!p->pin && !p->cpu_limit_pct && !p->memory_limit)
+        return TRUE;
+    pid_t pid = vm_read_pid(v);
+    json_auto_t *meta = vm_meta_read(v);
+    if (!pid || !meta) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "VM %s: no pid or meta.json in %s", v->name,
+                    v->dir);
+        return FALSE;
+    }
+    if (p->pin) {
+        g_autoptr(GArray) tids = res_vcpu_threads(qmp, error);
+        if (!tids)
+            return FALSE;
+        if (tids->len != p->cpus) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "pin: QEMU reports %u vCPUs, not %u",
+                        tids->len, p->cpus);
+            return FALSE;
+        }
+        if (!res_pin_threads(pid, tids, p->pin, error))
+            return FALSE;
+        json_t *pins = json_array();
+        for (guint i = 0; i < p->cpus; i++)
+            json_array_append_new(pins, json_integer(p->pin[i]));
+        json_object_set_new(meta, "pin", pins);
+    }
+    g_auto(GStrv) dirs = NULL;
+    if ((p->cpu_limit_pct || p->memory_limit) &&
+        !res_cgroup_apply(v->name, pid, p->cpu_limit_pct, p->memory_limit, &dirs, error)) {
+        g_prefix_error(error, "profile %s [vm] ", p->path);
+        return FALSE;
+    }
+    json_t *cg = json_array();
+    for (gsize i = 0; dirs && dirs[i]; i++)
+        json_array_append_new(cg, json_string(dirs[i]));
+    json_object_set_new(meta, "cgroups", cg);
+    if (json_dump_file(meta, v->meta, JSON_INDENT(2)) < 0) {
+        res_cgroup_remove(dirs);
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "cannot write %s", v->meta);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* A QEMU that started but must not run (a limit could not be applied). */
+static void abort_started(VmPaths *v, QmpConn *qmp)
+{
+    pid_t pid = vm_read_pid(v);
+    qmp_conn_execute(qmp, "quit", NULL, 3000, NULL);
+    if (pid > 0 && !proc_wait_gone(pid, 5000)) {
+        kill(pid, SIGKILL);
+        proc_wait_gone(pid, 5000);
+    }
+    vm_runtime_remove(v);
+}
+
 /* Everything from the runtime dir to a QMP connection, under the lock. */
 static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, char **accel,
                              char **reason, GError **error)
@@ -201,6 +260,10 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
     g_autoptr(QmpConn) qmp = vm_qmp_open(v, o->timeout_s * 1000LL, error);
     if (!qmp)
         return NULL;
+    if (!apply_resources(v, p, qmp, error)) {
+        abort_started(v, qmp);
+        return NULL;
+    }
     if (o->wait_agent) {
         if (!p->agent) {
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED,

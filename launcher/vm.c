@@ -1,5 +1,6 @@
 /* A VM's runtime directory: where it lives while it runs, and how to reach it. */
 #include "vm.h"
+#include "resources.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -172,11 +173,21 @@ pid_t vm_running_pid(VmPaths *v, GError **error)
 
 void vm_runtime_remove(VmPaths *v)
 {
+    json_auto_t *meta = vm_meta_read(v);
+    json_t *cg = json_object_get(meta, "cgroups");
+    size_t i;
+    json_t *d;
+    json_array_foreach(cg, i, d)
+    {
+        const char *one[] = { json_string_value(d), NULL };
+        if (one[0])
+            res_cgroup_remove((char *const *)one);
+    }
     g_autofree char *migrate_sock = g_build_filename(v->dir, "migrate.sock", NULL);
     const char *files[] = { v->qmp,  v->qga,          v->serial,   v->pidfile,  v->log,
                             v->meta, v->profile_copy, v->lockfile, migrate_sock };
-    for (gsize i = 0; i < G_N_ELEMENTS(files); i++)
-        unlink(files[i]);
+    for (gsize k = 0; k < G_N_ELEMENTS(files); k++)
+        unlink(files[k]);
     rmdir(v->dir);
 }
 
