@@ -9,14 +9,14 @@ WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
         -Wformat=2 -Werror
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -DSRCDIR=\"$(CURDIR)\" $(CFLAGS) $(EXTRA_CFLAGS) $(shell pkg-config --cflags $(PKGS))
-LIBS = $(shell pkg-config --libs $(PKGS))
+LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 QMP_SRC := qmp/qmp.c qmp/qga.c
 CORE_SRC := launcher/profile.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c \
-            launcher/cli.c launcher/snapshot.c launcher/migrate.c launcher/resources.c
+            launcher/cli.c launcher/snapshot.c launcher/migrate.c launcher/resources.c launcher/bench.c
 CMD_SRC := launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
-           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c \
+           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c launcher/cmd-bench.c launcher/scenario.c \
            launcher/main.c
 UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot test-migrate
 

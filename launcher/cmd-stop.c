@@ -25,6 +25,26 @@ static const char *request_shutdown(VmPaths *v, QmpConn *qmp, gboolean use_agent
     return NULL;
 }
 
+const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent)
+{
+    g_autoptr(QmpConn) qmp = vm_qmp_open(v, 5000, NULL);
+    const char *how = request_shutdown(v, qmp, use_agent);
+    if (!how || !proc_wait_gone(pid, timeout_s * 1000LL)) {
+        cli_info("%s: guest did not power off within %d s; telling QEMU to quit", v->name,
+                 timeout_s);
+        json_auto_t *r = qmp ? qmp_conn_execute(qmp, "quit", NULL, 3000, NULL) : NULL;
+        how = "QEMU quit";
+        if (!proc_wait_gone(pid, 5000)) {
+            kill(pid, SIGKILL);
+            proc_wait_gone(pid, 5000);
+            how = "SIGKILL";
+        }
+    }
+    g_clear_pointer(&qmp, qmp_conn_free);
+    vm_runtime_remove(v);
+    return how;
+}
+
 int cmd_stop(int argc, char **argv)
 {
     int timeout_s = 30;
@@ -48,21 +68,7 @@ int cmd_stop(int argc, char **argv)
     if (!v)
         return cli_fail(err);
     gint64 t0 = g_get_monotonic_time();
-    g_autoptr(QmpConn) qmp = vm_qmp_open(v, 5000, NULL);
-    const char *how = request_shutdown(v, qmp, !no_agent);
-    if (!how || !proc_wait_gone(pid, timeout_s * 1000LL)) {
-        cli_info("%s: guest did not power off within %d s; telling QEMU to quit", v->name,
-                 timeout_s);
-        json_auto_t *r = qmp ? qmp_conn_execute(qmp, "quit", NULL, 3000, NULL) : NULL;
-        how = "QEMU quit";
-        if (!proc_wait_gone(pid, 5000)) {
-            kill(pid, SIGKILL);
-            proc_wait_gone(pid, 5000);
-            how = "SIGKILL";
-        }
-    }
-    g_clear_pointer(&qmp, qmp_conn_free);
-    vm_runtime_remove(v);
+    const char *how = stop_vm(v, pid, timeout_s, !no_agent);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     if (json) {
         json_auto_t *j = json_pack("{s:s, s:s, s:f, s:i}", "vm", v->name, "method", how, "seconds",

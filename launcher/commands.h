@@ -18,6 +18,7 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_cmdline(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 typedef struct {
     gboolean wait_agent;
@@ -33,6 +34,10 @@ typedef struct {
  * Prints nothing. */
 QmpConn *start_vm(VmPaths *v, const Profile *p, const StartOpts *o, char **accel, char **reason,
                   GError **error);
+
+/* Graceful stop of a running VM (agent or ACPI, then quit, then SIGKILL,
+ * each after a deadline); removes its runtime dir; returns how it went. */
+const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent);
 
 /* $QLAUNCH_QEMU or qemu-system-x86_64 */
 const char *qlaunch_qemu_binary(void);

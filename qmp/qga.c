@@ -54,6 +54,12 @@ static json_t *exec_args(const char *const *argv, GBytes *input)
 QgaExecResult *qga_exec(QmpConn *conn, const char *const *argv, GBytes *input, gint64 timeout_ms,
                         GError **error)
 {
+    return qga_exec_quiet(conn, argv, input, 0, timeout_ms, error);
+}
+
+QgaExecResult *qga_exec_quiet(QmpConn *conn, const char *const *argv, GBytes *input,
+                              gint64 quiet_ms, gint64 timeout_ms, GError **error)
+{
     g_return_val_if_fail(argv && argv[0], NULL);
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
     json_auto_t *args = exec_args(argv, input);
@@ -62,6 +68,8 @@ QgaExecResult *qga_exec(QmpConn *conn, const char *const *argv, GBytes *input, g
         return NULL;
     json_int_t pid = json_integer_value(json_object_get(started, "pid"));
     gulong pause_us = 2000;
+    if (quiet_ms > 0)
+        g_usleep(MIN(quiet_ms, timeout_ms) * 1000);
     for (;;) {
         gint64 left_ms = (deadline - g_get_monotonic_time()) / 1000;
         if (left_ms <= 0) {

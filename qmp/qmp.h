@@ -105,5 +105,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QgaExecResult, qga_exec_result_free)
  * input may be NULL. */
 QgaExecResult *qga_exec(QmpConn *conn, const char *const *argv, GBytes *input, gint64 timeout_ms,
                         GError **error);
+/* The same, but the first status poll comes after quiet_ms: nothing
+ * talks to the guest while a benchmark of known length runs. */
+QgaExecResult *qga_exec_quiet(QmpConn *conn, const char *const *argv, GBytes *input,
+                              gint64 quiet_ms, gint64 timeout_ms, GError **error);
 
 G_END_DECLS

@@ -1,0 +1,674 @@
+/* qlaunch bench: sysbench in the guest (through the agent) and on the host,
+ * side by side, with statistics, metadata, table, JSON, CSV and a plot;
+ * --compare of two results; --scenario runs interference scenarios. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "cmdline.h"
+#include "commands.h"
+#include "proc.h"
+#include "resources.h"
+#include "scenario.h"
+
+#define AGENT_TIMEOUT_MS 120000
+#define QMP_TIMEOUT_MS 10000
+#define WARMUP_S 1
+
+typedef struct {
+    guint runs, time_s;
+    const char *tests;
+    gboolean pin, keep;
+    const char *out;
+    const char *guest_dir;
+    char *host_dir; /* fileio on the host */
+    guint step, steps;
+    gboolean tty;
+} Bench;
+
+/* One side of a measurement: the guest (qga set) or the host. */
+typedef struct {
+    QmpConn *qga;
+    const char *vm;
+    gboolean pinned;
+    cpu_set_t cpus; /* host runs are pinned to the vCPUs' host CPUs */
+} Side;
+
+static void progress(Bench *b, const char *vm, const BenchCase *c, const char *what)
+{
+    b->step++;
+    if (cli_quiet)
+        return;
+    if (b->tty)
+        fprintf(stderr, "\r\033[K[%3u/%u] %s: %s: %s", b->step, b->steps, vm, c->desc, what);
+    else if (strcmp(what, "warm-up guest") == 0)
+        fprintf(stderr, "[%3u/%u] %s: %s\n", b->step, b->steps, vm, c->desc);
+    fflush(stderr);
+}
+
+static void progress_done(Bench *b)
+{
+    if (b->tty && !cli_quiet)
+        fprintf(stderr, "\r\033[K");
+}
+
+static int enter_dir(const char *dir, GError **error)
+{
+    int saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (saved < 0 || chdir(dir) < 0) {
+        g_set_error(error, BENCH_ERROR, 0, "cannot enter %s: %s", dir, g_strerror(errno));
+        if (saved >= 0)
+            close(saved);
+        return -1;
+    }
+    return saved;
+}
+
+static void leave_dir(int saved)
+{
+    if (saved >= 0) {
+        if (fchdir(saved) < 0)
+            g_warning("cannot return to the working directory: %s", g_strerror(errno));
+        close(saved);
+    }
+}
+
+/* Runs sysbench on the host (in dir when set; pinned like the vCPUs). */
+static char *host_run(const Side *s, char **argv, const char *dir, guint time_s, GError **error)
+{
+    cpu_set_t old;
+    gboolean restore = s->pinned && sched_getaffinity(0, sizeof old, &old) == 0;
+    if (restore)
+        sched_setaffinity(0, sizeof s->cpus, &s->cpus);
+    int saved = dir ? enter_dir(dir, error) : -2;
+    char *out = NULL;
+    int status = 0;
+    gboolean ok = saved != -1 && proc_run((const char *const *)argv, (time_s + 120) * 1000LL, &out,
+                                          &status, error);
+    if (saved >= 0)
+        leave_dir(saved);
+    if (restore)
+        sched_setaffinity(0, sizeof old, &old);
+    if (ok && status != 0) {
+        g_autofree char *st = proc_describe_status(status);
+        g_set_error(error, BENCH_ERROR, 0, "host: %s failed (%s): %s", argv[0], st, out ? out : "");
+        ok = FALSE;
+    }
+    if (!ok)
+        g_clear_pointer(&out, g_free);
+    return out;
+}
+
+/* Runs argv in the guest (in dir when set, through sh's "$@": no string
+ * is spliced into a command line). */
+static char *guest_run(const Side *s, char **argv, const char *dir, guint time_s, gboolean quiet,
+                       GError **error)
+{
+    g_autoptr(GPtrArray) a = g_ptr_array_new();
+    if (dir) {
+        g_ptr_array_add(a, "sh");
+        g_ptr_array_add(a, "-c");
+        g_ptr_array_add(a, "cd \"$0\" && exec \"$@\"");
+        g_ptr_array_add(a, (gpointer)dir);
+    }
+    for (gsize i = 0; argv[i]; i++)
+        g_ptr_array_add(a, argv[i]);
+    g_ptr_array_add(a, NULL);
+    g_autoptr(QgaExecResult) r =
+        qga_exec_quiet(s->qga, (const char *const *)a->pdata, NULL, quiet ? time_s * 1000LL : 0,
+                       (time_s + 120) * 1000LL, error);
+    if (!r) {
+        g_prefix_error(error, "guest %s: ", s->vm);
+        return NULL;
+    }
+    gsize n = 0, en = 0;
+    const char *out = g_bytes_get_data(r->out, &n);
+    const char *err = r->err ? g_bytes_get_data(r->err, &en) : NULL;
+    if (r->signaled || r->code != 0) {
+        g_set_error(error, BENCH_ERROR, 0, "guest %s: %s failed (%s %d): %.*s%.*s", s->vm, argv[0],
+                    r->signaled ? "signal" : "exit code", r->code, (int)MIN(n, 400), out ? out : "",
+                    (int)MIN(en, 400), err ? err : "");
+        return NULL;
+    }
+    return g_strndup(out ? out : "", n);
+}
+
+/* quiet: a benchmark run of time_s seconds, not polled before its end */
+static char *side_run(const Side *s, char **argv, const char *dir, guint time_s, gboolean quiet,
+                      GError **error)
+{
+    return s->qga ? guest_run(s, argv, dir, time_s, quiet, error)
+                  : host_run(s, argv, dir, time_s, error);
+}
+
+static gboolean measure(Bench *b, const Side *s, const BenchCase *c, const char *dir, guint time_s,
+                        double *value, GError **error)
+{
+    g_auto(GStrv) argv = bench_argv(c, "sysbench", "run", time_s);
+    g_autofree char *out = side_run(s, argv, dir, time_s, TRUE, error);
+    (void)b;
+    return out && bench_parse(c->test, out, value, error);
+}
+
+static gboolean fileio_files(const Side *s, const BenchCase *c, const char *dir, const char *action,
+                             GError **error)
+{
+    g_auto(GStrv) argv = bench_argv(c, "sysbench", action, 0);
+    g_autofree char *out = side_run(s, argv, dir, 60, FALSE, error);
+    return out != NULL;
+}
+
+/* Warm-up, then runs alternating guest and host; one result object. */
+static json_t *run_case(Bench *b, const Side *guest, const Side *host, const BenchCase *c,
+                        GError **error)
+{
+    gboolean fileio = c->prepare_args != NULL;
+    const char *gdir = fileio ? b->guest_dir : NULL;
+    const char *hdir = fileio ? b->host_dir : NULL;
+    if (fileio && (!fileio_files(guest, c, gdir, "prepare", error) ||
+                   !fileio_files(host, c, hdir, "prepare", error)))
+        return NULL;
+    g_autofree double *gv = g_new0(double, b->runs);
+    g_autofree double *hv = g_new0(double, b->runs);
+    double warm = 0;
+    gboolean ok = TRUE;
+    progress(b, guest->vm, c, "warm-up guest");
+    ok = measure(b, guest, c, gdir, WARMUP_S, &warm, error);
+    progress(b, guest->vm, c, "warm-up host");
+    ok = ok && measure(b, host, c, hdir, WARMUP_S, &warm, error);
+    for (guint r = 0; ok && r < b->runs; r++) {
+        g_autofree char *gw = g_strdup_printf("guest run %u/%u", r + 1, b->runs);
+        g_autofree char *hw = g_strdup_printf("host run %u/%u", r + 1, b->runs);
+        progress(b, guest->vm, c, gw);
+        ok = measure(b, guest, c, gdir, b->time_s, &gv[r], error);
+        progress(b, guest->vm, c, hw);
+        ok = ok && measure(b, host, c, hdir, b->time_s, &hv[r], error);
+    }
+    if (fileio) {
+        fileio_files(guest, c, gdir, "cleanup", NULL);
+        fileio_files(host, c, hdir, "cleanup", NULL);
+    }
+    if (!ok)
+        return NULL;
+    BenchStats gs = bench_stats(gv, b->runs), hs = bench_stats(hv, b->runs);
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:f}", "id", c->id, "test", c->test,
+                     "desc", c->desc, "unit", c->unit, "threads", (int)c->threads, "guest",
+                     bench_stats_json(gv, b->runs), "host", bench_stats_json(hv, b->runs),
+                     "guest_pct_of_host", hs.median > 0 ? 100.0 * gs.median / hs.median : 0.0);
+}
+
+static char *first_line(const char *text)
+{
+    if (!text)
+        return NULL;
+    return g_strstrip(g_strndup(text, strcspn(text, "\n")));
+}
+
+static char *guest_line(const Side *guest, const char *const *argv)
+{
+    g_autoptr(QgaExecResult) r = qga_exec(guest->qga, argv, NULL, 30000, NULL);
+    if (!r || r->code != 0)
+        return NULL;
+    gsize n = 0;
+    const char *out = g_bytes_get_data(r->out, &n);
+    g_autofree char *s = g_strndup(out ? out : "", n);
+    return first_line(s);
+}
+
+static char *host_line(const char *const *argv)
+{
+    g_autofree char *out = NULL;
+    int status = 0;
+    if (!proc_run(argv, 30000, &out, &status, NULL) || status != 0)
+        return NULL;
+    return first_line(out);
+}
+
+static json_t *str_or_null(char *s)
+{
+    json_t *j = s ? json_string(s) : json_null();
+    g_free(s);
+    return j;
+}
+
+static char *cpuinfo_model(void)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents("/proc/cpuinfo", &text, NULL, NULL))
+        return NULL;
+    const char *k = strstr(text, "model name");
+    const char *colon = k ? strchr(k, ':') : NULL;
+    return colon ? first_line(colon + 1) : NULL;
+}
+
+static json_t *host_info(void)
+{
+    struct utsname u;
+    uname(&u);
+    const char *sb[] = { "sysbench", "--version", NULL };
+    return json_pack("{s:o, s:i, s:s, s:s, s:o, s:s}", "cpu_model", str_or_null(cpuinfo_model()),
+                     "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN), "kernel", u.release, "machine",
+                     u.machine, "sysbench_version", str_or_null(host_line(sb)), "hostname",
+                     u.nodename);
+}
+
+static char *file_sha256(const char *path)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &data, &len, NULL))
+        return NULL;
+    return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+}
+
+static json_t *vm_info(const Profile *p, VmPaths *v, QmpConn *qmp, const Side *guest,
+                       gboolean reused)
+{
+    json_auto_t *meta = vm_meta_read(v);
+    const char *accel = json_string_value(json_object_get(meta, "accel"));
+    json_auto_t *ver = qmp_conn_execute(qmp, "query-version", NULL, QMP_TIMEOUT_MS, NULL);
+    json_t *q = json_object_get(ver, "qemu");
+    g_autofree char *qv = q ? g_strdup_printf("%" JSON_INTEGER_FORMAT ".%" JSON_INTEGER_FORMAT
+                                              ".%" JSON_INTEGER_FORMAT,
+                                              json_integer_value(json_object_get(q, "major")),
+                                              json_integer_value(json_object_get(q, "minor")),
+                                              json_integer_value(json_object_get(q, "micro")))
+                            : NULL;
+    const char *uname_r[] = { "uname", "-r", NULL };
+    const char *sb[] = { "sysbench", "--version", NULL };
+    json_t *j = json_pack(
+        "{s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:i, s:I, s:o, s:o, s:b}", "accel", accel,
+        "accel_reason", json_string_value(json_object_get(meta, "accel_reason")), "qemu_version",
+        qv, "qemu_package", json_string_value(json_object_get(ver, "package")), "cpu_model",
+        cmdline_cpu_model(p, accel ? accel : "tcg"), "machine", p->machine, "vcpus", (int)p->cpus,
+        "memory_mib", (json_int_t)p->memory_mib, "guest_kernel",
+        str_or_null(guest_line(guest, uname_r)), "sysbench_version",
+        str_or_null(guest_line(guest, sb)), "reused_running_vm", reused);
+    if (p->tcg_tb_size_mib)
+        json_object_set_new(j, "tcg_tb_size_mib", json_integer(p->tcg_tb_size_mib));
+    if (p->tcg_thread)
+        json_object_set_new(j, "tcg_thread", json_string(p->tcg_thread));
+    return j;
+}
+
+/* --pin: vCPU i on host CPU i mod N; the host runs on the same CPUs. */
+static gboolean pin_vcpus(VmPaths *v, QmpConn *qmp, guint vcpus, Side *host, json_t *info,
+                          GError **error)
+{
+    pid_t pid = vm_read_pid(v);
+    g_autoptr(GArray) tids = res_vcpu_threads(qmp, error);
+    if (!tids)
+        return FALSE;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    g_autofree int *cpus = g_new0(int, MAX(tids->len, 1));
+    CPU_ZERO(&host->cpus);
+    json_t *pins = json_array();
+    for (guint i = 0; i < tids->len; i++) {
+        cpus[i] = (int)(i % (guint)ncpu);
+        CPU_SET(cpus[i], &host->cpus);
+        json_array_append_new(pins, json_integer(cpus[i]));
+    }
+    json_object_set_new(info, "pinned_vcpus", pins);
+    host->pinned = TRUE;
+    (void)vcpus;
+    return res_pin_threads(pid, tids, cpus, error);
+}
+
+/* One profile: start (or reuse) its VM, run every case, stop it again. */
+static json_t *bench_profile(Bench *b, const Profile *p)
+{
+    g_autofree char *sha = file_sha256(p->path);
+    json_t *res = json_pack("{s:s, s:s, s:s?, s:s, s:[]}", "name", p->name, "profile", p->path,
+                            "profile_sha256", sha, "status", "ok", "results");
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VmPaths) v = vm_paths_new(p->name);
+    gboolean reused = vm_running_pid(v, NULL) > 0;
+    g_autoptr(QmpConn) qmp = NULL;
+    if (reused) {
+        qmp = vm_qmp_open(v, QMP_TIMEOUT_MS, &err);
+    } else {
+        if (!cli_quiet)
+            fprintf(stderr, "bench: starting %s\n", p->name);
+        StartOpts so = { .wait_agent = TRUE, .timeout_s = 180 };
+        g_autofree char *accel = NULL, *reason = NULL;
+        qmp = start_vm(v, p, &so, &accel, &reason, &err);
+        if (!qmp) {
+            json_object_set_new(res, "status", json_string("unavailable"));
+            json_object_set_new(res, "reason", json_string(err->message));
+            return res;
+        }
+    }
+    g_autoptr(QmpConn) qga = qmp ? vm_qga_open(v, AGENT_TIMEOUT_MS, &err) : NULL;
+    Side guest = { .qga = qga, .vm = p->name }, host = { .vm = p->name };
+    json_t *info = NULL;
+    g_autoptr(GPtrArray) cases = NULL;
+    if (qga) {
+        info = vm_info(p, v, qmp, &guest, reused);
+        json_object_set_new(res, "vm", info);
+        host.pinned = FALSE;
+        if (b->pin && !pin_vcpus(v, qmp, p->cpus, &host, info, &err))
+            g_clear_pointer(&qga, qmp_conn_free);
+    }
+    if (qga)
+        cases = bench_cases(b->tests, p->cpus, &err);
+    for (guint i = 0; cases && i < cases->len; i++) {
+        json_t *r = run_case(b, &guest, &host, cases->pdata[i], &err);
+        if (!r)
+            break;
+        json_array_append_new(json_object_get(res, "results"), r);
+    }
+    progress_done(b);
+    if (err) {
+        json_object_set_new(res, "status", json_string("failed"));
+        json_object_set_new(res, "reason", json_string(err->message));
+    }
+    g_clear_pointer(&qga, qmp_conn_free);
+    g_clear_pointer(&qmp, qmp_conn_free);
+    pid_t pid = vm_running_pid(v, NULL);
+    if (!reused && !b->keep && pid > 0)
+        stop_vm(v, pid, 30, TRUE);
+    return res;
+}
+
+static const char *profile_label(json_t *p, char *buf, gsize len)
+{
+    const char *accel = json_string_value(json_object_get(json_object_get(p, "vm"), "accel"));
+    g_snprintf(buf, len, "%s (%s)", json_string_value(json_object_get(p, "name")),
+               accel ? accel : "-");
+    return buf;
+}
+
+static void print_table(json_t *doc)
+{
+    json_t *profiles = json_object_get(doc, "profiles");
+    /* rows: every test id in first-seen order */
+    g_autoptr(GPtrArray) ids = g_ptr_array_new();
+    size_t i, k;
+    json_t *p, *r;
+    json_array_foreach(profiles, i, p) json_array_foreach(json_object_get(p, "results"), k, r)
+    {
+        const char *id = json_string_value(json_object_get(r, "id"));
+        gboolean seen = FALSE;
+        for (guint j = 0; j < ids->len; j++)
+            seen = seen || strcmp(ids->pdata[j], id) == 0;
+        if (!seen)
+            g_ptr_array_add(ids, (gpointer)id);
+    }
+    printf("\n%-42s %-9s %18s", "Test", "unit", "host");
+    char label[128];
+    json_array_foreach(profiles, i, p) printf(" %26s", profile_label(p, label, sizeof label));
+    printf("\n");
+    for (guint j = 0; j < ids->len; j++) {
+        const char *desc = NULL, *unit = NULL;
+        double host_sum = 0, host_cv = 0;
+        guint host_n = 0;
+        json_array_foreach(profiles, i, p) json_array_foreach(json_object_get(p, "results"), k, r)
+        {
+            if (strcmp(json_string_value(json_object_get(r, "id")), ids->pdata[j]) != 0)
+                continue;
+            desc = json_string_value(json_object_get(r, "desc"));
+            unit = json_string_value(json_object_get(r, "unit"));
+            host_sum += json_number_value(json_object_get(json_object_get(r, "host"), "median"));
+            host_cv =
+                MAX(host_cv, json_number_value(json_object_get(json_object_get(r, "host"), "cv")));
+            host_n++;
+        }
+        g_autofree char *hcell =
+            g_strdup_printf("%.1f ±%.1f%%", host_sum / MAX(host_n, 1), 100 * host_cv);
+        printf("%-42s %-9s %18s", desc, unit, hcell);
+        json_array_foreach(profiles, i, p)
+        {
+            json_t *hit = NULL;
+            json_array_foreach(json_object_get(p, "results"), k,
+                               r) if (strcmp(json_string_value(json_object_get(r, "id")),
+                                             ids->pdata[j]) == 0) hit = r;
+            if (!hit) {
+                printf(" %26s", strcmp(json_string_value(json_object_get(p, "status")), "ok") == 0
+                                    ? "-"
+                                    : json_string_value(json_object_get(p, "status")));
+                continue;
+            }
+            json_t *g = json_object_get(hit, "guest");
+            g_autofree char *cell = g_strdup_printf(
+                "%.1f ±%.1f%% %6.1f%%", json_number_value(json_object_get(g, "median")),
+                100 * json_number_value(json_object_get(g, "cv")),
+                json_number_value(json_object_get(hit, "guest_pct_of_host")));
+            printf(" %26s", cell);
+        }
+        printf("\n");
+    }
+    printf("(median of %" JSON_INTEGER_FORMAT " runs ±CV; %% = guest as a percentage of the host "
+           "runs made side by side with it)\n",
+           json_integer_value(json_object_get(json_object_get(doc, "options"), "runs")));
+    json_array_foreach(profiles, i, p) if (json_object_get(p, "reason"))
+        printf("%s: %s: %s\n", json_string_value(json_object_get(p, "name")),
+               json_string_value(json_object_get(p, "status")),
+               json_string_value(json_object_get(p, "reason")));
+}
+
+static gboolean write_text(const char *dir, const char *name, const char *text, GError **error)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    return g_file_set_contents(path, text, -1, error);
+}
+
+/* plot.svg: guest as % of host, one bar per profile per test (gnuplot). */
+static gboolean write_plot(const char *dir, json_t *doc, GError **error)
+{
+    json_t *profiles = json_object_get(doc, "profiles");
+    GString *dat = g_string_new("# test");
+    size_t i, k;
+    json_t *p, *r;
+    json_array_foreach(profiles, i, p)
+        g_string_append_printf(dat, " %s", json_string_value(json_object_get(p, "name")));
+    g_string_append_c(dat, '\n');
+    g_autoptr(GPtrArray) ids = g_ptr_array_new();
+    json_array_foreach(profiles, i, p) json_array_foreach(json_object_get(p, "results"), k, r)
+    {
+        const char *id = json_string_value(json_object_get(r, "id"));
+        gboolean seen = FALSE;
+        for (guint j = 0; j < ids->len; j++)
+            seen = seen || strcmp(ids->pdata[j], id) == 0;
+        if (!seen)
+            g_ptr_array_add(ids, (gpointer)id);
+    }
+    for (guint j = 0; j < ids->len; j++) {
+        g_string_append(dat, ids->pdata[j]);
+        json_array_foreach(profiles, i, p)
+        {
+            json_t *hit = NULL;
+            json_array_foreach(json_object_get(p, "results"), k,
+                               r) if (strcmp(json_string_value(json_object_get(r, "id")),
+                                             ids->pdata[j]) == 0) hit = r;
+            if (hit)
+                g_string_append_printf(
+                    dat, " %.3f", json_number_value(json_object_get(hit, "guest_pct_of_host")));
+            else
+                g_string_append(dat, " -");
+        }
+        g_string_append_c(dat, '\n');
+    }
+    GString *gp = g_string_new(
+        "set terminal svg size 1000,560 dynamic background rgb 'white'\n"
+        "set output 'plot.svg'\n"
+        "set title 'qlaunch bench: guest as % of host (sysbench medians, side by side)'\n"
+        "set datafile missing '-'\n"
+        "set style data histograms\nset style histogram clustered gap 1\n"
+        "set style fill solid 0.8 border -1\nset ylabel 'guest / host (%)'\n"
+        "set grid ytics\nset xtics nomirror font ',9'\n"
+        "set key outside top\n"
+        "set logscale y\nset yrange [0.5:200]\n"
+        "plot ");
+    char label[128];
+    json_array_foreach(profiles, i, p)
+        g_string_append_printf(gp, "%s'plot.dat' using %zu%s title '%s'", i ? ", " : "", i + 2,
+                               i == 0 ? ":xtic(1)" : "", profile_label(p, label, sizeof label));
+    if (json_array_size(profiles) == 0)
+        g_string_append(gp, "0 notitle");
+    g_string_append(gp, "\n");
+    gboolean ok =
+        write_text(dir, "plot.dat", dat->str, error) && write_text(dir, "plot.gp", gp->str, error);
+    g_string_free(dat, TRUE);
+    g_string_free(gp, TRUE);
+    if (!ok)
+        return FALSE;
+    int saved = enter_dir(dir, error);
+    if (saved < 0)
+        return FALSE;
+    const char *argv[] = { "gnuplot", "plot.gp", NULL };
+    g_autofree char *out = NULL;
+    int status = 0;
+    ok = proc_run(argv, 60000, &out, &status, error);
+    leave_dir(saved);
+    if (ok && status != 0) {
+        g_set_error(error, BENCH_ERROR, 0, "gnuplot failed: %s", out ? out : "");
+        ok = FALSE;
+    }
+    if (!ok)
+        g_prefix_error(error, "plot: ");
+    return ok;
+}
+
+static int compare(const char *a_path, const char *b_path)
+{
+    json_error_t je;
+    json_auto_t *a = json_load_file(a_path, 0, &je);
+    if (!a)
+        return cli_failf("--compare: %s: %s (line %d)", a_path, je.text, je.line);
+    json_auto_t *b = json_load_file(b_path, 0, &je);
+    if (!b)
+        return cli_failf("--compare: %s: %s (line %d)", b_path, je.text, je.line);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *table = bench_compare(a, b, &err);
+    if (!table)
+        return cli_failf("--compare %s %s: %s", a_path, b_path, err->message);
+    printf("A = %s\nB = %s\n%s", a_path, b_path, table);
+    return EXIT_OK;
+}
+
+static char *default_out(void)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
+    return g_build_filename("bench-results", stamp, NULL);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    Bench b = { .runs = 3, .time_s = 3, .guest_dir = "/data" };
+    int runs = 3, time_s = 3;
+    gboolean do_compare = FALSE, json = FALSE;
+    g_autofree char *tests = NULL, *out = NULL, *scenario = NULL, *guest_dir = NULL;
+    GOptionEntry entries[] = {
+        { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Measured runs per test and side (3)", "N" },
+        { "tests", 0, 0, G_OPTION_ARG_STRING, &tests,
+          "Tests to run: cpu,memory,threads,fileio (all)", "LIST" },
+        { "time", 0, 0, G_OPTION_ARG_INT, &time_s, "Seconds per run (3)", "S" },
+        { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+          "Directory for results.json, results.csv, plot.svg (bench-results/DATE-TIME)", "DIR" },
+        { "pin", 0, 0, G_OPTION_ARG_NONE, &b.pin,
+          "Pin vCPU i to host CPU i and the host runs to the same CPUs", NULL },
+        { "keep", 0, 0, G_OPTION_ARG_NONE, &b.keep, "Leave the VMs bench started running", NULL },
+        { "guest-dir", 0, 0, G_OPTION_ARG_STRING, &guest_dir,
+          "Guest directory for fileio (/data, the embedded guest's data disk)", "DIR" },
+        { "compare", 0, 0, G_OPTION_ARG_NONE, &do_compare,
+          "Compare two results.json files: bench --compare A.json B.json", NULL },
+        { "scenario", 0, 0, G_OPTION_ARG_FILENAME, &scenario,
+          "Run the interference scenarios of FILE.ini", "FILE" },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print results.json instead of the table", NULL },
+        G_OPTION_ENTRY_NULL
+    };
+    if (!cli_parse(&argc, &argv, entries, "PROFILE...",
+                   "Run sysbench in each profile's guest and on the host, side by side.", 0, 64))
+        return EXIT_USAGE;
+    if (do_compare) {
+        if (argc != 3)
+            return cli_failf("bench --compare needs two results.json files (got %d)", argc - 1);
+        return compare(argv[1], argv[2]);
+    }
+    if (runs < 1 || runs > 1000)
+        return cli_failf("bench --runs: %d is not a run count (1 to 1000)", runs);
+    if (time_s < 1 || time_s > 3600)
+        return cli_failf("bench --time: %d is not a number of seconds (1 to 3600)", time_s);
+    b.runs = (guint)runs;
+    b.time_s = (guint)time_s;
+    b.tests = tests ? tests : "cpu,memory,threads,fileio";
+    if (guest_dir)
+        b.guest_dir = guest_dir;
+    if (!out)
+        out = default_out();
+    b.out = out;
+    b.tty = isatty(STDERR_FILENO);
+    if (scenario) {
+        if (argc != 1)
+            return cli_failf("bench --scenario takes no profiles (the file names them)");
+        return scenario_run(scenario, out, json);
+    }
+    if (argc < 2)
+        return cli_failf("bench: name at least one profile (e.g. qlaunch bench tiny), or use "
+                         "--scenario FILE or --compare A.json B.json");
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) profiles = g_ptr_array_new_with_free_func((GDestroyNotify)profile_free);
+    for (int i = 1; i < argc; i++) {
+        Profile *p = cli_load_profile(argv[i], &err);
+        if (!p)
+            return cli_fail(err);
+        g_autoptr(GPtrArray) cases = bench_cases(b.tests, p->cpus, &err);
+        if (!cases) {
+            profile_free(p);
+            return cli_fail(err);
+        }
+        b.steps += cases->len * (b.runs + 1) * 2;
+        g_ptr_array_add(profiles, p);
+    }
+    if (g_mkdir_with_parents(out, 0755) < 0)
+        return cli_failf("bench --out: cannot create %s: %s", out, g_strerror(errno));
+    b.host_dir = g_build_filename(out, "fileio-host", NULL);
+    g_mkdir_with_parents(b.host_dir, 0700);
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autofree char *date = g_date_time_format_iso8601(now);
+    json_auto_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:{s:i, s:i, s:i, s:s, s:b, s:i, s:s}, s:o, s:[]}", "schema",
+        "qlaunch-bench/1", "qlaunch_version", QLAUNCH_VERSION, "date", date, "options", "runs",
+        (int)b.runs, "time_s", (int)b.time_s, "warmup_s", WARMUP_S, "tests", b.tests, "pin", b.pin,
+        "seed", 1, "guest_dir", b.guest_dir, "host", host_info(), "profiles");
+    g_autofree char *results = g_build_filename(out, "results.json", NULL);
+    for (guint i = 0; i < profiles->len; i++) {
+        json_array_append_new(json_object_get(doc, "profiles"),
+                              bench_profile(&b, profiles->pdata[i]));
+        json_dump_file(doc, results, JSON_INDENT(2)); /* what is done so far survives */
+    }
+    rmdir(b.host_dir);
+    g_free(b.host_dir);
+    g_autofree char *csv = bench_csv(doc);
+    if (!write_text(out, "results.csv", csv, &err) || json_dump_file(doc, results, JSON_INDENT(2)))
+        return cli_failf("bench: cannot write results to %s: %s", out,
+                         err ? err->message : g_strerror(errno));
+    g_autoptr(GError) perr = NULL;
+    gboolean plotted = write_plot(out, doc, &perr);
+    if (json)
+        cli_print_json(doc);
+    else
+        print_table(doc);
+    if (!plotted)
+        fprintf(stderr, "qlaunch: %s (install gnuplot-nox for the plot)\n", perr->message);
+    if (!cli_quiet)
+        fprintf(stderr, "bench: results in %s/ (results.json, results.csv%s)\n", out,
+                plotted ? ", plot.svg" : "");
+    guint ok = 0, failed = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(doc, "profiles"), i, p)
+    {
+        const char *st = json_string_value(json_object_get(p, "status"));
+        ok += strcmp(st, "ok") == 0;
+        failed += strcmp(st, "failed") == 0;
+    }
+    return ok > 0 && failed == 0 ? EXIT_OK : EXIT_FAIL;
+}
