@@ -98,8 +98,14 @@ static GPtrArray *profile_search_dirs(void)
 
 Profile *cli_load_profile(const char *arg, GError **error)
 {
+    return cli_load_profile_as(arg, NULL, error);
+}
+
+Profile *cli_load_profile_as(const char *arg, const char *name, GError **error)
+{
     g_autofree char *guest = NULL, *state = NULL;
     ProfileEnv env = cli_profile_env(&guest, &state);
+    env.name_override = name;
     if (strchr(arg, '/') || g_str_has_suffix(arg, ".ini") ||
         g_file_test(arg, G_FILE_TEST_IS_REGULAR))
         return profile_load(arg, &env, error);
@@ -155,6 +161,8 @@ Profile *cli_running_profile(VmPaths *v, GError **error)
     }
     g_autofree char *guest = NULL, *state = NULL;
     ProfileEnv env = cli_profile_env(&guest, &state);
+    /* the name it was started under (bench --scenario renames VMs) */
+    env.name_override = json_string_value(json_object_get(meta, "name"));
     return profile_load_data(orig, data, len, &env, error);
 }
 

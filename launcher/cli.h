@@ -33,6 +33,8 @@ gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const c
 /* A file path, or a profile name looked up in QLAUNCH_PROFILE_PATH,
  * ./profiles and the installed profiles. */
 Profile *cli_load_profile(const char *arg, GError **error);
+/* The same, but the VM is called name (its disks without file= too). */
+Profile *cli_load_profile_as(const char *arg, const char *name, GError **error);
 ProfileEnv cli_profile_env(char **guest_dir, char **state_base);
 /* Validates a VM name and returns its paths. */
 VmPaths *cli_vm(const char *name, GError **error);

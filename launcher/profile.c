@@ -335,7 +335,10 @@ static gboolean read_vm(Ctx *c, GError **error)
     if (!check_keys(c, g, vm_keys, error))
         return FALSE;
     g_autofree char *name = get_str(c, g, "name");
-    if (!name) {
+    if (c->env->name_override) {
+        g_free(name);
+        name = g_strdup(c->env->name_override);
+    } else if (!name) {
         g_autofree char *base = g_path_get_basename(c->path);
         char *dot = strrchr(base, '.');
         if (dot)

@@ -59,6 +59,7 @@ typedef struct {
 typedef struct {
     const char *guest_dir;  /* what @guest/ names */
     const char *state_base; /* disks without file= go to state_base/<vm>/ */
+    const char *name_override; /* NULL, or the VM name to use instead of [vm] name */
 } ProfileEnv;
 
 Profile *profile_load(const char *path, const ProfileEnv *env, GError **error);
