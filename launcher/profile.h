@@ -57,8 +57,8 @@ typedef struct {
 
 /* Where the profile's implicit paths point. */
 typedef struct {
-    const char *guest_dir;  /* what @guest/ names */
-    const char *state_base; /* disks without file= go to state_base/<vm>/ */
+    const char *guest_dir;     /* what @guest/ names */
+    const char *state_base;    /* disks without file= go to state_base/<vm>/ */
     const char *name_override; /* NULL, or the VM name to use instead of [vm] name */
 } ProfileEnv;
 

@@ -1,10 +1,40 @@
 /* Interference scenarios: several VMs, and per step each VM's target CPU
  * load and memory use; qlaunch drives the load in the guests and measures
- * from the host. */
+ * each VM from the host. */
 #pragma once
 
 #include <glib.h>
 
-/* qlaunch bench --scenario FILE: runs it, writes DIR/scenario.json and
- * DIR/scenario.svg, prints a table (or the JSON) and a verdict. */
+typedef struct {
+    guint cpu; /* % of the VM's vCPUs */
+    guint mem; /* % of the VM's memory */
+} ScenarioLoad;
+
+typedef struct {
+    char *path;
+    char *name;    /* [scenario] name (VMs are NAME-VM) */
+    char *profile; /* the profile every VM is started from */
+    GStrv vms;     /* short names, in column order */
+    guint nvms;
+    guint step_s, settle_s;
+    GStrv step_names; /* keys of [steps], in file order */
+    GPtrArray *steps; /* ScenarioLoad[nvms] per step */
+} Scenario;
+
+void scenario_free(Scenario *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Scenario, scenario_free)
+
+/* Parses a scenario file; errors name the file, group and key. */
+Scenario *scenario_parse(const char *path, const char *data, gsize len, GError **error);
+
+/* Per VM: among the steps where its own target is the same, how far its
+ * measured CPU moved as the others' targets changed (the largest
+ * difference of two step means, percentage points). means[step * nvms +
+ * vm]. Returns it and sets *vm_index and *target to where it was seen;
+ * -1 when no VM has the same target in two steps. */
+double scenario_spread(const Scenario *s, const double *means, guint *vm_index, guint *target);
+
+/* qlaunch bench --scenario FILE: runs it, writes DIR/scenario.json,
+ * scenario.csv and scenario.svg, prints a table (or the JSON) and a
+ * verdict on interference. */
 int scenario_run(const char *file, const char *out_dir, gboolean json);
