@@ -2,7 +2,6 @@
  * side by side, with statistics, metadata, table, JSON, CSV and a plot;
  * --compare of two results; --scenario runs interference scenarios. */
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,27 +57,6 @@ static void progress_done(Bench *b)
         fprintf(stderr, "\r\033[K");
 }
 
-static int enter_dir(const char *dir, GError **error)
-{
-    int saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (saved < 0 || chdir(dir) < 0) {
-        g_set_error(error, BENCH_ERROR, 0, "cannot enter %s: %s", dir, g_strerror(errno));
-        if (saved >= 0)
-            close(saved);
-        return -1;
-    }
-    return saved;
-}
-
-static void leave_dir(int saved)
-{
-    if (saved >= 0) {
-        if (fchdir(saved) < 0)
-            g_warning("cannot return to the working directory: %s", g_strerror(errno));
-        close(saved);
-    }
-}
-
 /* Runs sysbench on the host (in dir when set; pinned like the vCPUs). */
 static char *host_run(const Side *s, char **argv, const char *dir, guint time_s, GError **error)
 {
@@ -86,13 +64,10 @@ static char *host_run(const Side *s, char **argv, const char *dir, guint time_s,
     gboolean restore = s->pinned && sched_getaffinity(0, sizeof old, &old) == 0;
     if (restore)
         sched_setaffinity(0, sizeof s->cpus, &s->cpus);
-    int saved = dir ? enter_dir(dir, error) : -2;
     char *out = NULL;
     int status = 0;
-    gboolean ok = saved != -1 && proc_run((const char *const *)argv, (time_s + 120) * 1000LL, &out,
-                                          &status, error);
-    if (saved >= 0)
-        leave_dir(saved);
+    gboolean ok =
+        proc_run_in(dir, (const char *const *)argv, (time_s + 120) * 1000LL, &out, &status, error);
     if (restore)
         sched_setaffinity(0, sizeof old, &old);
     if (ok && status != 0) {
@@ -324,8 +299,9 @@ static gboolean pin_vcpus(VmPaths *v, QmpConn *qmp, guint vcpus, Side *host, jso
 static json_t *bench_profile(Bench *b, const Profile *p)
 {
     g_autofree char *sha = file_sha256(p->path);
-    json_t *res = json_pack("{s:s, s:s, s:s?, s:s, s:[]}", "name", p->name, "profile", p->path,
-                            "profile_sha256", sha, "status", "ok", "results");
+    json_t *res = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:[]}", "name", p->name, "profile", p->path,
+                            "profile_sha256", sha, "accel_requested", profile_accel_name(p->accel),
+                            "status", "ok", "results");
     g_autoptr(GError) err = NULL;
     g_autoptr(VmPaths) v = vm_paths_new(p->name);
     gboolean reused = vm_running_pid(v, NULL) > 0;
@@ -379,8 +355,12 @@ static json_t *bench_profile(Bench *b, const Profile *p)
 static const char *profile_label(json_t *p, char *buf, gsize len)
 {
     const char *accel = json_string_value(json_object_get(json_object_get(p, "vm"), "accel"));
-    g_snprintf(buf, len, "%s (%s)", json_string_value(json_object_get(p, "name")),
-               accel ? accel : "-");
+    if (accel)
+        g_snprintf(buf, len, "%s (%s)", json_string_value(json_object_get(p, "name")), accel);
+    else
+        g_snprintf(buf, len, "%s (%s: %s)", json_string_value(json_object_get(p, "name")),
+                   json_string_value(json_object_get(p, "accel_requested")),
+                   json_string_value(json_object_get(p, "status")));
     return buf;
 }
 
@@ -402,7 +382,7 @@ static void print_table(json_t *doc)
     }
     printf("\n%-42s %-9s %18s", "Test", "unit", "host");
     char label[128];
-    json_array_foreach(profiles, i, p) printf(" %26s", profile_label(p, label, sizeof label));
+    json_array_foreach(profiles, i, p) printf(" %30s", profile_label(p, label, sizeof label));
     printf("\n");
     for (guint j = 0; j < ids->len; j++) {
         const char *desc = NULL, *unit = NULL;
@@ -429,7 +409,7 @@ static void print_table(json_t *doc)
                                r) if (strcmp(json_string_value(json_object_get(r, "id")),
                                              ids->pdata[j]) == 0) hit = r;
             if (!hit) {
-                printf(" %26s", strcmp(json_string_value(json_object_get(p, "status")), "ok") == 0
+                printf(" %30s", strcmp(json_string_value(json_object_get(p, "status")), "ok") == 0
                                     ? "-"
                                     : json_string_value(json_object_get(p, "status")));
                 continue;
@@ -439,7 +419,7 @@ static void print_table(json_t *doc)
                 "%.1f ±%.1f%% %6.1f%%", json_number_value(json_object_get(g, "median")),
                 100 * json_number_value(json_object_get(g, "cv")),
                 json_number_value(json_object_get(hit, "guest_pct_of_host")));
-            printf(" %26s", cell);
+            printf(" %30s", cell);
         }
         printf("\n");
     }
@@ -518,21 +498,7 @@ static gboolean write_plot(const char *dir, json_t *doc, GError **error)
     g_string_free(gp, TRUE);
     if (!ok)
         return FALSE;
-    int saved = enter_dir(dir, error);
-    if (saved < 0)
-        return FALSE;
-    const char *argv[] = { "gnuplot", "plot.gp", NULL };
-    g_autofree char *out = NULL;
-    int status = 0;
-    ok = proc_run(argv, 60000, &out, &status, error);
-    leave_dir(saved);
-    if (ok && status != 0) {
-        g_set_error(error, BENCH_ERROR, 0, "gnuplot failed: %s", out ? out : "");
-        ok = FALSE;
-    }
-    if (!ok)
-        g_prefix_error(error, "plot: ");
-    return ok;
+    return proc_gnuplot(dir, "plot.gp", error);
 }
 
 static int compare(const char *a_path, const char *b_path)
@@ -651,13 +617,18 @@ int cmd_bench(int argc, char **argv)
         return cli_failf("bench: cannot write results to %s: %s", out,
                          err ? err->message : g_strerror(errno));
     g_autoptr(GError) perr = NULL;
-    gboolean plotted = write_plot(out, doc, &perr);
+    guint nresults = 0;
+    size_t pi;
+    json_t *pp;
+    json_array_foreach(json_object_get(doc, "profiles"), pi, pp) nresults +=
+        json_array_size(json_object_get(pp, "results"));
+    gboolean plotted = nresults > 0 && write_plot(out, doc, &perr);
     if (json)
         cli_print_json(doc);
     else
         print_table(doc);
-    if (!plotted)
-        fprintf(stderr, "qlaunch: %s (install gnuplot-nox for the plot)\n", perr->message);
+    if (perr)
+        fprintf(stderr, "qlaunch: %s\n", perr->message);
     if (!cli_quiet)
         fprintf(stderr, "bench: results in %s/ (results.json, results.csv%s)\n", out,
                 plotted ? ", plot.svg" : "");

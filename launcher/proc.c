@@ -52,9 +52,15 @@ static gboolean timed_out(GError **error, const char *what, gint64 timeout_ms)
 gboolean proc_run(const char *const *argv, gint64 timeout_ms, char **output, int *status,
                   GError **error)
 {
+    return proc_run_in(NULL, argv, timeout_ms, output, status, error);
+}
+
+gboolean proc_run_in(const char *dir, const char *const *argv, gint64 timeout_ms, char **output,
+                     int *status, GError **error)
+{
     GPid pid;
     int out = -1;
-    if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
+    if (!g_spawn_async_with_pipes(dir, (char **)argv, NULL,
                                   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH |
                                       G_SPAWN_STDIN_FROM_DEV_NULL,
                                   NULL, NULL, &pid, NULL, &out, NULL, error))
@@ -157,4 +163,21 @@ char *proc_describe_status(int status)
     if (WIFSIGNALED(status))
         return g_strdup_printf("signal %d (%s)", WTERMSIG(status), g_strsignal(WTERMSIG(status)));
     return g_strdup("unknown status");
+}
+
+gboolean proc_gnuplot(const char *dir, const char *script, GError **error)
+{
+    const char *argv[] = { "gnuplot", script, NULL };
+    g_autofree char *out = NULL;
+    int status = 0;
+    if (!proc_run_in(dir, argv, 60000, &out, &status, error)) {
+        g_prefix_error(error, "plot: is gnuplot installed (gnuplot-nox)? ");
+        return FALSE;
+    }
+    if (status != 0) {
+        g_set_error(error, LAUNCHER_ERROR_DOMAIN, 0, "plot: gnuplot %s failed: %s", script,
+                    out ? out : "");
+        return FALSE;
+    }
+    return TRUE;
 }

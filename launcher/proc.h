@@ -8,6 +8,12 @@
  * at most timeout_ms (then SIGKILL). *status is the waitpid status. */
 gboolean proc_run(const char *const *argv, gint64 timeout_ms, char **output, int *status,
                   GError **error);
+/* The same, run in directory dir (NULL = ours). */
+gboolean proc_run_in(const char *dir, const char *const *argv, gint64 timeout_ms, char **output,
+                     int *status, GError **error);
+/* Runs gnuplot on script in dir (the script names its files relative to
+ * dir, so no path is spliced into it). */
+gboolean proc_gnuplot(const char *dir, const char *script, GError **error);
 /* Runs argv with stdout and stderr appended to log_path and stdin from
  * /dev/null; waits at most timeout_ms for it to exit (QEMU -daemonize
  * exits once the VM is set up). */

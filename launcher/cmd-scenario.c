@@ -1,0 +1,470 @@
+/* bench --scenario: start several VMs, drive each one's CPU load (sysbench
+ * --rate, calibrated per VM) and memory use (a tmpfs hog) inside the guest
+ * through the agent, and measure each VM from the host once a second: its
+ * vCPU threads' CPU time and QEMU's RSS. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "commands.h"
+#include "proc.h"
+#include "resources.h"
+#include "scenario.h"
+
+#define AGENT_TIMEOUT_MS 120000
+#define CALIBRATE_S 2
+#define SPREAD_LIMIT 10.0 /* percentage points */
+
+typedef struct {
+    char *name;
+    guint vcpus;
+    guint64 memory_mib;
+    VmPaths *v;
+    QmpConn *qmp, *qga;
+    pid_t pid;
+    GArray *tids;
+    gboolean started; /* by us: stopped at the end */
+    double full_rate; /* sysbench cpu events/s of one vCPU at 100 % */
+    guint64 total_kib, base_used_kib;
+    double last_cpu, last_proc;
+    gint64 last_t;
+} RunVm;
+
+static void run_vm_clear(RunVm *r)
+{
+    g_clear_pointer(&r->qga, qmp_conn_free);
+    g_clear_pointer(&r->qmp, qmp_conn_free);
+    if (r->tids)
+        g_array_unref(r->tids);
+    vm_paths_free(r->v);
+    g_free(r->name);
+}
+
+static char *guest_out(RunVm *r, const char *const *argv, gint64 timeout_ms, GError **error)
+{
+    g_autoptr(QgaExecResult) res = qga_exec(r->qga, argv, NULL, timeout_ms, error);
+    if (!res) {
+        g_prefix_error(error, "VM %s: ", r->name);
+        return NULL;
+    }
+    gsize n = 0;
+    const char *out = g_bytes_get_data(res->out, &n);
+    if (res->signaled || res->code != 0) {
+        gsize en = 0;
+        const char *err = res->err ? g_bytes_get_data(res->err, &en) : NULL;
+        g_set_error(error, BENCH_ERROR, 0, "VM %s: %s failed (%d): %.*s", r->name, argv[0],
+                    res->code, (int)MIN(en, 300), err ? err : "");
+        return NULL;
+    }
+    return g_strndup(out ? out : "", n);
+}
+
+static gboolean meminfo(RunVm *r, guint64 *total, guint64 *used, GError **error)
+{
+    const char *argv[] = { "cat", "/proc/meminfo", NULL };
+    g_autofree char *text = guest_out(r, argv, 30000, error);
+    if (!text)
+        return FALSE;
+    const char *t = strstr(text, "MemTotal:"), *a = strstr(text, "MemAvailable:");
+    if (!t || !a) {
+        g_set_error(error, BENCH_ERROR, 0, "VM %s: /proc/meminfo has no MemTotal/MemAvailable",
+                    r->name);
+        return FALSE;
+    }
+    *total = g_ascii_strtoull(t + strlen("MemTotal:"), NULL, 10);
+    guint64 avail = g_ascii_strtoull(a + strlen("MemAvailable:"), NULL, 10);
+    *used = *total > avail ? *total - avail : 0;
+    return TRUE;
+}
+
+/* One vCPU's sysbench cpu events/s at full load, alone. */
+static gboolean calibrate(RunVm *r, GError **error)
+{
+    g_autofree char *t = g_strdup_printf("--time=%d", CALIBRATE_S);
+    const char *argv[] = { "sysbench", "cpu", "--threads=1", t, "run", NULL };
+    g_autofree char *out = guest_out(r, argv, 60000, error);
+    return out && bench_parse("cpu", out, &r->full_rate, error);
+}
+
+/* Stops the previous load, sets the memory hog, starts the CPU load. */
+static gboolean set_load(RunVm *r, const ScenarioLoad *l, guint seconds, GError **error)
+{
+    const char *kill[] = { "killall", "-q", "sysbench", NULL };
+    g_autoptr(QgaExecResult) k = qga_exec(r->qga, kill, NULL, 10000, error);
+    if (!k)
+        return FALSE;
+    guint64 want = r->total_kib * l->mem / 100;
+    guint64 hog_mib = want > r->base_used_kib ? (want - r->base_used_kib) / 1024 : 0;
+    g_autofree char *mib = g_strdup_printf("%" G_GUINT64_FORMAT, hog_mib);
+    /* the size reaches the script as $0, never spliced into it */
+    const char *hog[] = { "sh", "-c",
+                          "d=/run/qlaunch-hog; mkdir -p $d; "
+                          "grep -q \" $d \" /proc/mounts || "
+                          "mount -t tmpfs -o size=100% qlaunch-hog $d || exit 1; "
+                          "rm -f $d/hog; "
+                          "[ \"$0\" -gt 0 ] || exit 0; "
+                          "dd if=/dev/zero of=$d/hog bs=1M count=\"$0\" 2>/dev/null",
+                          mib, NULL };
+    g_autofree char *out = guest_out(r, hog, 120000, error);
+    if (!out)
+        return FALSE;
+    if (l->cpu == 0)
+        return TRUE;
+    double rate = r->full_rate * r->vcpus * l->cpu / 100.0;
+    g_autofree char *rate_s = g_strdup_printf("--rate=%u", MAX(1u, (guint)lround(rate)));
+    g_autofree char *threads = g_strdup_printf("--threads=%u", r->vcpus);
+    g_autofree char *time_s = g_strdup_printf("--time=%u", seconds);
+    /* not waited for: it runs through the step and is killed at the next */
+    json_auto_t *args =
+        json_pack("{s:s, s:[s, s, s, s, s, s], s:b}", "path", "sysbench", "arg", "cpu", threads,
+                  rate_s, time_s, "--rand-seed=1", "run", "capture-output", 0);
+    json_auto_t *res = qmp_conn_execute(r->qga, "guest-exec", args, 10000, error);
+    return res != NULL;
+}
+
+/* CPU % of the VM's vCPUs since the last sample, and of the whole QEMU
+ * process (100 = one host CPU). */
+static void sample(RunVm *r, double *vcpu_pct, double *proc_pct, double *rss_pct)
+{
+    double cpu = 0;
+    for (guint i = 0; i < r->tids->len; i++)
+        cpu += MAX(0, res_cpu_seconds(r->pid, g_array_index(r->tids, pid_t, i)));
+    double proc = res_cpu_seconds(r->pid, 0);
+    gint64 now = g_get_monotonic_time();
+    double dt = (double)(now - r->last_t) / 1e6;
+    *vcpu_pct = dt > 0 ? 100.0 * (cpu - r->last_cpu) / dt / r->vcpus : 0;
+    *proc_pct = dt > 0 ? 100.0 * (proc - r->last_proc) / dt : 0;
+    *rss_pct = 100.0 * (double)res_rss_bytes(r->pid) / (double)(r->memory_mib << 20);
+    r->last_cpu = cpu;
+    r->last_proc = proc;
+    r->last_t = now;
+}
+
+static void mark(RunVm *r)
+{
+    double a, b, c;
+    sample(r, &a, &b, &c);
+}
+
+static gboolean bring_up(RunVm *r, const Profile *p, GError **error)
+{
+    r->name = g_strdup(p->name);
+    r->vcpus = p->cpus;
+    r->memory_mib = p->memory_mib;
+    r->v = vm_paths_new(p->name);
+    if (!p->agent) {
+        g_set_error(error, BENCH_ERROR, 0,
+                    "profile %s: [agent] enabled=false; scenarios drive the load through the "
+                    "guest agent",
+                    p->path);
+        return FALSE;
+    }
+    if (vm_running_pid(r->v, NULL) > 0) {
+        r->qmp = vm_qmp_open(r->v, 10000, error);
+    } else {
+        if (!cli_quiet)
+            fprintf(stderr, "scenario: starting %s\n", p->name);
+        StartOpts so = { .wait_agent = TRUE, .timeout_s = 180 };
+        g_autofree char *accel = NULL, *reason = NULL;
+        r->qmp = start_vm(r->v, p, &so, &accel, &reason, error);
+        r->started = r->qmp != NULL;
+    }
+    if (!r->qmp)
+        return FALSE;
+    r->pid = vm_read_pid(r->v);
+    r->tids = res_vcpu_threads(r->qmp, error);
+    r->qga = r->tids ? vm_qga_open(r->v, AGENT_TIMEOUT_MS, error) : NULL;
+    return r->qga != NULL;
+}
+
+static void tear_down(RunVm *r, guint n)
+{
+    for (guint i = 0; i < n; i++) {
+        if (r[i].qga) {
+            const char *kill[] = { "killall", "-q", "sysbench", NULL };
+            g_autoptr(QgaExecResult) k = qga_exec(r[i].qga, kill, NULL, 10000, NULL);
+        }
+        g_clear_pointer(&r[i].qga, qmp_conn_free);
+        g_clear_pointer(&r[i].qmp, qmp_conn_free);
+        pid_t pid = r[i].v ? vm_running_pid(r[i].v, NULL) : 0;
+        if (r[i].started && pid > 0)
+            stop_vm(r[i].v, pid, 30, TRUE);
+        run_vm_clear(&r[i]);
+    }
+}
+
+static char *load_label(const Scenario *s, guint step)
+{
+    GString *g = g_string_new(NULL);
+    const ScenarioLoad *l = s->steps->pdata[step];
+    for (guint v = 0; v < s->nvms; v++)
+        g_string_append_printf(g, "%s%u/%u", v ? " " : "", l[v].cpu, l[v].mem);
+    return g_string_free(g, FALSE);
+}
+
+static gboolean write_plot(const Scenario *s, const char *dir, json_t *steps, GError **error)
+{
+    GString *dat = g_string_new(NULL);
+    size_t i, k;
+    json_t *st;
+    json_array_foreach(steps, i, st)
+    {
+        g_string_append_printf(dat, "# step %s\n", json_string_value(json_object_get(st, "step")));
+        json_t *vms = json_object_get(st, "vms");
+        size_t n = json_array_size(json_object_get(json_array_get(vms, 0), "cpu_samples"));
+        for (k = 0; k < n; k++) {
+            g_string_append_printf(dat, "%zu", k + 1);
+            for (guint v = 0; v < s->nvms; v++)
+                g_string_append_printf(
+                    dat, " %.2f",
+                    json_number_value(
+                        json_array_get(json_object_get(json_array_get(vms, v), "cpu_samples"), k)));
+            g_string_append_c(dat, '\n');
+        }
+        g_string_append(dat, "\n\n");
+    }
+    guint n = s->steps->len;
+    guint cols = (guint)ceil(sqrt((double)n)), rows = (n + cols - 1) / cols;
+    GString *gp = g_string_new(NULL);
+    g_string_append_printf(gp,
+                           "set terminal svg size %u,%u dynamic background rgb 'white' font ',9'\n"
+                           "set output 'scenario.svg'\n"
+                           "set multiplot layout %u,%u title 'qlaunch bench --scenario %s: "
+                           "measured vCPU load (lines) vs target (dashed), %% per VM'\n"
+                           "set yrange [0:110]\nset grid ytics\nset key top left font ',8'\n"
+                           "set xlabel 's'\n",
+                           320 * cols, 260 * rows + 40, rows, cols, s->name);
+    for (guint st_i = 0; st_i < n; st_i++) {
+        g_autofree char *label = load_label(s, st_i);
+        g_string_append_printf(gp, "set title 'step %s: %s'\nplot ", s->step_names[st_i], label);
+        const ScenarioLoad *l = s->steps->pdata[st_i];
+        for (guint v = 0; v < s->nvms; v++)
+            g_string_append_printf(gp,
+                                   "%s'scenario.dat' index %u using 1:%u with lines lw 2 lc %u "
+                                   "title '%s', %u with lines dt 2 lc %u notitle",
+                                   v ? ", " : "", st_i, v + 2, v + 1, s->vms[v], l[v].cpu, v + 1);
+        g_string_append_c(gp, '\n');
+    }
+    g_string_append(gp, "unset multiplot\n");
+    g_autofree char *dpath = g_build_filename(dir, "scenario.dat", NULL);
+    g_autofree char *gpath = g_build_filename(dir, "scenario.gp", NULL);
+    gboolean ok = g_file_set_contents(dpath, dat->str, -1, error) &&
+                  g_file_set_contents(gpath, gp->str, -1, error);
+    g_string_free(dat, TRUE);
+    g_string_free(gp, TRUE);
+    if (!ok)
+        return FALSE;
+    return proc_gnuplot(dir, "scenario.gp", error);
+}
+
+static double mean_of(json_t *arr)
+{
+    double sum = 0;
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x) sum += json_number_value(x);
+    return json_array_size(arr) ? sum / (double)json_array_size(arr) : 0;
+}
+
+/* One line per step and VM: the table (csv FALSE) or CSV rows. */
+static void append_rows(GString *g, json_t *doc, gboolean csv)
+{
+    size_t i, k;
+    json_t *st, *vm;
+    json_array_foreach(json_object_get(doc, "steps"), i, st)
+        json_array_foreach(json_object_get(st, "vms"), k, vm)
+    {
+        const char *step = json_string_value(json_object_get(st, "step"));
+        const char *name = json_string_value(json_object_get(vm, "vm"));
+        json_int_t ct = json_integer_value(json_object_get(vm, "cpu_target"));
+        json_int_t mt = json_integer_value(json_object_get(vm, "mem_target"));
+        double cm = json_number_value(json_object_get(vm, "cpu_measured"));
+        double rss = json_number_value(json_object_get(vm, "rss_pct"));
+        double gm = json_number_value(json_object_get(vm, "guest_mem_pct"));
+        if (csv)
+            g_string_append_printf(
+                g, "%s,%s,%" JSON_INTEGER_FORMAT ",%.2f,%" JSON_INTEGER_FORMAT ",%.2f,%.2f\n", step,
+                name, ct, cm, mt, rss, gm);
+        else
+            g_string_append_printf(g,
+                                   "%-6s %-8s %9" JSON_INTEGER_FORMAT
+                                   "%% %9.1f%% %9" JSON_INTEGER_FORMAT "%% %9.1f%% %9.1f%%\n",
+                                   k == 0 ? step : "", name, ct, cm, mt, rss, gm);
+    }
+}
+
+static void print_report(const Scenario *s, json_t *doc)
+{
+    printf("\nscenario %s: %u VMs, %u steps of %u s (first %u s not measured)\n", s->name, s->nvms,
+           s->steps->len, s->step_s, s->settle_s);
+    GString *g = g_string_new(NULL);
+    g_string_append_printf(g, "%-6s %-8s %10s %10s %10s %10s %10s\n", "step", "vm", "cpu target",
+                           "measured", "mem target", "qemu rss", "guest mem");
+    append_rows(g, doc, FALSE);
+    fputs(g->str, stdout);
+    g_string_free(g, TRUE);
+    json_t *v = json_object_get(doc, "verdict");
+    printf("\nverdict: %s\n", json_string_value(json_object_get(v, "text")));
+}
+
+static json_t *run_steps(const Scenario *s, RunVm *r, GError **error)
+{
+    json_t *steps = json_array();
+    for (guint st = 0; st < s->steps->len; st++) {
+        const ScenarioLoad *l = s->steps->pdata[st];
+        g_autofree char *label = load_label(s, st);
+        if (!cli_quiet)
+            fprintf(stderr, "scenario: step %s (%u/%u): %s\n", s->step_names[st], st + 1,
+                    s->steps->len, label);
+        for (guint v = 0; v < s->nvms; v++)
+            if (!set_load(&r[v], &l[v], s->step_s + 30, error)) {
+                json_decref(steps);
+                return NULL;
+            }
+        g_usleep((gulong)s->settle_s * G_USEC_PER_SEC);
+        guint n = s->step_s - s->settle_s;
+        json_t *cpu[s->nvms], *proc[s->nvms], *rss[s->nvms];
+        for (guint v = 0; v < s->nvms; v++) {
+            cpu[v] = json_array();
+            proc[v] = json_array();
+            rss[v] = json_array();
+            mark(&r[v]);
+        }
+        for (guint t = 0; t < n; t++) {
+            g_usleep(G_USEC_PER_SEC);
+            for (guint v = 0; v < s->nvms; v++) {
+                double c, p, m;
+                sample(&r[v], &c, &p, &m);
+                json_array_append_new(cpu[v], json_real(c));
+                json_array_append_new(proc[v], json_real(p));
+                json_array_append_new(rss[v], json_real(m));
+            }
+        }
+        json_t *vms = json_array();
+        for (guint v = 0; v < s->nvms; v++) {
+            guint64 total = 0, used = 0;
+            double gmem = meminfo(&r[v], &total, &used, NULL) && total
+                              ? 100.0 * (double)used / (double)total
+                              : -1;
+            json_array_append_new(vms, json_pack("{s:s, s:i, s:f, s:f, s:i, s:f, s:f, s:o, s:o}",
+                                                 "vm", s->vms[v], "cpu_target", (int)l[v].cpu,
+                                                 "cpu_measured", mean_of(cpu[v]), "qemu_cpu_pct",
+                                                 mean_of(proc[v]), "mem_target", (int)l[v].mem,
+                                                 "rss_pct", mean_of(rss[v]), "guest_mem_pct", gmem,
+                                                 "cpu_samples", cpu[v], "rss_samples", rss[v]));
+            json_decref(proc[v]);
+        }
+        json_array_append_new(steps, json_pack("{s:s, s:s, s:o}", "step", s->step_names[st],
+                                               "loads", label, "vms", vms));
+    }
+    return steps;
+}
+
+static json_t *verdict(const Scenario *s, json_t *steps)
+{
+    g_autofree double *means = g_new0(double, s->steps->len * s->nvms);
+    double worst_err = 0;
+    size_t i, k;
+    json_t *st, *vm;
+    json_array_foreach(steps, i, st) json_array_foreach(json_object_get(st, "vms"), k, vm)
+    {
+        double m = json_number_value(json_object_get(vm, "cpu_measured"));
+        means[i * s->nvms + k] = m;
+        worst_err =
+            MAX(worst_err, fabs(m - (double)json_integer_value(json_object_get(vm, "cpu_target"))));
+    }
+    guint vmi = 0, target = 0;
+    double spread = scenario_spread(s, means, &vmi, &target);
+    gboolean interferes = spread > SPREAD_LIMIT;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    g_autofree char *text =
+        spread < 0 ? g_strdup("cannot judge: no VM has the same target in two steps, so no "
+                              "step shows whether the others' loads move it")
+        : interferes
+            ? g_strdup_printf("interference: VM %s, asked for %u%% in several steps, measured "
+                              "loads %.1f points apart as the other VMs' loads changed (limit "
+                              "%.0f); this host has %ld CPUs",
+                              s->vms[vmi], target, spread, SPREAD_LIMIT, ncpu)
+            : g_strdup_printf("no interference: at the same target, no VM's measured load moved "
+                              "more than %.1f points as the others' loads changed (limit %.0f)",
+                              spread, SPREAD_LIMIT);
+    return json_pack("{s:b, s:f, s:s, s:i, s:f, s:f, s:s}", "interference", interferes,
+                     "max_spread_points", spread, "vm", s->vms[vmi], "at_target", (int)target,
+                     "max_target_error_points", worst_err, "limit_points", SPREAD_LIMIT, "text",
+                     text);
+}
+
+int scenario_run(const char *file, const char *out_dir, gboolean json)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(file, &data, &len, &err))
+        return cli_failf("--scenario: %s", err->message);
+    g_autoptr(Scenario) s = scenario_parse(file, data, len, &err);
+    if (!s)
+        return cli_fail(err);
+    g_autoptr(GPtrArray) profiles = g_ptr_array_new_with_free_func((GDestroyNotify)profile_free);
+    for (guint v = 0; v < s->nvms; v++) {
+        g_autofree char *name = g_strdup_printf("%s-%s", s->name, s->vms[v]);
+        Profile *p = cli_load_profile_as(s->profile, name, &err);
+        if (!p)
+            return cli_failf("scenario %s [scenario] profile: %s", file, err->message);
+        g_ptr_array_add(profiles, p);
+    }
+    if (g_mkdir_with_parents(out_dir, 0755) < 0)
+        return cli_failf("bench --out: cannot create %s: %s", out_dir, g_strerror(errno));
+    RunVm *r = g_new0(RunVm, s->nvms);
+    gboolean ok = TRUE;
+    for (guint v = 0; ok && v < s->nvms; v++)
+        ok = bring_up(&r[v], profiles->pdata[v], &err);
+    for (guint v = 0; ok && v < s->nvms; v++) {
+        if (!cli_quiet)
+            fprintf(stderr, "scenario: calibrating %s (sysbench cpu at full load, %d s)\n",
+                    r[v].name, CALIBRATE_S);
+        ok = meminfo(&r[v], &r[v].total_kib, &r[v].base_used_kib, &err) && calibrate(&r[v], &err);
+    }
+    json_t *steps = ok ? run_steps(s, r, &err) : NULL;
+    json_auto_t *doc = NULL;
+    if (steps) {
+        json_t *vms = json_array();
+        for (guint v = 0; v < s->nvms; v++)
+            json_array_append_new(vms, json_pack("{s:s, s:s, s:i, s:I, s:f}", "vm", s->vms[v],
+                                                 "name", r[v].name, "vcpus", (int)r[v].vcpus,
+                                                 "memory_mib", (json_int_t)r[v].memory_mib,
+                                                 "full_load_events_per_s", r[v].full_rate));
+        doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:o}", "schema", "qlaunch-scenario/1",
+                        "scenario", s->name, "file", file, "profile", s->profile, "step_s",
+                        (int)s->step_s, "settle_s", (int)s->settle_s, "vms", vms, "steps", steps);
+        json_object_set_new(doc, "verdict", verdict(s, steps));
+    }
+    tear_down(r, s->nvms);
+    g_free(r);
+    if (!doc)
+        return cli_fail(err);
+    g_autofree char *jpath = g_build_filename(out_dir, "scenario.json", NULL);
+    if (json_dump_file(doc, jpath, JSON_INDENT(2)) < 0)
+        return cli_failf("cannot write %s", jpath);
+    GString *csv =
+        g_string_new("step,vm,cpu_target,cpu_measured,mem_target,rss_pct,guest_mem_pct\n");
+    append_rows(csv, doc, TRUE);
+    g_autofree char *cpath = g_build_filename(out_dir, "scenario.csv", NULL);
+    g_file_set_contents(cpath, csv->str, -1, NULL);
+    g_string_free(csv, TRUE);
+    g_autoptr(GError) perr = NULL;
+    gboolean plotted = write_plot(s, out_dir, json_object_get(doc, "steps"), &perr);
+    if (json)
+        cli_print_json(doc);
+    else
+        print_report(s, doc);
+    if (!plotted)
+        fprintf(stderr, "qlaunch: plot: %s (install gnuplot-nox)\n", perr->message);
+    if (!cli_quiet)
+        fprintf(stderr, "scenario: results in %s/ (scenario.json, scenario.csv%s)\n", out_dir,
+                plotted ? ", scenario.svg" : "");
+    return EXIT_OK;
+}

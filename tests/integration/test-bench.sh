@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The benchmark harness on the embedded guest: bench results and metadata,
+# --pin, pin=/cpu-limit= from a profile, a two-VM scenario, refusals.
+. "$(dirname "$0")/lib.sh"
+# failed_with TEXT...: the last run failed and its output has every TEXT
+failed_with() { [ "$rc" -ne 0 ] || { echo "#   exit code 0"; return 1; }; for t; do has "$t" || return 1; done; }
+
+# --- bench tiny: every test, guest and host, plus the files ---
+b1=$work/b1
+run "$QL" bench tiny --runs 2 --time 1 --out "$b1"
+check "bench tiny --runs 2 --time 1 succeeds" [ "$rc" -eq 0 ]
+check "the table has a guest-as-%-of-host column for tiny" has "tiny (tcg)"
+csv=$b1/results.csv
+check "results.csv exists and is not empty" [ -s "$csv" ]
+rows=$(tail -n +2 "$csv" | wc -l)
+check "results.csv has a row for every test (4 cpu, 2 memory, threads, 2 fileio): $rows" [ "$rows" -eq 9 ]
+for t in cpu-10000-1 cpu-10000-all cpu-20000-1 cpu-20000-all memory-write memory-read threads fileio-seqrd fileio-rndrw; do
+    line=$(grep "^tiny,[a-z]*,$t," "$csv")
+    # columns: 7 host_median, 9 guest_median, 11 guest_pct_of_host, 12 status
+    check "$t: host and guest figures are positive ($line)" \
+        awk -F, -v l="$line" 'BEGIN { split(l, c, ","); exit !(c[7] > 0 && c[9] > 0 && c[11] > 0 && c[12] == "ok") }'
+done
+json=$b1/results.json
+for key in qlaunch_version qemu_version accel accel_reason cpu_model machine guest_kernel \
+    sysbench_version profile_sha256 kernel date runs seed; do
+    check "results.json records $key" grep -q "\"$key\": \"*[^\"n]" "$json"
+done
+check "results.json has every run's figure (runs arrays)" grep -q '"runs": \[' "$json"
+check "results.json records the host CPU model" grep -q '"cpu_model": "[^m]' "$json"
+check "plot.svg is an SVG and not empty" grep -q "<svg" "$b1/plot.svg"
+run "$QL" status tiny --json
+check "bench stopped the VM it started" has '"state": "shut off"'
+
+run "$QL" bench --compare "$json" "$json"
+check "--compare of a file with itself shows no change" bash -c '[ "$1" -eq 0 ] && [[ $2 == *"+0.0%"* && $2 != *"only in"* && $2 != *"+0.1"* ]]' _ "$rc" "$out"
+
+# --- --pin on a running VM: vCPU i on host CPU i ---
+"$QL" start -q tiny --wait-agent >/dev/null
+run "$QL" bench tiny --pin --tests cpu --runs 1 --time 1 --out "$work/b2"
+check "bench --pin on a running tiny" [ "$rc" -eq 0 ]
+check "results.json records the pinning" grep -q '"pinned_vcpus"' "$work/b2/results.json"
+pid=$(cat "$QLAUNCH_RUNTIME_DIR/tiny/qemu.pid")
+i=0
+for tid in $("$QL" cpus tiny --json | sed -n 's/.*"thread_id": \([0-9]*\).*/\1/p'); do
+    aff=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$pid/task/$tid/status")
+    check "vCPU $i (thread $tid) is pinned to host CPU $i (Cpus_allowed_list $aff)" [ "$aff" = "$i" ]
+    i=$((i + 1))
+done
+check "both vCPU threads were checked" [ "$i" -eq 2 ]
+run "$QL" status tiny --json
+check "bench left a VM it did not start running" has '"state": "running"'
+"$QL" stop -q tiny >/dev/null
+
+# --- pin= and cpu-limit= in a profile ---
+prof() { # NAME EXTRA-LINES
+    printf '[vm]\nname=%s\nmemory=256M\ncpus=%s\naccel=tcg\n%b\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet\n[agent]\nenabled=true\n' \
+        "$1" "$2" "$3" > "$work/$1.ini"
+}
+# CPU share of the vCPU threads over 4 s while the guest spins, in %.
+share() {
+    local vm=$1 pid tids t0 t1
+    pid=$(cat "$QLAUNCH_RUNTIME_DIR/$vm/qemu.pid")
+    tids=$("$QL" cpus "$vm" --json | sed -n 's/.*"thread_id": \([0-9]*\).*/\1/p')
+    ticks() { local s=0 t; for t in $tids; do s=$((s + $(awk '{print $14 + $15}' "/proc/$pid/task/$t/stat"))); done; echo $s; }
+    t0=$(ticks); sleep 4; t1=$(ticks)
+    echo $(( (t1 - t0) * 100 / $(getconf CLK_TCK) / 4 ))
+}
+prof pinned 2 'pin=1,0'
+run "$QL" start "$work/pinned.ini" --wait-agent
+check "start a profile with pin=1,0" [ "$rc" -eq 0 ]
+run "$QL" status pinned
+check "status shows the pinning read back from the threads" has "vCPU0->1 vCPU1->0"
+"$QL" stop -q pinned >/dev/null
+
+prof limited 1 'cpu-limit=25%\nmemory-limit=1G'
+run "$QL" start "$work/limited.ini" --wait-agent
+check "start a profile with cpu-limit=25% and memory-limit=1G" [ "$rc" -eq 0 ]
+run "$QL" status limited
+check "status shows the CPU limit the cgroup enforces" has "cpu-limit: 25% of one host CPU"
+check "status shows the memory limit" has "memory-limit: 1024 MiB"
+"$QL" exec limited -- sh -c 'while :; do :; done >/dev/null 2>&1 &' >/dev/null
+sleep 1
+s=$(share limited)
+check "a busy guest under cpu-limit=25% gets under 35% of a CPU (measured $s%)" [ "$s" -lt 35 ]
+cg=$(sed -n 's/^ *"\(\/sys\/fs\/cgroup\/[^"]*\)".*/\1/p' "$QLAUNCH_RUNTIME_DIR/limited/meta.json" | head -1)
+check "the VM has a cgroup of its own ($cg)" [ -d "$cg" ]
+"$QL" stop -q limited --no-agent --timeout 5 >/dev/null
+check "stop removes the VM's cgroup" [ ! -e "$cg" ]
+
+prof unlimited 1 ''
+"$QL" start -q "$work/unlimited.ini" --wait-agent >/dev/null
+"$QL" exec unlimited -- sh -c 'while :; do :; done >/dev/null 2>&1 &' >/dev/null
+sleep 1
+s=$(share unlimited)
+check "the same busy guest without the limit gets well above it (measured $s%)" [ "$s" -gt 60 ]
+"$QL" stop -q unlimited --no-agent --timeout 5 >/dev/null
+
+# --- a two-VM scenario with short steps ---
+cat > "$work/two.ini" <<EOF
+[scenario]
+name=two
+profile=$work/unlimited.ini
+vms=a,b
+step-seconds=7
+settle-seconds=3
+[steps]
+loaded-a=60/20 0/20
+loaded-b=0/20 60/40
+EOF
+run "$QL" bench --scenario "$work/two.ini" --out "$work/sc"
+check "bench --scenario with two VMs succeeds" [ "$rc" -eq 0 ]
+check "the scenario prints a verdict" has "verdict:"
+scsv=$work/sc/scenario.csv
+measured() { awk -F, -v s="$1" -v v="$2" '$1 == s && $2 == v { print int($4) }' "$scsv"; }
+for sv in loaded-a,a loaded-b,b; do
+    m=$(measured "${sv%,*}" "${sv#*,}")
+    check "step ${sv%,*}: the loaded VM is near its 60% target (measured $m%)" [ "${m:-0}" -ge 45 -a "${m:-0}" -le 80 ]
+done
+for sv in loaded-a,b loaded-b,a; do
+    m=$(measured "${sv%,*}" "${sv#*,}")
+    check "step ${sv%,*}: the idle VM ${sv#*,} stays low (measured $m%)" [ -n "$m" ] && [ "${m:-100}" -lt 15 ]
+done
+check "scenario.json and scenario.svg are written" grep -q "<svg" "$work/sc/scenario.svg"
+run "$QL" list
+check "the scenario stopped its VMs" bash -c '[[ $1 != *two-a* && $1 != *two-b* ]]' _ "$out"
+
+# --- refusals ---
+run "$QL" bench tiny --tests gpu
+check "--tests gpu is refused, naming the test" failed_with '"gpu" is not a test'
+run "$QL" bench tiny --runs 0
+check "--runs 0 is refused" failed_with "--runs: 0 is not a run count"
+run "$QL" bench --compare "$json"
+check "--compare with one file says it needs two" failed_with "two results.json"
+printf '[scenario]\nprofile=tiny\nvms=a\n[steps]\n1=10/30 10/30\n' > "$work/bad.ini"
+run "$QL" bench --scenario "$work/bad.ini"
+check "a bad scenario names the file, group and key" failed_with "bad.ini [steps] 1:" "has 2 loads for 1 VMs"
+prof kvmonly 1 'accel=kvm'
+sed -i '0,/accel=tcg/{/accel=tcg/d}' "$work/kvmonly.ini"
+run "$QL" bench "$work/kvmonly.ini" --tests cpu --runs 1 --time 1 --out "$work/b3"
+if [ "$rc" -eq 0 ]; then
+    check "accel=kvm where KVM works: measured under kvm" grep -q '"accel": "kvm"' "$work/b3/results.json"
+else
+    check "accel=kvm where KVM does not run guests: reported unavailable with the reason" \
+        failed_with "kvmonly: unavailable: " "accel=kvm, but KVM does not run guests here"
+fi
+
+done_testing
