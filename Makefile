@@ -26,7 +26,7 @@ BIN ?= qlaunch
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 HEADERS := $(wildcard qmp/*.h launcher/*.h)
 
-.PHONY: all deps guest check unit integration sanitize bench demo install format-check clean
+.PHONY: all deps guest check unit integration sanitize bench bench-lab4 demo install format-check clean
 all: $(BIN) $(BUILD)/libqmp.a libqmp.a
 
 # Installs missing Debian packages (apt-get; sudo when not root).
@@ -74,17 +74,22 @@ sanitize:
 bench: qlaunch guest $(BUILD)/tests/bench-lifecycle
 	tests/bench/lifecycle.sh
 	tests/bench/migrate.sh
+	./qlaunch bench tiny --out $(BUILD)/bench/sysbench
+
+bench-lab4: qlaunch guest
+	./qlaunch bench --scenario profiles/scenarios/lab4.ini --out $(BUILD)/bench/lab4
 
 demo: qlaunch guest
 	scripts/demo.sh
 
 install: qlaunch libqmp.a
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/qlaunch \
-	    $(DESTDIR)$(PREFIX)/share/qlaunch/profiles
+	    $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/scenarios
 	install -m 0755 qlaunch $(DESTDIR)$(PREFIX)/bin/qlaunch
 	install -m 0644 libqmp.a $(DESTDIR)$(PREFIX)/lib/libqmp.a
 	install -m 0644 qmp/qmp.h $(DESTDIR)$(PREFIX)/include/qlaunch/qmp.h
 	install -m 0644 profiles/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/
+	install -m 0644 profiles/scenarios/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/scenarios/
 	if [ -f build/guest/vmlinuz ]; then install -d $(DESTDIR)$(PREFIX)/share/qlaunch/guest && \
 	    install -m 0644 build/guest/vmlinuz build/guest/initrd.img \
 	    $(DESTDIR)$(PREFIX)/share/qlaunch/guest/; fi
