@@ -240,7 +240,8 @@ static double num(json_t *o, const char *a, const char *b)
 char *bench_csv(json_t *results)
 {
     GString *s = g_string_new("profile,accel,test,description,unit,threads,host_median,host_cv,"
-                              "guest_median,guest_cv,guest_pct_of_host,status\n");
+                              "guest_median,guest_cv,guest_pct_of_host,status,host_min,host_max,"
+                              "guest_min,guest_max\n");
     size_t i, k;
     json_t *p, *r;
     json_array_foreach(json_object_get(results, "profiles"), i, p)
@@ -249,18 +250,21 @@ char *bench_csv(json_t *results)
         const char *accel = json_string_value(json_object_get(json_object_get(p, "vm"), "accel"));
         const char *status = json_string_value(json_object_get(p, "status"));
         if (json_array_size(json_object_get(p, "results")) == 0)
-            g_string_append_printf(s, "%s,,,,,,,,,,,%s\n", name, status);
+            g_string_append_printf(s, "%s,,,,,,,,,,,%s,,,,\n", name, status);
         json_array_foreach(json_object_get(p, "results"), k, r)
         {
             g_autofree char *desc = g_strdup(json_string_value(json_object_get(r, "desc")));
             g_strdelimit(desc, ",\"", ' ');
             g_string_append_printf(
-                s, "%s,%s,%s,%s,%s,%" JSON_INTEGER_FORMAT ",%.2f,%.4f,%.2f,%.4f,%.2f,%s\n", name,
-                accel ? accel : "", json_string_value(json_object_get(r, "id")), desc,
+                s,
+                "%s,%s,%s,%s,%s,%" JSON_INTEGER_FORMAT
+                ",%.2f,%.4f,%.2f,%.4f,%.2f,%s,%.2f,%.2f,%.2f,%.2f\n",
+                name, accel ? accel : "", json_string_value(json_object_get(r, "id")), desc,
                 json_string_value(json_object_get(r, "unit")),
                 json_integer_value(json_object_get(r, "threads")), num(r, "host", "median"),
                 num(r, "host", "cv"), num(r, "guest", "median"), num(r, "guest", "cv"),
-                num(r, "guest_pct_of_host", NULL), status);
+                num(r, "guest_pct_of_host", NULL), status, num(r, "host", "min"),
+                num(r, "host", "max"), num(r, "guest", "min"), num(r, "guest", "max"));
         }
     }
     return g_string_free(s, FALSE);

@@ -23,6 +23,27 @@ int cli_failf(const char *fmt, ...)
     return EXIT_FAIL;
 }
 
+volatile sig_atomic_t cli_interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    cli_interrupted = 1;
+}
+
+void cli_catch_interrupts(gboolean on)
+{
+    static struct sigaction old_int, old_term;
+    if (on) {
+        struct sigaction sa = { .sa_handler = on_interrupt };
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+    } else {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+}
+
 void cli_info(const char *fmt, ...)
 {
     if (cli_quiet)

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 #include <jansson.h>
+#include <signal.h>
 
 #include "profile.h"
 #include "vm.h"
@@ -20,6 +21,11 @@ typedef struct {
 } Verb;
 
 extern gboolean cli_quiet;
+
+/* Set by SIGINT/SIGTERM while cli_catch_interrupts(TRUE) is in force, so a
+ * long verb can stop at a safe point and clean up. */
+extern volatile sig_atomic_t cli_interrupted;
+void cli_catch_interrupts(gboolean on);
 
 /* Prints "qlaunch: MESSAGE" to stderr and returns EXIT_FAIL. */
 int cli_fail(const GError *error);

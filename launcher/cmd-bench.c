@@ -125,6 +125,10 @@ static char *side_run(const Side *s, char **argv, const char *dir, guint time_s,
 static gboolean measure(Bench *b, const Side *s, const BenchCase *c, const char *dir, guint time_s,
                         double *value, GError **error)
 {
+    if (cli_interrupted) {
+        g_set_error(error, BENCH_ERROR, 0, "interrupted (SIGINT/SIGTERM)");
+        return FALSE;
+    }
     g_auto(GStrv) argv = bench_argv(c, "sysbench", "run", time_s);
     g_autofree char *out = side_run(s, argv, dir, time_s, TRUE, error);
     (void)b;
@@ -382,7 +386,7 @@ static void print_table(json_t *doc)
     }
     printf("\n%-42s %-9s %18s", "Test", "unit", "host");
     char label[128];
-    json_array_foreach(profiles, i, p) printf(" %30s", profile_label(p, label, sizeof label));
+    json_array_foreach(profiles, i, p) printf(" %38s", profile_label(p, label, sizeof label));
     printf("\n");
     for (guint j = 0; j < ids->len; j++) {
         const char *desc = NULL, *unit = NULL;
@@ -409,22 +413,24 @@ static void print_table(json_t *doc)
                                r) if (strcmp(json_string_value(json_object_get(r, "id")),
                                              ids->pdata[j]) == 0) hit = r;
             if (!hit) {
-                printf(" %30s", strcmp(json_string_value(json_object_get(p, "status")), "ok") == 0
+                printf(" %38s", strcmp(json_string_value(json_object_get(p, "status")), "ok") == 0
                                     ? "-"
                                     : json_string_value(json_object_get(p, "status")));
                 continue;
             }
             json_t *g = json_object_get(hit, "guest");
             g_autofree char *cell = g_strdup_printf(
-                "%.1f ±%.1f%% %6.1f%%", json_number_value(json_object_get(g, "median")),
+                "%.1f [%.0f-%.0f] ±%.1f%% %5.1f%%", json_number_value(json_object_get(g, "median")),
+                json_number_value(json_object_get(g, "min")),
+                json_number_value(json_object_get(g, "max")),
                 100 * json_number_value(json_object_get(g, "cv")),
                 json_number_value(json_object_get(hit, "guest_pct_of_host")));
-            printf(" %30s", cell);
+            printf(" %38s", cell);
         }
         printf("\n");
     }
-    printf("(median of %" JSON_INTEGER_FORMAT " runs ±CV; %% = guest as a percentage of the host "
-           "runs made side by side with it)\n",
+    printf("(median [min-max] ±CV of %" JSON_INTEGER_FORMAT " runs; %% = the guest as a percentage "
+           "of the host runs made side by side with it)\n",
            json_integer_value(json_object_get(json_object_get(doc, "options"), "runs")));
     json_array_foreach(profiles, i, p) if (json_object_get(p, "reason"))
         printf("%s: %s: %s\n", json_string_value(json_object_get(p, "name")),
@@ -605,11 +611,13 @@ int cmd_bench(int argc, char **argv)
         (int)b.runs, "time_s", (int)b.time_s, "warmup_s", WARMUP_S, "tests", b.tests, "pin", b.pin,
         "seed", 1, "guest_dir", b.guest_dir, "host", host_info(), "profiles");
     g_autofree char *results = g_build_filename(out, "results.json", NULL);
-    for (guint i = 0; i < profiles->len; i++) {
+    cli_catch_interrupts(TRUE); /* stop at the next run, then clean up */
+    for (guint i = 0; i < profiles->len && !cli_interrupted; i++) {
         json_array_append_new(json_object_get(doc, "profiles"),
                               bench_profile(&b, profiles->pdata[i]));
         json_dump_file(doc, results, JSON_INDENT(2)); /* what is done so far survives */
     }
+    cli_catch_interrupts(FALSE);
     rmdir(b.host_dir);
     g_free(b.host_dir);
     g_autofree char *csv = bench_csv(doc);

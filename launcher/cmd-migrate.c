@@ -10,14 +10,6 @@
 #include "migrate.h"
 #include "proc.h"
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
 /* "migrating: 45% of 512 MiB, 110 MiB/s, dirty 2000 pages/s, pass 3" */
 static void show_progress(json_t *info, gpointer data)
 {
@@ -180,13 +172,10 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
     }
     if (!migrate_configure(src, &c->m, FALSE, &err))
         return migrate_failed(v, src, dv, err);
-    struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    json_auto_t *info = migrate_run(src, uri, &c->m, &interrupted, show_progress, NULL,
+    cli_catch_interrupts(TRUE);
+    json_auto_t *info = migrate_run(src, uri, &c->m, &cli_interrupted, show_progress, NULL,
                                     c->timeout_s * 1000LL, &err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_catch_interrupts(FALSE);
     if (isatty(2) && !cli_quiet)
         fprintf(stderr, "\n");
     if (!info)

@@ -28,6 +28,7 @@ typedef struct {
     pid_t pid;
     GArray *tids;
     gboolean started; /* by us: stopped at the end */
+    GStrv cgroups;    /* load=cgroup: where its CPU limit is set */
     double full_rate; /* sysbench cpu events/s of one vCPU at 100 % */
     guint64 total_kib, base_used_kib;
     double last_cpu, last_proc;
@@ -40,6 +41,7 @@ static void run_vm_clear(RunVm *r)
     g_clear_pointer(&r->qmp, qmp_conn_free);
     if (r->tids)
         g_array_unref(r->tids);
+    g_strfreev(r->cgroups);
     vm_paths_free(r->v);
     g_free(r->name);
 }
@@ -91,7 +93,8 @@ static gboolean calibrate(RunVm *r, GError **error)
 }
 
 /* Stops the previous load, sets the memory hog, starts the CPU load. */
-static gboolean set_load(RunVm *r, const ScenarioLoad *l, guint seconds, GError **error)
+static gboolean set_load(RunVm *r, const ScenarioLoad *l, gboolean cgroup, guint seconds,
+                         GError **error)
 {
     const char *kill[] = { "killall", "-q", "sysbench", NULL };
     g_autoptr(QgaExecResult) k = qga_exec(r->qga, kill, NULL, 10000, error);
@@ -114,8 +117,14 @@ static gboolean set_load(RunVm *r, const ScenarioLoad *l, guint seconds, GError 
         return FALSE;
     if (l->cpu == 0)
         return TRUE;
+    /* cgroup: the guest spins at full load and the host caps it */
     double rate = r->full_rate * r->vcpus * l->cpu / 100.0;
-    g_autofree char *rate_s = g_strdup_printf("--rate=%u", MAX(1u, (guint)lround(rate)));
+    if (cgroup && !res_cgroup_set_cpu(r->cgroups, MAX(1u, l->cpu * r->vcpus), error)) {
+        g_prefix_error(error, "VM %s: ", r->name);
+        return FALSE;
+    }
+    g_autofree char *rate_s =
+        cgroup ? g_strdup("--rate=0") : g_strdup_printf("--rate=%u", MAX(1u, (guint)lround(rate)));
     g_autofree char *threads = g_strdup_printf("--threads=%u", r->vcpus);
     g_autofree char *time_s = g_strdup_printf("--time=%u", seconds);
     /* not waited for: it runs through the step and is killed at the next */
@@ -150,8 +159,23 @@ static void mark(RunVm *r)
     sample(r, &a, &b, &c);
 }
 
-static gboolean bring_up(RunVm *r, const Profile *p, GError **error)
+/* The cgroup dirs start recorded for the VM (load=cgroup). */
+static GStrv vm_cgroups(VmPaths *v)
 {
+    json_auto_t *meta = vm_meta_read(v);
+    g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(meta, "cgroups"), i, d)
+        g_ptr_array_add(dirs, g_strdup(json_string_value(d)));
+    g_ptr_array_add(dirs, NULL);
+    return (GStrv)g_ptr_array_free(g_steal_pointer(&dirs), FALSE);
+}
+
+static gboolean bring_up(RunVm *r, Profile *p, gboolean cgroup, GError **error)
+{
+    if (cgroup && !p->cpu_limit_pct)
+        p->cpu_limit_pct = 100 * p->cpus; /* a cgroup of its own, not limiting yet */
     r->name = g_strdup(p->name);
     r->vcpus = p->cpus;
     r->memory_mib = p->memory_mib;
@@ -176,6 +200,14 @@ static gboolean bring_up(RunVm *r, const Profile *p, GError **error)
     if (!r->qmp)
         return FALSE;
     r->pid = vm_read_pid(r->v);
+    r->cgroups = vm_cgroups(r->v);
+    if (cgroup && !r->cgroups[0]) {
+        g_set_error(error, BENCH_ERROR, 0,
+                    "VM %s runs without a cgroup; stop it so that the scenario starts it "
+                    "(load=cgroup)",
+                    r->name);
+        return FALSE;
+    }
     r->tids = res_vcpu_threads(r->qmp, error);
     r->qga = r->tids ? vm_qga_open(r->v, AGENT_TIMEOUT_MS, error) : NULL;
     return r->qga != NULL;
@@ -321,7 +353,7 @@ static json_t *run_steps(const Scenario *s, RunVm *r, GError **error)
             fprintf(stderr, "scenario: step %s (%u/%u): %s\n", s->step_names[st], st + 1,
                     s->steps->len, label);
         for (guint v = 0; v < s->nvms; v++)
-            if (!set_load(&r[v], &l[v], s->step_s + 30, error)) {
+            if (!set_load(&r[v], &l[v], s->cgroup_load, s->step_s + 30, error)) {
                 json_decref(steps);
                 return NULL;
             }
@@ -334,7 +366,7 @@ static json_t *run_steps(const Scenario *s, RunVm *r, GError **error)
             rss[v] = json_array();
             mark(&r[v]);
         }
-        for (guint t = 0; t < n; t++) {
+        for (guint t = 0; t < n && !cli_interrupted; t++) {
             g_usleep(G_USEC_PER_SEC);
             for (guint v = 0; v < s->nvms; v++) {
                 double c, p, m;
@@ -360,6 +392,12 @@ static json_t *run_steps(const Scenario *s, RunVm *r, GError **error)
         }
         json_array_append_new(steps, json_pack("{s:s, s:s, s:o}", "step", s->step_names[st],
                                                "loads", label, "vms", vms));
+        if (cli_interrupted) {
+            g_set_error(error, BENCH_ERROR, 0, "interrupted (SIGINT/SIGTERM) in step %s",
+                        s->step_names[st]);
+            json_decref(steps);
+            return NULL;
+        }
     }
     return steps;
 }
@@ -420,13 +458,15 @@ int scenario_run(const char *file, const char *out_dir, gboolean json)
         return cli_failf("bench --out: cannot create %s: %s", out_dir, g_strerror(errno));
     RunVm *r = g_new0(RunVm, s->nvms);
     gboolean ok = TRUE;
+    cli_catch_interrupts(TRUE); /* the VMs it started are stopped either way */
     for (guint v = 0; ok && v < s->nvms; v++)
-        ok = bring_up(&r[v], profiles->pdata[v], &err);
+        ok = bring_up(&r[v], profiles->pdata[v], s->cgroup_load, &err);
     for (guint v = 0; ok && v < s->nvms; v++) {
-        if (!cli_quiet)
+        if (!cli_quiet && !s->cgroup_load)
             fprintf(stderr, "scenario: calibrating %s (sysbench cpu at full load, %d s)\n",
                     r[v].name, CALIBRATE_S);
-        ok = meminfo(&r[v], &r[v].total_kib, &r[v].base_used_kib, &err) && calibrate(&r[v], &err);
+        ok = meminfo(&r[v], &r[v].total_kib, &r[v].base_used_kib, &err) &&
+             (s->cgroup_load || calibrate(&r[v], &err));
     }
     json_t *steps = ok ? run_steps(s, r, &err) : NULL;
     json_auto_t *doc = NULL;
@@ -443,6 +483,7 @@ int scenario_run(const char *file, const char *out_dir, gboolean json)
         json_object_set_new(doc, "verdict", verdict(s, steps));
     }
     tear_down(r, s->nvms);
+    cli_catch_interrupts(FALSE);
     g_free(r);
     if (!doc)
         return cli_fail(err);

@@ -311,6 +311,23 @@ gboolean res_cgroup_apply(const char *vm, pid_t pid, guint cpu_pct, guint64 mem_
     return TRUE;
 }
 
+gboolean res_cgroup_set_cpu(char *const *dirs, guint cpu_pct, GError **error)
+{
+    g_autofree char *v2 = g_strdup_printf("%u %u", cpu_pct * (CFS_PERIOD_US / 100), CFS_PERIOD_US);
+    g_autofree char *v1 = g_strdup_printf("%u", cpu_pct * (CFS_PERIOD_US / 100));
+    for (gsize i = 0; dirs && dirs[i]; i++) {
+        g_autofree char *max = g_build_filename(dirs[i], "cpu.max", NULL);
+        g_autofree char *quota = g_build_filename(dirs[i], "cpu.cfs_quota_us", NULL);
+        if (g_file_test(max, G_FILE_TEST_EXISTS))
+            return write_file(dirs[i], "cpu.max", v2, error);
+        if (g_file_test(quota, G_FILE_TEST_EXISTS))
+            return write_file(dirs[i], "cpu.cfs_quota_us", v1, error);
+    }
+    g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                "the VM has no cgroup with a CPU limit (give its profile cpu-limit=)");
+    return FALSE;
+}
+
 void res_cgroup_remove(char *const *dirs)
 {
     for (gsize i = 0; dirs && dirs[i]; i++) {

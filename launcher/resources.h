@@ -32,6 +32,9 @@ guint64 res_rss_bytes(pid_t pid);
 gboolean res_cgroup_apply(const char *vm, pid_t pid, guint cpu_pct, guint64 mem_bytes, GStrv *dirs,
                           GError **error);
 
+/* Changes the CPU limit of the cgroups res_cgroup_apply made. */
+gboolean res_cgroup_set_cpu(char *const *dirs, guint cpu_pct, GError **error);
+
 /* Removes the cgroups res_cgroup_apply made (once their processes are
  * gone); best effort. */
 void res_cgroup_remove(char *const *dirs);

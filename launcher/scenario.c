@@ -102,8 +102,8 @@ static gboolean parse_step(Scenario *s, const char *key, const char *text, GErro
 
 Scenario *scenario_parse(const char *path, const char *data, gsize len, GError **error)
 {
-    static const char *const keys[] = { "name",         "profile",        "vms",
-                                        "step-seconds", "settle-seconds", NULL };
+    static const char *const keys[] = { "name",           "profile", "vms", "step-seconds",
+                                        "settle-seconds", "load",    NULL };
     g_autoptr(Scenario) s = g_new0(Scenario, 1);
     s->path = g_strdup(path);
     s->steps = g_ptr_array_new_with_free_func(g_free);
@@ -168,6 +168,15 @@ Scenario *scenario_parse(const char *path, const char *data, gsize len, GError *
                 return NULL;
             }
     }
+    g_autofree char *load = value(kf, "scenario", "load");
+    if (load && strcmp(load, "rate") != 0 && strcmp(load, "cgroup") != 0) {
+        fail(error, s, "scenario", "load",
+             "\"%s\" is not a load method (rate: sysbench --rate in the guest; cgroup: a busy "
+             "guest capped by a CPU limit, like cpulimit)",
+             load);
+        return NULL;
+    }
+    s->cgroup_load = g_strcmp0(load, "cgroup") == 0;
     if (!seconds(kf, s, "step-seconds", 20, &s->step_s, error) ||
         !seconds(kf, s, "settle-seconds", 3, &s->settle_s, error))
         return NULL;

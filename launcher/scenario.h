@@ -17,8 +17,9 @@ typedef struct {
     GStrv vms;     /* short names, in column order */
     guint nvms;
     guint step_s, settle_s;
-    GStrv step_names; /* keys of [steps], in file order */
-    GPtrArray *steps; /* ScenarioLoad[nvms] per step */
+    gboolean cgroup_load; /* load=cgroup: busy guest, CPU capped by a cgroup */
+    GStrv step_names;     /* keys of [steps], in file order */
+    GPtrArray *steps;     /* ScenarioLoad[nvms] per step */
 } Scenario;
 
 void scenario_free(Scenario *s);

@@ -124,6 +124,23 @@ check "scenario.json and scenario.svg are written" grep -q "<svg" "$work/sc/scen
 run "$QL" list
 check "the scenario stopped its VMs" bash -c '[[ $1 != *two-a* && $1 != *two-b* ]]' _ "$out"
 
+# load=cgroup: a busy guest capped by its cgroup, like cpulimit
+cat > "$work/capped.ini" <<EOF
+[scenario]
+name=capped
+profile=$work/unlimited.ini
+vms=a
+load=cgroup
+step-seconds=7
+settle-seconds=3
+[steps]
+forty=40/10
+EOF
+run "$QL" bench --scenario "$work/capped.ini" --out "$work/sc2"
+check "bench --scenario with load=cgroup succeeds" [ "$rc" -eq 0 ]
+m=$(awk -F, '$1 == "forty" && $2 == "a" { print int($4) }' "$work/sc2/scenario.csv")
+check "load=cgroup holds a busy VM near its 40% target (measured $m%)" [ "${m:-0}" -ge 30 -a "${m:-0}" -le 50 ]
+
 # --- refusals ---
 run "$QL" bench tiny --tests gpu
 check "--tests gpu is refused, naming the test" failed_with '"gpu" is not a test'

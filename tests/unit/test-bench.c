@@ -133,9 +133,9 @@ static void test_csv_and_compare(void)
     g_assert_cmpuint(g_strv_length(lines), ==, 3); /* header, row, "" */
     g_assert_true(g_str_has_prefix(lines[1], "tiny,tcg,cpu-10000-1,"));
     g_assert_nonnull(strstr(lines[1], ",4300.00,"));
-    g_assert_nonnull(strstr(lines[1], ",16.28,ok")); /* 700/4300 */
+    g_assert_nonnull(strstr(lines[1], ",16.28,ok,4300.00,4300.00,700.00,700.00")); /* 700/4300 */
     g_auto(GStrv) cells = g_strsplit(lines[1], ",", -1);
-    g_assert_cmpuint(g_strv_length(cells), ==, 12); /* the comma in desc did not split */
+    g_assert_cmpuint(g_strv_length(cells), ==, 16); /* the comma in desc did not split */
 
     g_autoptr(GError) err = NULL;
     g_autofree char *cmp = bench_compare(a, b, &err);
@@ -173,6 +173,11 @@ static void test_scenario_parse(void)
     g_assert_cmpuint(l[0].mem, ==, 80);
     g_assert_cmpuint(l[1].cpu, ==, 10);
     g_assert_cmpuint(s->step_s, ==, 10);
+    g_assert_false(s->cgroup_load); /* default: sysbench --rate in the guest */
+    const char cg[] = "[scenario]\nprofile=p\nvms=a\nload=cgroup\n[steps]\n1=5/5\n";
+    g_autoptr(Scenario) c = scenario_parse("c.ini", cg, strlen(cg), &err);
+    g_assert_no_error(err);
+    g_assert_true(c->cgroup_load);
 }
 
 static void test_scenario_errors(void)
@@ -194,6 +199,8 @@ static void test_scenario_errors(void)
         { "[scenario]\nprofile=p\nvms=a\n[steps]\n", "[steps]: no steps" },
         { "[scenario]\nprofile=p\nvms=a\n[step 1]\n", "[step 1]: unknown group" },
         { "not ini", "not an INI file" },
+        { "[scenario]\nprofile=p\nvms=a\nload=stress\n[steps]\n1=5/5\n",
+          "[scenario] load: \"stress\" is not a load method" },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(GError) err = NULL;
