@@ -143,6 +143,18 @@ static gboolean fileio_files(const Side *s, const BenchCase *c, const char *dir,
     return out != NULL;
 }
 
+static gboolean guest_dir_ok(const Side *guest, const char *dir, GError **error)
+{
+    const char *argv[] = { "test", "-d", dir, NULL };
+    g_autoptr(QgaExecResult) r = qga_exec(guest->qga, argv, NULL, 30000, error);
+    if (r && r->code != 0)
+        g_set_error(error, BENCH_ERROR, 0,
+                    "fileio: the guest %s has no directory %s (give --guest-dir DIR on a disk, or "
+                    "leave fileio out of --tests)",
+                    guest->vm, dir);
+    return r && r->code == 0;
+}
+
 /* Warm-up, then runs alternating guest and host; one result object. */
 static json_t *run_case(Bench *b, const Side *guest, const Side *host, const BenchCase *c,
                         GError **error)
@@ -150,6 +162,8 @@ static json_t *run_case(Bench *b, const Side *guest, const Side *host, const Ben
     gboolean fileio = c->prepare_args != NULL;
     const char *gdir = fileio ? b->guest_dir : NULL;
     const char *hdir = fileio ? b->host_dir : NULL;
+    if (fileio && !guest_dir_ok(guest, gdir, error))
+        return NULL;
     if (fileio && (!fileio_files(guest, c, gdir, "prepare", error) ||
                    !fileio_files(host, c, hdir, "prepare", error)))
         return NULL;
@@ -312,6 +326,13 @@ static json_t *bench_profile(Bench *b, const Profile *p)
     g_autoptr(QmpConn) qmp = NULL;
     if (reused) {
         qmp = vm_qmp_open(v, QMP_TIMEOUT_MS, &err);
+        json_auto_t *st =
+            qmp ? qmp_conn_execute(qmp, "query-status", NULL, QMP_TIMEOUT_MS, &err) : NULL;
+        if (st && !json_is_true(json_object_get(st, "running"))) {
+            g_set_error(&err, BENCH_ERROR, 0, "VM %s is %s, not running (qlaunch resume %s)",
+                        p->name, json_string_value(json_object_get(st, "status")), p->name);
+            g_clear_pointer(&qmp, qmp_conn_free);
+        }
     } else {
         if (!cli_quiet)
             fprintf(stderr, "bench: starting %s\n", p->name);
@@ -591,6 +612,12 @@ int cmd_bench(int argc, char **argv)
         Profile *p = cli_load_profile(argv[i], &err);
         if (!p)
             return cli_fail(err);
+        if (!p->agent) {
+            profile_free(p);
+            return cli_failf("profile %s [agent] enabled=false: bench runs sysbench in the guest "
+                             "through the guest agent",
+                             argv[i]);
+        }
         g_autoptr(GPtrArray) cases = bench_cases(b.tests, p->cpus, &err);
         if (!cases) {
             profile_free(p);

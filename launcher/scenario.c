@@ -199,12 +199,15 @@ Scenario *scenario_parse(const char *path, const char *data, gsize len, GError *
     return g_steal_pointer(&s);
 }
 
-double scenario_spread(const Scenario *s, const double *means, guint *vm_index, guint *target)
+double scenario_spread(const Scenario *s, const double *means, const gboolean *use, guint *vm_index,
+                       guint *target)
 {
     double worst = -1;
     for (guint v = 0; v < s->nvms; v++)
         for (guint a = 0; a < s->steps->len; a++)
             for (guint b = a + 1; b < s->steps->len; b++) {
+                if (use && (!use[a] || !use[b]))
+                    continue;
                 const ScenarioLoad *la = s->steps->pdata[a], *lb = s->steps->pdata[b];
                 if (la[v].cpu != lb[v].cpu)
                     continue;

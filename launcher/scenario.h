@@ -31,9 +31,10 @@ Scenario *scenario_parse(const char *path, const char *data, gsize len, GError *
 /* Per VM: among the steps where its own target is the same, how far its
  * measured CPU moved as the others' targets changed (the largest
  * difference of two step means, percentage points). means[step * nvms +
- * vm]. Returns it and sets *vm_index and *target to where it was seen;
- * -1 when no VM has the same target in two steps. */
-double scenario_spread(const Scenario *s, const double *means, guint *vm_index, guint *target);
+ * vm]; use (NULL = all) says which steps count. Returns it and sets *vm_index and *target to where
+ * it was seen; -1 when no VM has the same target in two steps. */
+double scenario_spread(const Scenario *s, const double *means, const gboolean *use, guint *vm_index,
+                       guint *target);
 
 /* qlaunch bench --scenario FILE: runs it, writes DIR/scenario.json,
  * scenario.csv and scenario.svg, prints a table (or the JSON) and a

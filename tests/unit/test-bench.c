@@ -218,16 +218,23 @@ static void test_spread(void)
     /* steps x VMs: s2 asks 10 % in steps 1 and 2 and moves 10 -> 25 when s1 loads */
     const double moved[] = { 11, 10, 88, 25, 89, 87 };
     guint vm = 9, target = 9;
-    g_assert_cmpfloat_with_epsilon(scenario_spread(s, moved, &vm, &target), 15, 1e-9);
+    g_assert_cmpfloat_with_epsilon(scenario_spread(s, moved, NULL, &vm, &target), 15, 1e-9);
     g_assert_cmpuint(vm, ==, 1);
     g_assert_cmpuint(target, ==, 10);
     const double steady[] = { 11, 10, 88, 11, 89, 87 };
-    g_assert_cmpfloat_with_epsilon(scenario_spread(s, steady, &vm, &target), 1, 1e-9);
+    g_assert_cmpfloat_with_epsilon(scenario_spread(s, steady, NULL, &vm, &target), 1, 1e-9);
+    /* leaving step 2 out: s2's 10 % is compared between steps 1 and 3 only (its target
+     * there is 90, so nothing is left to compare for s2; s1 has 90 in steps 2 and 3) */
+    const gboolean use[] = { TRUE, FALSE, TRUE };
+    g_assert_cmpfloat(scenario_spread(s, moved, use, &vm, &target), <, 0);
+    const gboolean use23[] = { FALSE, TRUE, TRUE };
+    g_assert_cmpfloat_with_epsilon(scenario_spread(s, moved, use23, &vm, &target), 1, 1e-9);
+    g_assert_cmpuint(vm, ==, 0);
     /* no VM with one target twice: cannot judge */
     const char two[] = "[scenario]\nprofile=p\nvms=a\n[steps]\n1=10/5\n2=20/5\n";
     g_autoptr(Scenario) t = scenario_parse("t.ini", two, strlen(two), &err);
     const double m[] = { 10, 20 };
-    g_assert_cmpfloat(scenario_spread(t, m, &vm, &target), <, 0);
+    g_assert_cmpfloat(scenario_spread(t, m, NULL, &vm, &target), <, 0);
 }
 
 static void test_shipped_lab4(void)
