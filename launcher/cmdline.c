@@ -91,6 +91,16 @@ static void add_disks(GStrvBuilder *b, const Profile *p)
     }
 }
 
+guint cmdline_lan_address(const char *lan, char **group)
+{
+    /* FNV-1a, stable across versions (g_str_hash is not promised to be) */
+    guint32 h = 2166136261u;
+    for (const char *c = lan; *c; c++)
+        h = (h ^ (guchar)*c) * 16777619u;
+    *group = g_strdup_printf("239.255.%u.%u", (h >> 8) & 0xff, MAX(h & 0xff, 1u));
+    return 20000 + (h >> 16) % 40000;
+}
+
 static void add_nets(GStrvBuilder *b, const Profile *p)
 {
     for (guint i = 0; i < p->nets->len; i++) {
@@ -98,7 +108,21 @@ static void add_nets(GStrvBuilder *b, const Profile *p)
         if (n->mode == NET_NONE)
             continue;
         GString *nd = g_string_new(NULL);
-        g_string_append_printf(nd, "user,id=net-%s", n->name);
+        if (n->mode == NET_SOCKET) {
+            /* multicast on loopback: every VM of the lan on this host, no root */
+            g_autofree char *group = NULL;
+            guint port = cmdline_lan_address(n->lan, &group);
+            g_string_append_printf(nd, "socket,id=net-%s,mcast=%s:%u,localaddr=127.0.0.1", n->name,
+                                   group, port);
+        } else {
+            g_string_append_printf(nd, "user,id=net-%s", n->name);
+        }
+        if (n->net)
+            g_string_append_printf(nd, ",net=%s", n->net);
+        if (n->dns)
+            g_string_append_printf(nd, ",dns=%s", n->dns);
+        if (n->restrict_)
+            g_string_append(nd, ",restrict=on");
         for (gsize f = 0; n->forwards && n->forwards[f]; f++) {
             g_autofree char *esc = cmdline_escape(n->forwards[f]);
             g_string_append_printf(nd, ",hostfwd=%s", esc);

@@ -21,3 +21,6 @@ const char *cmdline_cpu_model(const Profile *p, const char *accel);
 char *cmdline_nic_mac(const Profile *p, const ProfileNet *n);
 /* Shell-quoted one-line rendering of argv, for display only. */
 char *cmdline_to_string(const char *const *argv);
+
+/* The multicast group (transfer full) and UDP port of a socket lan. */
+guint cmdline_lan_address(const char *lan, char **group);

@@ -17,7 +17,8 @@ static const char *const boot_keys[] = { "kernel", "initrd", "append", "cdrom", 
 static const char *const disk_keys[] = {
     "file", "size", "format", "bus", "cache", "readonly", NULL
 };
-static const char *const net_keys[] = { "mode", "forward", "mac", "model", NULL };
+static const char *const net_keys[] = { "mode", "forward", "mac",      "model", "lan",
+                                        "net",  "dns",     "restrict", NULL };
 static const char *const agent_keys[] = { "enabled", NULL };
 static const char *const serial_keys[] = { "enabled", "log", NULL };
 
@@ -468,6 +469,9 @@ static void net_free(gpointer data)
     ProfileNet *n = data;
     g_free(n->name);
     g_strfreev(n->forwards);
+    g_free(n->lan);
+    g_free(n->net);
+    g_free(n->dns);
     g_free(n->mac);
     g_free(n->model);
     g_free(n);
@@ -511,6 +515,56 @@ static gboolean read_forwards(Ctx *c, const char *g, ProfileNet *n, GError **err
     return TRUE;
 }
 
+static gboolean ipv4(const char *s)
+{
+    g_autoptr(GRegex) re = g_regex_new(
+        "^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$", 0, 0,
+        NULL);
+    return g_regex_match(re, s, 0, NULL);
+}
+
+/* lan= (mode=socket), net=, dns=, restrict= (mode=user). */
+static gboolean read_net_options(Ctx *c, const char *g, ProfileNet *n, GError **error)
+{
+    n->lan = get_str(c, g, "lan");
+    if (n->mode == NET_SOCKET && !n->lan)
+        return fail(c, error, g, "lan",
+                    "missing: mode=socket needs the segment's name (VMs with the same lan= "
+                    "share it, e.g. lan=lab)");
+    if (n->lan && n->mode != NET_SOCKET)
+        return fail(c, error, g, "lan", "needs mode=socket");
+    if (n->lan && (!plain_word(n->lan, NULL) || strchr(n->lan, '.') || strlen(n->lan) > 32))
+        return fail(c, error, g, "lan",
+                    "\"%s\" is not a lan name (letters, digits, '_' and '-', at most 32)", n->lan);
+    n->net = get_str(c, g, "net");
+    n->dns = get_str(c, g, "dns");
+    g_autofree char *restrict_ = get_str(c, g, "restrict");
+    if (!get_bool(c, g, "restrict", FALSE, &n->restrict_, error))
+        return FALSE;
+    if ((n->net || n->dns || restrict_) && n->mode != NET_USER)
+        return fail(c, error, g,
+                    n->net   ? "net"
+                    : n->dns ? "dns"
+                             : "restrict",
+                    "needs mode=user (the user-mode NAT's guest network)");
+    if (n->net) {
+        g_auto(GStrv) parts = g_strsplit(n->net, "/", 2);
+        char *end = NULL;
+        guint64 bits = parts[1] ? g_ascii_strtoull(parts[1], &end, 10) : 0;
+        if (!ipv4(parts[0]) || !parts[1] || !g_ascii_isdigit(*parts[1]) || *end || bits < 8 ||
+            bits > 30)
+            return fail(c, error, g, "net",
+                        "\"%s\" is not an IPv4 network (e.g. net=10.0.2.0/24, prefix 8 to 30)",
+                        n->net);
+    }
+    if (n->dns && !ipv4(n->dns))
+        return fail(c, error, g, "dns",
+                    "\"%s\" is not an IPv4 address (the guest's DNS server inside net=, e.g. "
+                    "10.0.2.3)",
+                    n->dns);
+    return TRUE;
+}
+
 static gboolean read_net(Ctx *c, const char *g, const char *name, GError **error)
 {
     static const char *const modes[] = { "user", "tap", "socket", "none", NULL };
@@ -527,11 +581,13 @@ static gboolean read_net(Ctx *c, const char *g, const char *name, GError **error
               : !strcmp(mode, "tap")    ? NET_TAP
               : !strcmp(mode, "socket") ? NET_SOCKET
                                         : NET_NONE;
-    if (n->mode == NET_TAP || n->mode == NET_SOCKET)
+    if (n->mode == NET_TAP)
         return fail(c, error, g, "mode",
-                    "\"%s\" networking is not available in this qlaunch yet; "
-                    "use mode=user (NAT with forward= lines, no root needed) or mode=none",
-                    mode);
+                    "\"tap\" networking is not available in this qlaunch yet; use mode=user (NAT "
+                    "with forward= lines) or mode=socket with lan=NAME (VMs on one segment), "
+                    "neither needs root");
+    if (!read_net_options(c, g, n, error))
+        return FALSE;
     n->mac = get_str(c, g, "mac");
     if (n->mac) {
         g_autoptr(GRegex) re = g_regex_new("^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$", 0, 0, NULL);

@@ -27,9 +27,13 @@ typedef struct {
 typedef struct {
     char *name; /* from [net NAME] */
     NetMode mode;
-    char **forwards; /* user mode host forwards, normalised; NULL-terminated */
-    char *mac;       /* NULL = derived from the VM and NIC names */
-    char *model;     /* virtio | e1000 */
+    char **forwards;    /* user mode host forwards, normalised; NULL-terminated */
+    char *mac;          /* NULL = derived from the VM and NIC names */
+    char *model;        /* virtio | e1000 */
+    char *lan;          /* mode=socket: the segment's name */
+    char *net;          /* mode=user: guest network CIDR, NULL = QEMU's 10.0.2.0/24 */
+    char *dns;          /* mode=user: the guest's DNS address, NULL = QEMU's */
+    gboolean restrict_; /* mode=user: no access to the host's network */
 } ProfileNet;
 
 typedef struct {
