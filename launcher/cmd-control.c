@@ -4,6 +4,8 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "cmdline.h"
+#include "netfwd.h"
 #include "resources.h"
 #include "proc.h"
 
@@ -54,6 +56,7 @@ int cmd_resume(int argc, char **argv)
 /* One VM's state as JSON (transfer full); never fails: a VM that does not
  * answer is reported as such. */
 static void add_resources(json_t *j, json_t *meta, QmpConn *qmp, pid_t pid);
+static void add_nics(json_t *j, VmPaths *v, QmpConn *qmp);
 
 static json_t *vm_state(VmPaths *v)
 {
@@ -82,6 +85,7 @@ static json_t *vm_state(VmPaths *v)
     if (!st)
         json_object_set_new(j, "error", json_string(err->message));
     add_resources(j, meta, qmp, pid);
+    add_nics(j, v, qmp);
     return j;
 }
 
@@ -108,6 +112,41 @@ static void add_resources(json_t *j, json_t *meta, QmpConn *qmp, pid_t pid)
         json_array_append_new(aff, a ? json_string(a) : json_null());
     }
     json_object_set_new(j, "vcpu_affinity", aff);
+}
+
+/* Each NIC: name, mode, model, MAC; the lan's segment; live forwards. */
+static void add_nics(json_t *j, VmPaths *v, QmpConn *qmp)
+{
+    g_autoptr(Profile) p = cli_running_profile(v, NULL);
+    if (!p)
+        return;
+    json_auto_t *fwds = qmp ? fwd_list(qmp, NULL) : NULL;
+    json_t *nics = json_array();
+    for (guint i = 0; i < p->nets->len; i++) {
+        const ProfileNet *n = p->nets->pdata[i];
+        g_autofree char *mac = cmdline_nic_mac(p, n);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "name", n->name, "mode",
+                              profile_net_mode_name(n->mode), "model", n->model, "mac", mac);
+        if (n->lan) {
+            g_autofree char *group = NULL;
+            guint port = cmdline_lan_address(n->lan, &group);
+            g_autofree char *seg = g_strdup_printf("%s:%u", group, port);
+            json_object_set_new(o, "lan", json_string(n->lan));
+            json_object_set_new(o, "segment", json_string(seg));
+        }
+        if (n->mode == NET_USER) {
+            g_autofree char *nd = g_strconcat("net-", n->name, NULL);
+            json_t *mine = json_array();
+            size_t k;
+            json_t *f;
+            json_array_foreach(
+                fwds, k, f) if (g_strcmp0(json_string_value(json_object_get(f, "netdev")), nd) == 0)
+                json_array_append(mine, f);
+            json_object_set_new(o, "forwards", mine);
+        }
+        json_array_append_new(nics, o);
+    }
+    json_object_set_new(j, "nics", nics);
 }
 
 static void print_state(json_t *j)
@@ -165,6 +204,27 @@ int cmd_status(int argc, char **argv)
                    " MiB)\n",
                    json_integer_value(json_object_get(lim, "memory_limit")) >> 20,
                    json_integer_value(json_object_get(lim, "memory_current")) >> 20);
+        size_t ni;
+        json_t *nic;
+        json_array_foreach(json_object_get(j, "nics"), ni, nic)
+        {
+            printf("nic %s:   %s %s %s", json_string_value(json_object_get(nic, "name")),
+                   json_string_value(json_object_get(nic, "mode")),
+                   json_string_value(json_object_get(nic, "model")),
+                   json_string_value(json_object_get(nic, "mac")));
+            if (json_object_get(nic, "lan"))
+                printf(" lan %s (%s)", json_string_value(json_object_get(nic, "lan")),
+                       json_string_value(json_object_get(nic, "segment")));
+            size_t k;
+            json_t *f;
+            json_array_foreach(json_object_get(nic, "forwards"), k, f)
+                printf(" %s:%s:%" JSON_INTEGER_FORMAT "->%" JSON_INTEGER_FORMAT,
+                       json_string_value(json_object_get(f, "proto")),
+                       json_string_value(json_object_get(f, "host_addr")),
+                       json_integer_value(json_object_get(f, "host_port")),
+                       json_integer_value(json_object_get(f, "guest_port")));
+            printf("\n");
+        }
         printf("uptime:  %" JSON_INTEGER_FORMAT " s\nprofile: %s\nruntime: %s\n",
                json_integer_value(json_object_get(j, "uptime_s")),
                json_string_value(json_object_get(j, "profile")), v->dir);

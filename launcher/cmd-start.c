@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "accel.h"
+#include "netfwd.h"
 #include "resources.h"
 #include "cli.h"
 #include "cmdline.h"
@@ -218,6 +219,22 @@ static gboolean apply_resources(VmPaths *v, const Profile *p, QmpConn *qmp, GErr
     return TRUE;
 }
 
+/* Every host port of the profile's forwards can be bound (QEMU's own
+ * message would not say which VM holds it). */
+static gboolean forwards_free(const Profile *p, GError **error)
+{
+    for (guint i = 0; i < p->nets->len; i++) {
+        const ProfileNet *n = p->nets->pdata[i];
+        for (gsize f = 0; n->mode == NET_USER && n->forwards && n->forwards[f]; f++)
+            if (!fwd_port_free(n->forwards[f], p->name, error)) {
+                g_prefix_error(error, "profile %s [net %s] forward %s: ", p->path, n->name,
+                               n->forwards[f]);
+                return FALSE;
+            }
+    }
+    return TRUE;
+}
+
 /* A QEMU that started but must not run (a limit could not be applied). */
 static void abort_started(VmPaths *v, QmpConn *qmp)
 {
@@ -235,6 +252,7 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
                              char **reason, GError **error)
 {
     if (!claim_runtime(v, error) || !prepare_files(p, error) ||
+        (!o->incoming && !forwards_free(p, error)) ||
         !choose_accel(p, o->force, accel, reason, error))
         return NULL;
     CmdlineOpts co = { .qemu = qlaunch_qemu_binary(),

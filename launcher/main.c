@@ -21,6 +21,8 @@ static const Verb verbs[] = {
     { "migrate", cmd_migrate, "VM URI|--local", "live migration, with its metrics" },
     { "cmdline", cmd_cmdline, "PROFILE|NAME", "print the QEMU argv; start nothing" },
     { "doctor", cmd_doctor, "", "check what this host can run" },
+    { "forward", cmd_forward, "add|remove|list VM [RULE]",
+      "host forwards of a running VM (user mode)" },
     { "bench", cmd_bench, "PROFILE...", "sysbench in guests vs the host; --scenario, --compare" },
 };
 

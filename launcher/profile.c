@@ -479,7 +479,7 @@ static void net_free(gpointer data)
 
 /* "tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT"; an empty host address
  * becomes 127.0.0.1 so a forward is never open to the network by accident. */
-static char *normalise_forward(const char *v)
+char *profile_normalise_forward(const char *v)
 {
     g_autoptr(GRegex) re =
         g_regex_new("^(tcp|udp):([0-9.]*):([0-9]{1,5})-([0-9.]*):([0-9]{1,5})$", 0, 0, NULL);
@@ -501,7 +501,7 @@ static gboolean read_forwards(Ctx *c, const char *g, ProfileNet *n, GError **err
     g_autoptr(GStrvBuilder) out = g_strv_builder_new();
     for (guint i = 0; lines && i < lines->len; i++) {
         const char *v = lines->pdata[i];
-        g_autofree char *norm = normalise_forward(v);
+        g_autofree char *norm = profile_normalise_forward(v);
         if (!norm)
             return fail(c, error, g, "forward",
                         "\"%s\" is not a forward (try "

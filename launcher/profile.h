@@ -81,3 +81,6 @@ const char *profile_accel_name(AccelChoice a);
 /* The [disk NAME] entry, or NULL (borrowed). */
 ProfileDisk *profile_find_disk(const Profile *p, const char *name);
 const char *profile_net_mode_name(NetMode m);
+/* "tcp::2222-:22" -> "tcp:127.0.0.1:2222-:22" (transfer full); NULL if it
+ * is not proto:hostaddr:hostport-guestaddr:guestport. */
+char *profile_normalise_forward(const char *v);

@@ -123,7 +123,7 @@ static void test_mac_and_cpu(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    const char *names[] = { "tiny-like", "comma", "cdrom", "tcg-opts" };
+    const char *names[] = { "tiny-like", "comma", "cdrom", "tcg-opts", "net-opts" };
     for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
         g_autofree char *tp = g_strdup_printf("/cmdline/golden/%s", names[i]);
         g_test_add_data_func_full(tp, g_strdup_printf(GOLDEN "/%s.ini", names[i]), test_golden,
