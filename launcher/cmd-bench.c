@@ -389,11 +389,10 @@ static const char *profile_label(json_t *p, char *buf, gsize len)
     return buf;
 }
 
-static void print_table(json_t *doc)
+/* Every test id of every profile, in first-seen order (borrowed strings). */
+static GPtrArray *test_ids(json_t *profiles)
 {
-    json_t *profiles = json_object_get(doc, "profiles");
-    /* rows: every test id in first-seen order */
-    g_autoptr(GPtrArray) ids = g_ptr_array_new();
+    GPtrArray *ids = g_ptr_array_new();
     size_t i, k;
     json_t *p, *r;
     json_array_foreach(profiles, i, p) json_array_foreach(json_object_get(p, "results"), k, r)
@@ -405,6 +404,26 @@ static void print_table(json_t *doc)
         if (!seen)
             g_ptr_array_add(ids, (gpointer)id);
     }
+    return ids;
+}
+
+/* A profile's result for one test id, or NULL (borrowed). */
+static json_t *profile_result(json_t *p, const char *id)
+{
+    size_t k;
+    json_t *r;
+    json_array_foreach(json_object_get(p, "results"), k,
+                       r) if (strcmp(json_string_value(json_object_get(r, "id")), id) ==
+                              0) return r;
+    return NULL;
+}
+
+static void print_table(json_t *doc)
+{
+    json_t *profiles = json_object_get(doc, "profiles");
+    g_autoptr(GPtrArray) ids = test_ids(profiles); /* the rows */
+    size_t i, k;
+    json_t *p, *r;
     printf("\n%-42s %-9s %18s", "Test", "unit", "host");
     char label[128];
     json_array_foreach(profiles, i, p) printf(" %38s", profile_label(p, label, sizeof label));
@@ -429,10 +448,7 @@ static void print_table(json_t *doc)
         printf("%-42s %-9s %18s", desc, unit, hcell);
         json_array_foreach(profiles, i, p)
         {
-            json_t *hit = NULL;
-            json_array_foreach(json_object_get(p, "results"), k,
-                               r) if (strcmp(json_string_value(json_object_get(r, "id")),
-                                             ids->pdata[j]) == 0) hit = r;
+            json_t *hit = profile_result(p, ids->pdata[j]);
             if (!hit) {
                 printf(" %38s", strcmp(json_string_value(json_object_get(p, "status")), "ok") == 0
                                     ? "-"
@@ -470,29 +486,17 @@ static gboolean write_plot(const char *dir, json_t *doc, GError **error)
 {
     json_t *profiles = json_object_get(doc, "profiles");
     GString *dat = g_string_new("# test");
-    size_t i, k;
-    json_t *p, *r;
+    size_t i;
+    json_t *p;
     json_array_foreach(profiles, i, p)
         g_string_append_printf(dat, " %s", json_string_value(json_object_get(p, "name")));
     g_string_append_c(dat, '\n');
-    g_autoptr(GPtrArray) ids = g_ptr_array_new();
-    json_array_foreach(profiles, i, p) json_array_foreach(json_object_get(p, "results"), k, r)
-    {
-        const char *id = json_string_value(json_object_get(r, "id"));
-        gboolean seen = FALSE;
-        for (guint j = 0; j < ids->len; j++)
-            seen = seen || strcmp(ids->pdata[j], id) == 0;
-        if (!seen)
-            g_ptr_array_add(ids, (gpointer)id);
-    }
+    g_autoptr(GPtrArray) ids = test_ids(profiles);
     for (guint j = 0; j < ids->len; j++) {
         g_string_append(dat, ids->pdata[j]);
         json_array_foreach(profiles, i, p)
         {
-            json_t *hit = NULL;
-            json_array_foreach(json_object_get(p, "results"), k,
-                               r) if (strcmp(json_string_value(json_object_get(r, "id")),
-                                             ids->pdata[j]) == 0) hit = r;
+            json_t *hit = profile_result(p, ids->pdata[j]);
             if (hit)
                 g_string_append_printf(
                     dat, " %.3f", json_number_value(json_object_get(hit, "guest_pct_of_host")));
