@@ -14,11 +14,12 @@ LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 QMP_SRC := qmp/qmp.c qmp/qga.c
 CORE_SRC := launcher/profile.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c \
-            launcher/cli.c launcher/snapshot.c launcher/migrate.c launcher/resources.c launcher/bench.c launcher/scenario.c launcher/netfwd.c
+            launcher/cli.c launcher/snapshot.c launcher/migrate.c launcher/resources.c launcher/bench.c launcher/scenario.c launcher/netfwd.c \
+            launcher/network.c launcher/nat.c
 CMD_SRC := launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
-           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c launcher/cmd-bench.c launcher/cmd-scenario.c launcher/cmd-net.c \
+           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c launcher/cmd-bench.c launcher/cmd-scenario.c launcher/cmd-net.c launcher/cmd-network.c \
            launcher/main.c
-UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot test-migrate test-bench test-net
+UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot test-migrate test-bench test-net test-network
 
 # The program; `make sanitize` builds its own copy under build/san.
 BIN ?= qlaunch
@@ -84,12 +85,13 @@ demo: qlaunch guest
 
 install: qlaunch libqmp.a
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/qlaunch \
-	    $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/scenarios
+	    $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/scenarios $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/networks
 	install -m 0755 qlaunch $(DESTDIR)$(PREFIX)/bin/qlaunch
 	install -m 0644 libqmp.a $(DESTDIR)$(PREFIX)/lib/libqmp.a
 	install -m 0644 qmp/qmp.h $(DESTDIR)$(PREFIX)/include/qlaunch/qmp.h
 	install -m 0644 profiles/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/
 	install -m 0644 profiles/scenarios/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/scenarios/
+	install -m 0644 profiles/networks/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/networks/
 	if [ -f build/guest/vmlinuz ]; then install -d $(DESTDIR)$(PREFIX)/share/qlaunch/guest && \
 	    install -m 0644 build/guest/vmlinuz build/guest/initrd.img \
 	    $(DESTDIR)$(PREFIX)/share/qlaunch/guest/; fi

@@ -145,6 +145,50 @@ Profile *cli_load_profile_as(const char *arg, const char *name, GError **error)
     return NULL;
 }
 
+NetDef *cli_load_network(const char *arg, GError **error)
+{
+    if (strchr(arg, '/') || g_str_has_suffix(arg, ".ini"))
+        return netdef_load(arg, error);
+    if (!netdef_name_valid(arg)) {
+        g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ,
+                    "'%s' is not a network name (letters, digits, '_' and '-'); give a name or a "
+                    "path to an .ini file",
+                    arg);
+        return NULL;
+    }
+    g_autoptr(GPtrArray) dirs = profile_search_dirs();
+    g_autofree char *file = g_strdup_printf("%s.ini", arg);
+    for (guint i = 0; i < dirs->len; i++) {
+        g_autofree char *path = g_build_filename(dirs->pdata[i], "networks", file, NULL);
+        if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+            return netdef_load(path, error);
+    }
+    g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ,
+                "no network named '%s' (looked for networks/%s under $QLAUNCH_PROFILE_PATH, "
+                "./profiles and the installed profiles); give a path to an .ini file",
+                arg, file);
+    return NULL;
+}
+
+GStrv cli_network_files(void)
+{
+    g_autoptr(GPtrArray) dirs = profile_search_dirs();
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < dirs->len; i++) {
+        g_autofree char *dir = g_build_filename(dirs->pdata[i], "networks", NULL);
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        for (const char *n; d && (n = g_dir_read_name(d));) {
+            if (!g_str_has_suffix(n, ".ini") || g_hash_table_contains(seen, n))
+                continue; /* the first directory wins, as for lookups */
+            g_hash_table_add(seen, g_strdup(n));
+            g_autofree char *path = g_build_filename(dir, n, NULL);
+            g_strv_builder_add(b, path);
+        }
+    }
+    return g_strv_builder_end(b);
+}
+
 VmPaths *cli_vm(const char *name, GError **error)
 {
     if (!profile_name_valid(name)) {

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <signal.h>
 
+#include "network.h"
 #include "profile.h"
 #include "vm.h"
 
@@ -41,6 +42,11 @@ gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const c
 Profile *cli_load_profile(const char *arg, GError **error);
 /* The same, but the VM is called name (its disks without file= too). */
 Profile *cli_load_profile_as(const char *arg, const char *name, GError **error);
+/* A network file path, or NAME looked up as networks/NAME.ini in the
+ * profile directories. */
+NetDef *cli_load_network(const char *arg, GError **error);
+/* Every networks/NAME.ini in the profile directories (transfer full). */
+GStrv cli_network_files(void);
 ProfileEnv cli_profile_env(char **guest_dir, char **state_base);
 /* Validates a VM name and returns its paths. */
 VmPaths *cli_vm(const char *name, GError **error);

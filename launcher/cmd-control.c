@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "cmdline.h"
+#include "nat.h"
 #include "netfwd.h"
 #include "resources.h"
 #include "proc.h"
@@ -114,13 +115,34 @@ static void add_resources(json_t *j, json_t *meta, QmpConn *qmp, pid_t pid)
     json_object_set_new(j, "vcpu_affinity", aff);
 }
 
-/* Each NIC: name, mode, model, MAC; the lan's segment; live forwards. */
+/* A tap NIC: its tap, bridge, network and the DHCP lease's address. */
+static void add_tap(json_t *o, const ProfileNet *n, json_t *meta, const char *mac)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(meta, "taps"), i, t)
+    {
+        if (g_strcmp0(json_string_value(json_object_get(t, "nic")), n->name) != 0)
+            continue;
+        json_object_set(o, "tap", json_object_get(t, "tap"));
+        json_object_set(o, "bridge", json_object_get(t, "bridge"));
+    }
+    if (n->network) {
+        g_autofree char *addr = nat_lease_address(n->network, mac);
+        json_object_set_new(o, "network", json_string(n->network));
+        json_object_set_new(o, "address", addr ? json_string(addr) : json_null());
+    }
+}
+
+/* Each NIC: name, mode, model, MAC; the lan's segment; live forwards; a
+ * tap's bridge and lease. */
 static void add_nics(json_t *j, VmPaths *v, QmpConn *qmp)
 {
     g_autoptr(Profile) p = cli_running_profile(v, NULL);
     if (!p)
         return;
     json_auto_t *fwds = qmp ? fwd_list(qmp, NULL) : NULL;
+    json_auto_t *meta = vm_meta_read(v);
     json_t *nics = json_array();
     for (guint i = 0; i < p->nets->len; i++) {
         const ProfileNet *n = p->nets->pdata[i];
@@ -134,6 +156,8 @@ static void add_nics(json_t *j, VmPaths *v, QmpConn *qmp)
             json_object_set_new(o, "lan", json_string(n->lan));
             json_object_set_new(o, "segment", json_string(seg));
         }
+        if (n->mode == NET_TAP)
+            add_tap(o, n, meta, mac);
         if (n->mode == NET_USER) {
             g_autofree char *nd = g_strconcat("net-", n->name, NULL);
             json_t *mine = json_array();
@@ -215,6 +239,14 @@ int cmd_status(int argc, char **argv)
             if (json_object_get(nic, "lan"))
                 printf(" lan %s (%s)", json_string_value(json_object_get(nic, "lan")),
                        json_string_value(json_object_get(nic, "segment")));
+            if (json_object_get(nic, "tap"))
+                printf(" %s on %s", json_string_value(json_object_get(nic, "tap")),
+                       json_string_value(json_object_get(nic, "bridge")));
+            if (json_object_get(nic, "network")) {
+                const char *addr = json_string_value(json_object_get(nic, "address"));
+                printf(" network %s address %s", json_string_value(json_object_get(nic, "network")),
+                       addr ? addr : "(no DHCP lease yet)");
+            }
             size_t k;
             json_t *f;
             json_array_foreach(json_object_get(nic, "forwards"), k, f)

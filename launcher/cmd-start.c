@@ -13,6 +13,7 @@
 #include "cmdline.h"
 #include "commands.h"
 #include "migrate.h"
+#include "nat.h"
 #include "proc.h"
 
 #define PROBE_TIMEOUT_MS 20000
@@ -86,7 +87,7 @@ static gboolean choose_accel(const Profile *p, gboolean force, char **accel, cha
 }
 
 static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, const char *reason,
-                           char **argv, GError **error)
+                           char **argv, json_t *taps, GError **error)
 {
     json_auto_t *args = json_array();
     for (gsize i = 0; argv[i]; i++)
@@ -96,6 +97,8 @@ static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, cons
                                   "profile", abs, "accel", accel, "accel_reason", reason, "started",
                                   (json_int_t)g_get_real_time() / G_USEC_PER_SEC, "argv", args,
                                   "cpus", (int)p->cpus, "memory_mib", (json_int_t)p->memory_mib);
+    if (taps)
+        json_object_set(meta, "taps", taps);
     if (json_dump_file(meta, v->meta, JSON_INDENT(2)) < 0) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "cannot write %s", v->meta);
         return FALSE;
@@ -247,6 +250,44 @@ static void abort_started(VmPaths *v, QmpConn *qmp)
     vm_runtime_remove(v);
 }
 
+static void close_taps(int *fds, guint n)
+{
+    for (guint i = 0; fds && i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
+/* A tap per mode=tap NIC, attached to its bridge; fds[i] = -1 for other
+ * NICs. The taps vanish when their fds close (QEMU's copy: when it exits). */
+static gboolean open_taps(const Profile *p, int *fds, json_t *taps, GError **error)
+{
+    for (guint i = 0; i < p->nets->len; i++)
+        fds[i] = -1;
+    for (guint i = 0; i < p->nets->len; i++) {
+        const ProfileNet *n = p->nets->pdata[i];
+        if (n->mode != NET_TAP)
+            continue;
+        g_autofree char *why = nat_privilege_problem("qlaunch start of a mode=tap NIC");
+        if (why) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [net %s] mode=tap: %s",
+                        p->path, n->name, why);
+            close_taps(fds, p->nets->len);
+            return FALSE;
+        }
+        g_autofree char *bridge = nat_nic_bridge(n->network, n->bridge, error);
+        g_autofree char *tap = NULL;
+        fds[i] = bridge ? nat_tap_open(bridge, &tap, error) : -1;
+        if (fds[i] < 0) {
+            g_prefix_error(error, "profile %s [net %s]: ", p->path, n->name);
+            close_taps(fds, p->nets->len);
+            return FALSE;
+        }
+        json_array_append_new(taps, json_pack("{s:s, s:s, s:s, s:s?}", "nic", n->name, "tap", tap,
+                                              "bridge", bridge, "network", n->network));
+    }
+    return TRUE;
+}
+
 /* Everything from the runtime dir to a QMP connection, under the lock. */
 static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, char **accel,
                              char **reason, GError **error)
@@ -255,22 +296,33 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         (!o->incoming && !forwards_free(p, error)) ||
         !choose_accel(p, o->force, accel, reason, error))
         return NULL;
+    g_autofree int *taps = g_new(int, p->nets->len + 1);
+    json_auto_t *tap_info = json_array();
+    if (!open_taps(p, taps, tap_info, error))
+        return NULL;
     CmdlineOpts co = { .qemu = qlaunch_qemu_binary(),
                        .runtime_dir = v->dir,
                        .accel = *accel,
                        .daemonize = !o->foreground,
-                       .incoming = o->incoming };
+                       .incoming = o->incoming,
+                       .tap_fds = taps };
     g_auto(GStrv) argv = cmdline_build(p, &co);
-    if (!write_meta(v, p, *accel, *reason, argv, error))
+    if (!write_meta(v, p, *accel, *reason, argv, json_array_size(tap_info) ? tap_info : NULL,
+                    error)) {
+        close_taps(taps, p->nets->len);
         return NULL;
+    }
     if (o->foreground) {
         umask(077);
         execvp(argv[0], argv);
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "cannot run %s: %s", argv[0],
                     g_strerror(errno));
+        close_taps(taps, p->nets->len);
         return NULL;
     }
-    if (!launch(v, argv, o->timeout_s, error)) {
+    gboolean launched = launch(v, argv, o->timeout_s, error);
+    close_taps(taps, p->nets->len); /* QEMU holds its own copies */
+    if (!launched) {
         vm_runtime_remove(v); /* the error carries the log's tail */
         return NULL;
     }

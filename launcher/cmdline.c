@@ -101,7 +101,7 @@ guint cmdline_lan_address(const char *lan, char **group)
     return 20000 + (h >> 16) % 40000;
 }
 
-static void add_nets(GStrvBuilder *b, const Profile *p)
+static void add_nets(GStrvBuilder *b, const Profile *p, const CmdlineOpts *o)
 {
     for (guint i = 0; i < p->nets->len; i++) {
         const ProfileNet *n = p->nets->pdata[i];
@@ -114,6 +114,13 @@ static void add_nets(GStrvBuilder *b, const Profile *p)
             guint port = cmdline_lan_address(n->lan, &group);
             g_string_append_printf(nd, "socket,id=net-%s,mcast=%s:%u,localaddr=127.0.0.1", n->name,
                                    group, port);
+        } else if (n->mode == NET_TAP && o->tap_fds && o->tap_fds[i] >= 0) {
+            /* the tap qlaunch opened and attached; QEMU inherits the fd */
+            g_string_append_printf(nd, "tap,id=net-%s,fd=%d", n->name, o->tap_fds[i]);
+        } else if (n->mode == NET_TAP) {
+            /* no fd (a preview): a tap made beforehand, no scripts */
+            g_string_append_printf(nd, "tap,id=net-%s,ifname=qltap%u,script=no,downscript=no",
+                                   n->name, i);
         } else {
             g_string_append_printf(nd, "user,id=net-%s", n->name);
         }
@@ -197,7 +204,7 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     }
     add_boot(b, p);
     add_disks(b, p);
-    add_nets(b, p);
+    add_nets(b, p, o);
     if (p->agent) {
         add_socket_chardev(b, "qga0", o->runtime_dir, "qga.sock", NULL);
         add(b, "-device");

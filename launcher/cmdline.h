@@ -8,7 +8,8 @@ typedef struct {
     const char *runtime_dir; /* where qmp.sock, qga.sock, serial.sock, qemu.pid go */
     const char *accel;       /* "kvm" or "tcg" (already decided) */
     gboolean daemonize;
-    gboolean incoming; /* -incoming defer */
+    gboolean incoming;  /* -incoming defer */
+    const int *tap_fds; /* per [net]: the open tap of a mode=tap NIC, or -1; NULL = none */
 } CmdlineOpts;
 
 /* transfer full */

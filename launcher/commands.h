@@ -20,6 +20,7 @@ int cmd_cmdline(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
+int cmd_net(int argc, char **argv);
 
 typedef struct {
     gboolean wait_agent;

@@ -23,6 +23,8 @@ static const Verb verbs[] = {
     { "doctor", cmd_doctor, "", "check what this host can run" },
     { "forward", cmd_forward, "add|remove|list VM [RULE]",
       "host forwards of a running VM (user mode)" },
+    { "net", cmd_net, "start|stop|status NAME | list",
+      "NAT networks: bridge, nftables masquerade, dnsmasq DHCP/DNS" },
     { "bench", cmd_bench, "PROFILE...", "sysbench in guests vs the host; --scenario, --compare" },
 };
 

@@ -55,17 +55,24 @@ gboolean proc_run(const char *const *argv, gint64 timeout_ms, char **output, int
     return proc_run_in(NULL, argv, timeout_ms, output, status, error);
 }
 
-gboolean proc_run_in(const char *dir, const char *const *argv, gint64 timeout_ms, char **output,
-                     int *status, GError **error)
+/* g_spawn calls this in the child after setting up stdio, just before exec. */
+static void stderr_to_stdout(gpointer data)
+{
+    (void)data;
+    dup2(1, 2);
+}
+
+static gboolean run_capturing(const char *dir, const char *const *argv, gboolean merge,
+                              gint64 timeout_ms, char **output, int *status, GError **error)
 {
     GPid pid;
     int out = -1;
-    if (!g_spawn_async_with_pipes(dir, (char **)argv, NULL,
-                                  G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH |
-                                      G_SPAWN_STDIN_FROM_DEV_NULL,
-                                  NULL, NULL, &pid, NULL, &out, NULL, error))
+    if (!g_spawn_async_with_pipes(
+            dir, (char **)argv, NULL,
+            G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL,
+            merge ? stderr_to_stdout : NULL, NULL, &pid, NULL, &out, NULL, error))
         return FALSE;
-    /* The child's stderr stays ours, so its error text stays visible. */
+    /* Unless merged, the child's stderr stays ours, so its error text stays visible. */
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
     GString *buf = g_string_new(NULL);
     char chunk[4096];
@@ -88,6 +95,18 @@ gboolean proc_run_in(const char *dir, const char *const *argv, gint64 timeout_ms
     else
         g_string_free(buf, TRUE);
     return ok ? TRUE : timed_out(error, argv[0], timeout_ms);
+}
+
+gboolean proc_run_in(const char *dir, const char *const *argv, gint64 timeout_ms, char **output,
+                     int *status, GError **error)
+{
+    return run_capturing(dir, argv, FALSE, timeout_ms, output, status, error);
+}
+
+gboolean proc_run_all(const char *const *argv, gint64 timeout_ms, char **output, int *status,
+                      GError **error)
+{
+    return run_capturing(NULL, argv, TRUE, timeout_ms, output, status, error);
 }
 
 gboolean proc_run_logged(const char *const *argv, const char *log_path, gint64 timeout_ms,

@@ -11,6 +11,10 @@ gboolean proc_run(const char *const *argv, gint64 timeout_ms, char **output, int
 /* The same, run in directory dir (NULL = ours). */
 gboolean proc_run_in(const char *dir, const char *const *argv, gint64 timeout_ms, char **output,
                      int *status, GError **error);
+/* proc_run with the child's stderr in *output too (for tools whose error
+ * text belongs in our message). */
+gboolean proc_run_all(const char *const *argv, gint64 timeout_ms, char **output, int *status,
+                      GError **error);
 /* Runs gnuplot on script in dir (the script names its files relative to
  * dir, so no path is spliced into it). */
 gboolean proc_gnuplot(const char *dir, const char *script, GError **error);

@@ -1,5 +1,6 @@
 /* VM profiles: parse an INI file with GKeyFile and validate every value. */
 #include "profile.h"
+#include "network.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,8 +18,8 @@ static const char *const boot_keys[] = { "kernel", "initrd", "append", "cdrom", 
 static const char *const disk_keys[] = {
     "file", "size", "format", "bus", "cache", "readonly", NULL
 };
-static const char *const net_keys[] = { "mode", "forward", "mac",      "model", "lan",
-                                        "net",  "dns",     "restrict", NULL };
+static const char *const net_keys[] = { "mode", "forward",  "mac",     "model",  "lan", "net",
+                                        "dns",  "restrict", "network", "bridge", NULL };
 static const char *const agent_keys[] = { "enabled", NULL };
 static const char *const serial_keys[] = { "enabled", "log", NULL };
 
@@ -97,7 +98,7 @@ static gboolean check_keys(Ctx *c, const char *group, const char *const *valid, 
 
 /* Cuts an inline comment: whitespace followed by '#' (as DESIGN.md's
  * examples write them; GKeyFile itself only knows whole-line comments). */
-static char *strip_comment(char *v)
+char *profile_strip_comment(char *v)
 {
     for (char *s = v; *s; s++) {
         if (*s == '#' && s > v && g_ascii_isspace(s[-1])) {
@@ -111,7 +112,7 @@ static char *strip_comment(char *v)
 static char *get_str(Ctx *c, const char *group, const char *key)
 {
     char *v = g_key_file_get_string(c->kf, group, key, NULL);
-    return v ? strip_comment(v) : NULL;
+    return v ? profile_strip_comment(v) : NULL;
 }
 
 static gboolean no_control_chars(Ctx *c, const char *group, const char *key, const char *v,
@@ -132,6 +133,13 @@ static gboolean get_bool(Ctx *c, const char *group, const char *key, gboolean df
         *out = dflt;
         return TRUE;
     }
+    if (!profile_parse_bool(v, out))
+        return fail(c, error, group, key, "\"%s\" is not a boolean (use true or false)", v);
+    return TRUE;
+}
+
+gboolean profile_parse_bool(const char *v, gboolean *out)
+{
     if (!g_ascii_strcasecmp(v, "true") || !g_ascii_strcasecmp(v, "yes") || !strcmp(v, "1") ||
         !g_ascii_strcasecmp(v, "on"))
         *out = TRUE;
@@ -139,7 +147,7 @@ static gboolean get_bool(Ctx *c, const char *group, const char *key, gboolean df
              !g_ascii_strcasecmp(v, "off"))
         *out = FALSE;
     else
-        return fail(c, error, group, key, "\"%s\" is not a boolean (use true or false)", v);
+        return FALSE;
     return TRUE;
 }
 
@@ -474,6 +482,8 @@ static void net_free(gpointer data)
     g_free(n->dns);
     g_free(n->mac);
     g_free(n->model);
+    g_free(n->network);
+    g_free(n->bridge);
     g_free(n);
 }
 
@@ -565,6 +575,32 @@ static gboolean read_net_options(Ctx *c, const char *g, ProfileNet *n, GError **
     return TRUE;
 }
 
+/* network= or bridge= (mode=tap). */
+static gboolean read_tap_options(Ctx *c, const char *g, ProfileNet *n, GError **error)
+{
+    n->network = get_str(c, g, "network");
+    n->bridge = get_str(c, g, "bridge");
+    if ((n->network || n->bridge) && n->mode != NET_TAP)
+        return fail(c, error, g, n->network ? "network" : "bridge",
+                    "needs mode=tap (a tap on a bridge)");
+    if (n->mode != NET_TAP)
+        return TRUE;
+    if (!n->network == !n->bridge)
+        return fail(c, error, g, n->network ? "bridge" : "network",
+                    n->network ? "give network= or bridge=, not both"
+                               : "missing: mode=tap needs network=NAME (a qlaunch NAT network, "
+                                 "e.g. network=default) or bridge=BRIDGE (an existing bridge)");
+    if (n->network && !netdef_name_valid(n->network))
+        return fail(c, error, g, "network",
+                    "\"%s\" is not a network name (letters, digits, '_' and '-', at most 32)",
+                    n->network);
+    if (n->bridge && !netdef_ifname_valid(n->bridge))
+        return fail(c, error, g, "bridge",
+                    "\"%s\" is not an interface name (1 to 15 letters, digits, '_', '-', '.')",
+                    n->bridge);
+    return TRUE;
+}
+
 static gboolean read_net(Ctx *c, const char *g, const char *name, GError **error)
 {
     static const char *const modes[] = { "user", "tap", "socket", "none", NULL };
@@ -581,12 +617,7 @@ static gboolean read_net(Ctx *c, const char *g, const char *name, GError **error
               : !strcmp(mode, "tap")    ? NET_TAP
               : !strcmp(mode, "socket") ? NET_SOCKET
                                         : NET_NONE;
-    if (n->mode == NET_TAP)
-        return fail(c, error, g, "mode",
-                    "\"tap\" networking is not available in this qlaunch yet; use mode=user (NAT "
-                    "with forward= lines) or mode=socket with lan=NAME (VMs on one segment), "
-                    "neither needs root");
-    if (!read_net_options(c, g, n, error))
+    if (!read_net_options(c, g, n, error) || !read_tap_options(c, g, n, error))
         return FALSE;
     n->mac = get_str(c, g, "mac");
     if (n->mac) {
@@ -627,7 +658,7 @@ static GHashTable *collect_forwards(const char *data, gsize len)
                 arr = g_ptr_array_new_with_free_func(g_free);
                 g_hash_table_insert(t, g_strdup(group), arr);
             }
-            g_ptr_array_add(arr, strip_comment(g_strdup(eq + 1)));
+            g_ptr_array_add(arr, profile_strip_comment(g_strdup(eq + 1)));
         }
     }
     return t;

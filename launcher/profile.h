@@ -34,6 +34,8 @@ typedef struct {
     char *net;          /* mode=user: guest network CIDR, NULL = QEMU's 10.0.2.0/24 */
     char *dns;          /* mode=user: the guest's DNS address, NULL = QEMU's */
     gboolean restrict_; /* mode=user: no access to the host's network */
+    char *network;      /* mode=tap: a qlaunch NAT network (qlaunch net start NAME) */
+    char *bridge;       /* mode=tap: an existing bridge instead */
 } ProfileNet;
 
 typedef struct {
@@ -78,6 +80,10 @@ gboolean profile_name_valid(const char *name);
  * plain_unit is not 0, in which case they are multiplied by it. */
 gboolean profile_parse_size(const char *text, guint64 plain_unit, guint64 *out);
 const char *profile_accel_name(AccelChoice a);
+/* Cuts an inline comment (whitespace then '#') and strips; returns v. */
+char *profile_strip_comment(char *v);
+/* true/yes/on/1, false/no/off/0; FALSE if v is neither. */
+gboolean profile_parse_bool(const char *v, gboolean *out);
 /* The [disk NAME] entry, or NULL (borrowed). */
 ProfileDisk *profile_find_disk(const Profile *p, const char *name);
 const char *profile_net_mode_name(NetMode m);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "profile.h"
 
 G_DEFINE_QUARK(qlaunch_vm_error, vm_error)
 
@@ -94,7 +95,7 @@ VmPaths *vm_paths_new(const char *name)
 }
 
 /* mkdir 0700 if missing; then it must be a real directory owned by us. */
-static gboolean private_dir(const char *dir, GError **error)
+gboolean vm_private_dir(const char *dir, GError **error)
 {
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE, "cannot create %s: %s", dir,
@@ -129,7 +130,7 @@ gboolean vm_runtime_prepare(VmPaths *v, GError **error)
     g_autofree char *base = g_path_get_dirname(v->dir);
     g_autofree char *parent = g_path_get_dirname(base);
     g_mkdir_with_parents(parent, 0700);
-    return private_dir(base, error) && private_dir(v->dir, error);
+    return vm_private_dir(base, error) && vm_private_dir(v->dir, error);
 }
 
 int vm_lock(VmPaths *v, GError **error)
@@ -244,7 +245,9 @@ GStrv vm_list_names(void)
     const char *n;
     while (d && (n = g_dir_read_name(d))) {
         g_autofree char *p = g_build_filename(base, n, NULL);
-        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+        /* _networks and the like are not VM names */
+        if (profile_name_valid(n) && g_file_test(p, G_FILE_TEST_IS_DIR) &&
+            !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
             g_strv_builder_add(b, n);
     }
     GStrv names = g_strv_builder_end(b);

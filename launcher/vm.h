@@ -33,6 +33,8 @@ VmPaths *vm_paths_new(const char *name);
 /* Creates base and VM dirs 0700 and refuses ones not owned by us or that
  * are symlinks. */
 gboolean vm_runtime_prepare(VmPaths *v, GError **error);
+/* mkdir 0700 if missing; then it must be a real directory owned by us. */
+gboolean vm_private_dir(const char *dir, GError **error);
 /* flock on the lock file; returns the fd or -1 (VM_ERROR_BUSY). */
 int vm_lock(VmPaths *v, GError **error);
 /* QEMU's pid from the pidfile, 0 when absent. */

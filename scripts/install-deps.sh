@@ -9,6 +9,8 @@ pkgs=(
     kmod cpio gzip                      # build-guest.sh: depmod, initramfs
     sysbench                            # host side of the benchmarks and demo
     gnuplot-nox                         # make bench: plots
+    iproute2 nftables dnsmasq-base      # qlaunch net: bridge, masquerade, DHCP/DNS
+    socat procps                        # test-nat.sh: the upstream listener, pgrep
     ca-certificates
 )
 missing=()

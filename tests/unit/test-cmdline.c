@@ -120,9 +120,26 @@ static void test_mac_and_cpu(void)
     g_assert_cmpstr(cmdline_cpu_model(p, "tcg"), ==, "max,-tsc-deadline");
 }
 
+/* A started VM's tap NICs use the fd qlaunch opened; the others keep theirs. */
+static void test_tap_fd(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(Profile) p = profile_load(GOLDEN "/net-opts.ini", &env, &err);
+    g_assert_no_error(err);
+    int fds[] = { -1, -1, 7, 9 }; /* [net u], [net l], [net t], [net b] */
+    CmdlineOpts o = { .qemu = "q", .runtime_dir = "/r", .accel = "tcg", .tap_fds = fds };
+    g_auto(GStrv) argv = cmdline_build(p, &o);
+    g_autofree char *all = g_strjoinv(" ", argv);
+    g_assert_nonnull(strstr(all, "-netdev tap,id=net-t,fd=7 "));
+    g_assert_nonnull(strstr(all, "-netdev tap,id=net-b,fd=9 "));
+    g_assert_nonnull(strstr(all, "-netdev user,id=net-u,"));
+    g_assert_null(strstr(all, "ifname="));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/cmdline/tap-fd", test_tap_fd);
     const char *names[] = { "tiny-like", "comma", "cdrom", "tcg-opts", "net-opts" };
     for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
         g_autofree char *tp = g_strdup_printf("/cmdline/golden/%s", names[i]);
