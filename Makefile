@@ -27,7 +27,7 @@ BIN ?= qlaunch
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 HEADERS := $(wildcard qmp/*.h launcher/*.h)
 
-.PHONY: all deps guest check unit integration sanitize bench bench-lab4 demo install format-check clean
+.PHONY: all deps guest check unit integration net sanitize bench bench-lab4 demo install format-check clean
 all: $(BIN) $(BUILD)/libqmp.a libqmp.a
 
 # Installs missing Debian packages (apt-get; sudo when not root).
@@ -64,8 +64,12 @@ unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 integration: $(BIN) guest
 	QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh integration tests/integration/test-*.sh
 
+# Network tests, in namespaces they create (root).
+net: $(BIN) guest
+	QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh net tests/net/test-*.sh
+
 check: $(BIN) guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-	QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) tests/integration/test-*.sh
+	QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) tests/integration/test-*.sh tests/net/test-*.sh
 
 # ASan + UBSan build of everything, then the same tests.
 sanitize:
@@ -75,6 +79,7 @@ sanitize:
 bench: qlaunch guest $(BUILD)/tests/bench-lifecycle
 	tests/bench/lifecycle.sh
 	tests/bench/migrate.sh
+	tests/bench/net.sh
 	./qlaunch bench tiny --out $(BUILD)/bench/sysbench
 
 bench-lab4: qlaunch guest

@@ -2,7 +2,7 @@
 # NAT networks and taps, inside network namespaces this test creates: one
 # plays the host (bridge, nftables, dnsmasq, two VMs on taps), one the
 # upstream host behind a veth; nothing touches the machine's own network.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 
 ns=qlaunch-nat-$$ up=qlaunch-up-$$
 if ! ip netns add "$ns" 2>/dev/null || ! ip netns add "$up" 2>/dev/null; then

@@ -3,7 +3,7 @@
 # creates (traffic stays on its loopback): user-mode forwards reached from
 # the host, a taken port, forwards added and removed at run time, net=,
 # and two unprivileged VMs on one socket lan pinging each other.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 
 ns=qlaunch-it-$$
 if ! ip netns add "$ns" 2>/dev/null; then
