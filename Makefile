@@ -15,11 +15,11 @@ LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 QMP_SRC := qmp/qmp.c qmp/qga.c
 CORE_SRC := launcher/profile.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c \
             launcher/cli.c launcher/snapshot.c launcher/migrate.c launcher/resources.c launcher/bench.c launcher/scenario.c launcher/netfwd.c \
-            launcher/network.c launcher/nat.c
+            launcher/network.c launcher/nat.c launcher/stats.c launcher/export.c
 CMD_SRC := launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
-           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c launcher/cmd-bench.c launcher/cmd-scenario.c launcher/cmd-net.c launcher/cmd-network.c \
+           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c launcher/cmd-bench.c launcher/cmd-scenario.c launcher/cmd-net.c launcher/cmd-network.c launcher/cmd-stats.c launcher/cmd-export.c \
            launcher/main.c
-UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot test-migrate test-bench test-net test-network
+UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot test-migrate test-bench test-net test-network test-stats
 
 # The program; `make sanitize` builds its own copy under build/san.
 BIN ?= qlaunch
@@ -97,6 +97,11 @@ install: qlaunch libqmp.a
 	install -m 0644 profiles/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/
 	install -m 0644 profiles/scenarios/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/scenarios/
 	install -m 0644 profiles/networks/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/networks/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 launcher/man/qlaunch.1 $(DESTDIR)$(PREFIX)/share/man/man1/qlaunch.1
+	install -m 0644 launcher/man/qlaunch-profile.5 $(DESTDIR)$(PREFIX)/share/man/man5/qlaunch-profile.5
+	install -m 0644 scripts/qlaunch-completion.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/qlaunch
 	if [ -f build/guest/vmlinuz ]; then install -d $(DESTDIR)$(PREFIX)/share/qlaunch/guest && \
 	    install -m 0644 build/guest/vmlinuz build/guest/initrd.img \
 	    $(DESTDIR)$(PREFIX)/share/qlaunch/guest/; fi

@@ -59,13 +59,19 @@ gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const c
                    const char *summary, int min_pos, int max_pos)
 {
     g_autofree char *usage = g_strdup_printf("%s %s", (*argv)[0], args);
-    g_autoptr(GOptionContext) ctx = g_option_context_new(usage);
+    /* --help prints "Usage: qlaunch VERB [OPTION…] ARGS" */
+    g_autofree char *prg = g_strdup_printf("qlaunch %s", (*argv)[0]);
+    g_set_prgname(prg);
+    g_autoptr(GOptionContext) ctx = g_option_context_new(args);
     g_option_context_set_summary(ctx, summary);
     /* Options may follow the arguments (virsh style), except for verbs that
      * pass a command on after "--" (exec): there the first word stops us. */
     g_option_context_set_strict_posix(ctx, strstr(args, " -- ") != NULL);
+    gboolean verbose = FALSE;
     GOptionEntry common[] = { { "quiet", 'q', 0, G_OPTION_ARG_NONE, &cli_quiet,
                                 "Print only errors and results", NULL },
+                              { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+                                "Show QMP and guest-agent traffic on stderr (debug level)", NULL },
                               G_OPTION_ENTRY_NULL };
     g_option_context_add_main_entries(ctx, common, NULL);
     if (entries)
@@ -77,6 +83,8 @@ gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const c
                 err->message, usage, (*argv)[0]);
         return FALSE;
     }
+    if (verbose)
+        g_log_set_debug_enabled(TRUE);
     int pos = *argc - 1;
     if (pos > 0 && strcmp((*argv)[1], "--") == 0) {
         (*argv)++;

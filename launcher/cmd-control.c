@@ -266,12 +266,19 @@ int cmd_status(int argc, char **argv)
 
 int cmd_list(int argc, char **argv)
 {
-    gboolean json = FALSE;
+    gboolean json = FALSE, names_only = FALSE;
     GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+                               { "names", 0, 0, G_OPTION_ARG_NONE, &names_only,
+                                 "Only the names, without asking the VMs (for completion)", NULL },
                                G_OPTION_ENTRY_NULL };
     if (!cli_parse(&argc, &argv, entries, "", "List VMs that have a runtime dir.", 0, 0))
         return EXIT_USAGE;
     g_auto(GStrv) names = vm_list_names();
+    if (names_only) {
+        for (gsize i = 0; names[i]; i++)
+            printf("%s\n", names[i]);
+        return EXIT_OK;
+    }
     json_auto_t *all = json_array();
     for (gsize i = 0; names[i]; i++) {
         g_autoptr(VmPaths) v = vm_paths_new(names[i]);

@@ -2,12 +2,34 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "accel.h"
 #include "cli.h"
 #include "cmdline.h"
 #include "commands.h"
+#include "nat.h"
 #include "proc.h"
+
+char *cli_preview_accel(const Profile *p, const char *accel_arg)
+{
+    if (accel_arg)
+        return g_strdup(accel_arg);
+    /* Only a cached probe answer: printing an argv must not boot a VM. */
+    g_autofree char *accel = NULL, *reason = NULL;
+    KvmFacts f = { 0 };
+    g_autofree char *cache = vm_cache_file();
+    accel_gather(&f);
+    accel_probe(&f, qlaunch_qemu_binary(), "", cache, 0);
+    if (!accel_decide(p->accel, &f, TRUE, &accel, &reason)) {
+        g_clear_pointer(&accel, g_free);
+        accel = g_strdup("kvm");
+    }
+    kvm_facts_clear(&f);
+    return g_steal_pointer(&accel);
+}
 
 int cmd_cmdline(int argc, char **argv)
 {
@@ -33,19 +55,7 @@ int cmd_cmdline(int argc, char **argv)
     g_autoptr(Profile) p = cli_load_profile(argv[1], &err);
     if (!p)
         return cli_fail(err);
-    g_autofree char *accel = NULL, *reason = NULL;
-    if (accel_arg) {
-        accel = g_strdup(accel_arg);
-    } else {
-        /* Only a cached probe answer: printing an argv must not boot a VM. */
-        KvmFacts f = { 0 };
-        g_autofree char *cache = vm_cache_file();
-        accel_gather(&f);
-        accel_probe(&f, qlaunch_qemu_binary(), "", cache, 0);
-        if (!accel_decide(p->accel, &f, TRUE, &accel, &reason))
-            accel = g_strdup("kvm");
-        kvm_facts_clear(&f);
-    }
+    g_autofree char *accel = cli_preview_accel(p, accel_arg);
     g_autoptr(VmPaths) v = vm_paths_new(p->name);
     CmdlineOpts o = {
         .qemu = qlaunch_qemu_binary(), .runtime_dir = v->dir, .accel = accel, .daemonize = TRUE
@@ -99,7 +109,7 @@ static void check_tools(Doctor *d)
     check(d, built ? 0 : 1, "embedded guest", guest, built ? NULL : "make guest");
 }
 
-static void check_kvm(Doctor *d, gboolean probe)
+static gboolean check_kvm(Doctor *d, gboolean probe)
 {
     KvmFacts f = { 0 };
     accel_gather(&f);
@@ -124,6 +134,115 @@ static void check_kvm(Doctor *d, gboolean probe)
     g_autofree char *choice = g_strdup_printf("%s (%s)", accel, reason);
     check(d, 0, "accel=auto", choice, NULL);
     kvm_facts_clear(&f);
+    return ok;
+}
+
+/* The hypervisor's CPUID signature (leaf 0x40000000), e.g. "KVMKVMKVM",
+ * "VBoxVBoxVBox", "Microsoft Hv"; NULL on bare metal. */
+static char *hypervisor_signature(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, dd;
+    __cpuid(1, a, b, c, dd);
+    if (!(c & (1u << 31)))
+        return NULL;
+    __cpuid(0x40000000, a, b, c, dd);
+    char sig[13] = { 0 };
+    memcpy(sig, &b, 4);
+    memcpy(sig + 4, &c, 4);
+    memcpy(sig + 8, &dd, 4);
+    return g_strstrip(g_strdup(sig));
+#else
+    return NULL;
+#endif
+}
+
+/* The host itself: bare metal, or a VM (nested labs: VirtualBox, KVM...). */
+static void check_host(Doctor *d, gboolean kvm_ok)
+{
+    g_autofree char *cpuinfo = NULL, *vendor = NULL, *product = NULL;
+    g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL);
+    gboolean nested = cpuinfo && strstr(cpuinfo, " hypervisor");
+    g_file_get_contents("/sys/class/dmi/id/sys_vendor", &vendor, NULL, NULL);
+    g_file_get_contents("/sys/class/dmi/id/product_name", &product, NULL, NULL);
+    g_autofree char *sig = hypervisor_signature();
+    nested = nested || sig;
+    g_autofree char *what = g_strdup_printf(
+        "%s%s%s%s%s%s%s", nested ? "a virtual machine" : "no hypervisor flag (bare metal?)",
+        sig ? ", hypervisor " : "", sig ? sig : "", vendor ? ": " : "",
+        vendor ? g_strstrip(vendor) : "", product ? " " : "", product ? g_strstrip(product) : "");
+    check(d, nested && !kvm_ok ? 1 : 0, "host", what,
+          nested && !kvm_ok ? "nested KVM needs nested virtualization enabled in the outer "
+                              "hypervisor (VirtualBox: Nested VT-x/AMD-V); until then TCG"
+                            : NULL);
+}
+
+static void check_qemu_features(Doctor *d)
+{
+    const char *argv[] = { qlaunch_qemu_binary(), "-netdev", "help", NULL };
+    g_autofree char *out = NULL;
+    int status = 0;
+    if (!proc_run(argv, 10000, &out, &status, NULL) || status != 0)
+        return;
+    gboolean slirp = strstr(out, "\nuser") != NULL;
+    const char *colon = strchr(out, ':'); /* "Available netdev backend types:" */
+    g_autofree char *list = g_strdelimit(g_strstrip(g_strdup(colon ? colon + 1 : out)), "\n", ' ');
+    check(d, slirp ? 0 : 1, "qemu netdevs", list,
+          slirp ? NULL : "this QEMU has no user-mode networking (slirp): use mode=socket or tap");
+    gboolean vhost = access("/dev/vhost-net", R_OK | W_OK) == 0;
+    check(d, vhost ? 0 : 1, "vhost-net",
+          vhost ? "/dev/vhost-net usable" : "/dev/vhost-net absent or not writable",
+          vhost ? NULL : "modprobe vhost_net (taps work without it, more slowly)");
+}
+
+static void check_networking(Doctor *d)
+{
+    g_autofree char *why = nat_privilege_problem("mode=tap and qlaunch net");
+    gboolean tun = access("/dev/net/tun", R_OK | W_OK) == 0;
+    check(d, !why && tun ? 0 : 1, "tap and bridge",
+          why   ? why
+          : tun ? "CAP_NET_ADMIN and /dev/net/tun: mode=tap and qlaunch net available"
+                : "/dev/net/tun cannot be opened",
+          why   ? "user and socket networking need none of this"
+          : tun ? NULL
+                : "modprobe tun");
+    const char *tools[][2] = { { "ip", "iproute2" },
+                               { "nft", "nftables" },
+                               { "dnsmasq", "dnsmasq-base" } };
+    for (gsize i = 0; i < G_N_ELEMENTS(tools); i++) {
+        g_autoptr(GError) e = NULL;
+        g_autofree char *path = nat_find_tool(tools[i][0], tools[i][1], &e);
+        g_autofree char *fix =
+            path ? NULL
+                 : g_strdup_printf("apt-get install %s (needed by qlaunch net)", tools[i][1]);
+        check(d, path ? 0 : 1, tools[i][0], path ? path : e->message, fix);
+    }
+}
+
+static void check_cgroups(Doctor *d)
+{
+    g_autofree char *v2 = NULL;
+    g_file_get_contents("/sys/fs/cgroup/cgroup.controllers", &v2, NULL, NULL);
+    gboolean v2cpu = v2 && strstr(v2, "cpu") != NULL, v2mem = v2 && strstr(v2, "memory") != NULL;
+    gboolean v1cpu = g_file_test("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", G_FILE_TEST_EXISTS);
+    gboolean v1mem = g_file_test("/sys/fs/cgroup/memory/memory.limit_in_bytes", G_FILE_TEST_EXISTS);
+    g_autofree char *detail = g_strdup_printf("cpu: %s; memory: %s",
+                                              v2cpu   ? "v2"
+                                              : v1cpu ? "v1"
+                                                      : "none",
+                                              v2mem   ? "v2"
+                                              : v1mem ? "v1"
+                                                      : "none");
+    gboolean ok = (v2cpu || v1cpu) && (v2mem || v1mem);
+    check(d, ok ? 0 : 1, "cgroups", detail,
+          ok ? NULL : "cpu-limit= and memory-limit= need the cpu and memory controllers");
+    const char *bench[][2] = { { "sysbench", "sysbench" }, { "gnuplot", "gnuplot-nox" } };
+    for (gsize i = 0; i < G_N_ELEMENTS(bench); i++) {
+        g_autofree char *path = g_find_program_in_path(bench[i][0]);
+        g_autofree char *fix =
+            path ? NULL : g_strdup_printf("apt-get install %s (qlaunch bench)", bench[i][1]);
+        check(d, path ? 0 : 1, bench[i][0], path ? path : "not found", fix);
+    }
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -137,7 +256,11 @@ int cmd_doctor(int argc, char **argv)
         return EXIT_USAGE;
     Doctor d = { .checks = json_array() };
     check_tools(&d);
-    check_kvm(&d, !no_probe);
+    gboolean kvm_ok = check_kvm(&d, !no_probe);
+    check_host(&d, kvm_ok);
+    check_qemu_features(&d);
+    check_networking(&d);
+    check_cgroups(&d);
     g_autofree char *base = vm_runtime_base();
     g_autoptr(VmPaths) v = vm_paths_new("doctor-check");
     g_autoptr(GError) err = NULL;

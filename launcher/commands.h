@@ -21,6 +21,13 @@ int cmd_doctor(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 int cmd_net(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+/* The accelerator to show for p: accel_arg, else what the cached KVM probe
+ * says (no VM is booted to find out). transfer full */
+char *cli_preview_accel(const Profile *p, const char *accel_arg);
 
 typedef struct {
     gboolean wait_agent;

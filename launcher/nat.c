@@ -43,8 +43,7 @@ char *nat_privilege_problem(const char *verb)
         verb);
 }
 
-/* The full path of a system tool, or NULL with an error naming its package. */
-static char *tool(const char *name, const char *package, GError **error)
+char *nat_find_tool(const char *name, const char *package, GError **error)
 {
     char *p = g_find_program_in_path(name);
     if (p)
@@ -317,10 +316,11 @@ static gboolean start_dnsmasq(const NetDef *d, const char *dnsmasq, const char *
 
 static gboolean start_steps(const NetDef *d, const char *dir, json_t *st, GError **error)
 {
-    g_autofree char *ip = tool("ip", "iproute2", error);
-    g_autofree char *nft = ip ? tool("nft", "nftables", error) : NULL;
+    g_autofree char *ip = nat_find_tool("ip", "iproute2", error);
+    g_autofree char *nft = ip ? nat_find_tool("nft", "nftables", error) : NULL;
     gboolean need_dnsmasq = d->dns || d->dhcp_start;
-    g_autofree char *dnsmasq = nft && need_dnsmasq ? tool("dnsmasq", "dnsmasq-base", error) : NULL;
+    g_autofree char *dnsmasq =
+        nft && need_dnsmasq ? nat_find_tool("dnsmasq", "dnsmasq-base", error) : NULL;
     if (!nft || (need_dnsmasq && !dnsmasq) || !check_free(d, error) ||
         !start_bridge(d, ip, st, error))
         return FALSE;
@@ -480,13 +480,13 @@ gboolean nat_stop(const char *name, const NetDef *d, gboolean force, GStrv *remo
     g_autoptr(GError) e = NULL;
     if (!stop_dnsmasq(dir, removed))
         g_set_error(&first, NAT_ERROR, 1, "dnsmasq of network %s does not exit", name);
-    g_autofree char *nft = tool("nft", "nftables", NULL);
+    g_autofree char *nft = nat_find_tool("nft", "nftables", NULL);
     if (table && nft && nft_table_exists(nft, table)) {
         const char *del[] = { nft, "delete", "table", "ip", table, NULL };
         if (run_tool(del, NULL, first ? &e : &first))
             take(removed, g_strdup_printf("nft table ip %s", table));
     }
-    g_autofree char *ip = tool("ip", "iproute2", NULL);
+    g_autofree char *ip = nat_find_tool("ip", "iproute2", NULL);
     if (bridge && ip && bridge_is_ours(bridge, name)) {
         g_clear_error(&e);
         if (ip_cmd(ip, first ? &e : &first, "link", "del", bridge, NULL))
@@ -559,7 +559,7 @@ json_t *nat_status(const char *name, const NetDef *d)
     json_object_set_new(out, "subnet", json_string(FIELD("subnet", subnet ? subnet : "")));
     json_object_set_new(out, "gateway", json_string(FIELD("gateway", gw ? gw : "")));
 #undef FIELD
-    g_autofree char *nft = tool("nft", "nftables", NULL);
+    g_autofree char *nft = nat_find_tool("nft", "nftables", NULL);
     gboolean have_bridge = bridge && bridge_is_ours(bridge, name);
     gboolean have_table = nft && tbl && nft_table_exists(nft, tbl);
     pid_t pid = our_dnsmasq(dir);
@@ -605,7 +605,7 @@ int nat_tap_open(const char *bridge, char **ifname, GError **error)
         g_set_error_literal(error, NAT_ERROR, 1, why);
         return -1;
     }
-    g_autofree char *ip = tool("ip", "iproute2", error);
+    g_autofree char *ip = nat_find_tool("ip", "iproute2", error);
     if (!ip)
         return -1;
     /* Not close-on-exec: QEMU inherits it as -netdev tap,fd=N. */

@@ -10,6 +10,9 @@
 /* NULL when the process may configure networks, else why not (transfer
  * full): names the verb, the capability and that user mode needs nothing. */
 char *nat_privilege_problem(const char *verb);
+/* The full path of a system tool (PATH, then /usr/sbin and /sbin), or NULL
+ * with an error naming the Debian package to install. */
+char *nat_find_tool(const char *name, const char *package, GError **error);
 /* The network's runtime dir: <runtime>/_networks/NAME (transfer full). */
 char *nat_state_dir(const char *name);
 /* state.json of a network that was started (transfer full), or NULL. */

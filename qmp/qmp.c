@@ -1,4 +1,5 @@
 /* libqmp wire layer: framing, deadlines, id matching, event queue. */
+#define G_LOG_DOMAIN "libqmp"
 #include "qmp.h"
 
 #include <errno.h>
@@ -228,6 +229,9 @@ static json_t *read_message(QmpConn *conn, gint64 deadline, gboolean tolerant, G
             continue;
         json_error_t jerr;
         json_t *msg = json_loadb(p, len, JSON_DECODE_ANY, &jerr);
+        if (g_log_get_debug_enabled())
+            g_debug("%s <- %.*s", conn->mode == QMP_MODE_AGENT ? "agent" : "qmp",
+                    (int)MIN(len, 4096), p);
         if (msg && json_is_object(msg))
             return msg;
         json_decref(msg);
@@ -311,6 +315,8 @@ static gboolean send_request(QmpConn *conn, json_t *req, gint64 deadline, GError
         return FALSE;
     }
     g_autofree char *line = g_strconcat(text, "\n", NULL);
+    if (g_log_get_debug_enabled())
+        g_debug("%s -> %s", conn->mode == QMP_MODE_AGENT ? "agent" : "qmp", text);
     return write_all(conn, line, strlen(line), deadline, error);
 }
 

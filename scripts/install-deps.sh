@@ -11,6 +11,8 @@ pkgs=(
     gnuplot-nox                         # make bench: plots
     iproute2 nftables dnsmasq-base      # qlaunch net: bridge, masquerade, DHCP/DNS
     socat procps                        # test-nat.sh: the upstream listener, pgrep
+    libvirt-clients libxml2-utils       # tests: virt-xml-validate / virsh on export --format libvirt
+    man-db perl                         # tests: man -l on the man pages; json_pp
     ca-certificates
 )
 missing=()

@@ -1,0 +1,371 @@
+/* Profiles rendered for libvirt, Proxmox and plain sh. */
+#include "export.h"
+
+#include <string.h>
+
+#include "cmdline.h"
+
+static void lostf(GString *lost, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void lostf(GString *lost, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_string_append_vprintf(lost, fmt, ap);
+    va_end(ap);
+    g_string_append_c(lost, '\n');
+}
+
+static char *finish_lost(GString *lost)
+{
+    return lost->len ? g_string_free(lost, FALSE) : (g_string_free(lost, TRUE), NULL);
+}
+
+/* XML text with <, >, &, ' and " escaped (transfer full). */
+static char *x(const char *s)
+{
+    return g_markup_escape_text(s ? s : "", -1);
+}
+
+static void xml_cpu(GString *s, const Profile *p, const char *accel)
+{
+    const char *model = cmdline_cpu_model(p, accel);
+    g_auto(GStrv) parts = g_strsplit(model, ",", -1);
+    if (!strcmp(parts[0], "host"))
+        g_string_append(s, "  <cpu mode='host-passthrough'");
+    else if (!strcmp(parts[0], "max"))
+        g_string_append(s, "  <cpu mode='maximum'");
+    else
+        g_string_append(s, "  <cpu mode='custom' match='exact'");
+    g_string_append(s, ">\n");
+    if (strcmp(parts[0], "host") && strcmp(parts[0], "max")) {
+        g_autofree char *m = x(parts[0]);
+        g_string_append_printf(s, "    <model fallback='forbid'>%s</model>\n", m);
+    }
+    for (gsize i = 1; parts[i]; i++) {
+        const char *f = parts[i];
+        gboolean off = *f == '-';
+        if (*f == '+' || *f == '-')
+            f++;
+        g_autofree char *name = g_strdup(f), *ex = NULL;
+        char *eq = strchr(name, '=');
+        if (eq) { /* feature=on|off */
+            off = !strcmp(eq + 1, "off");
+            *eq = '\0';
+        }
+        ex = x(name);
+        g_string_append_printf(s, "    <feature policy='%s' name='%s'/>\n",
+                               off ? "disable" : "require", ex);
+    }
+    g_string_append(s, "  </cpu>\n");
+}
+
+static void xml_tuning(GString *s, const Profile *p, GString *lost)
+{
+    if (p->pin || p->cpu_limit_pct) {
+        g_string_append(s, "  <cputune>\n");
+        for (guint i = 0; p->pin && i < p->cpus; i++)
+            g_string_append_printf(s, "    <vcpupin vcpu='%u' cpuset='%d'/>\n", i, p->pin[i]);
+        if (p->cpu_limit_pct)
+            g_string_append_printf(s,
+                                   "    <global_period>100000</global_period>\n"
+                                   "    <global_quota>%u</global_quota>\n",
+                                   p->cpu_limit_pct * 1000);
+        g_string_append(s, "  </cputune>\n");
+    }
+    if (p->memory_limit)
+        g_string_append_printf(s,
+                               "  <memtune>\n    <hard_limit unit='KiB'>%" G_GUINT64_FORMAT
+                               "</hard_limit>\n  </memtune>\n",
+                               p->memory_limit / 1024);
+    if (p->tcg_thread)
+        lostf(lost, "[vm] tcg-thread=%s (libvirt has no setting for it)", p->tcg_thread);
+}
+
+static void xml_os(GString *s, const Profile *p)
+{
+    g_autofree char *machine = x(p->machine);
+    g_string_append_printf(s, "  <os>\n    <type arch='x86_64' machine='%s'>hvm</type>\n", machine);
+    if (p->kernel) {
+        g_autofree char *k = x(p->kernel), *i = x(p->initrd), *a = x(p->append);
+        g_string_append_printf(s, "    <kernel>%s</kernel>\n", k);
+        if (p->initrd)
+            g_string_append_printf(s, "    <initrd>%s</initrd>\n", i);
+        if (p->append)
+            g_string_append_printf(s, "    <cmdline>%s</cmdline>\n", a);
+    }
+    const char *order = p->order ? p->order : (p->kernel ? "" : p->cdrom ? "dc" : "c");
+    for (const char *o = order; *o; o++) {
+        const char *dev = *o == 'c' ? "hd" : *o == 'd' ? "cdrom" : *o == 'n' ? "network" : NULL;
+        if (dev)
+            g_string_append_printf(s, "    <boot dev='%s'/>\n", dev);
+    }
+    g_string_append(s, "  </os>\n");
+}
+
+static void xml_disks(GString *s, const Profile *p, GString *lost)
+{
+    guint nvirtio = 0, nsata = 0;
+    for (guint i = 0; i < p->disks->len; i++) {
+        const ProfileDisk *d = p->disks->pdata[i];
+        gboolean virtio = !strcmp(d->bus, "virtio");
+        g_autofree char *dev =
+            g_strdup_printf("%s%c", virtio ? "vd" : "sd", 'a' + (virtio ? nvirtio++ : nsata++));
+        g_autofree char *file = x(d->file), *fmt = x(d->format);
+        g_string_append_printf(s,
+                               "    <disk type='file' device='disk'>\n"
+                               "      <driver name='qemu' type='%s'%s%s%s/>\n"
+                               "      <source file='%s'/>\n"
+                               "      <target dev='%s' bus='%s'/>\n%s"
+                               "    </disk>\n",
+                               fmt, d->cache ? " cache='" : "", d->cache ? d->cache : "",
+                               d->cache ? "'" : "", file, dev, virtio ? "virtio" : "sata",
+                               d->readonly ? "      <readonly/>\n" : "");
+        if (d->size)
+            lostf(lost,
+                  "[disk %s] size=: libvirt does not create disks; create it first: qemu-img "
+                  "create -f qcow2 %s %" G_GUINT64_FORMAT,
+                  d->name, d->file, d->size);
+    }
+    if (p->cdrom) {
+        gboolean ide = g_str_has_prefix(p->machine, "pc") && !strstr(p->machine, "q35");
+        g_autofree char *iso = x(p->cdrom);
+        g_string_append_printf(s,
+                               "    <disk type='file' device='cdrom'>\n"
+                               "      <driver name='qemu' type='raw'/>\n"
+                               "      <source file='%s'/>\n"
+                               "      <target dev='%s%c' bus='%s'/>\n"
+                               "      <readonly/>\n"
+                               "    </disk>\n",
+                               iso, ide ? "hd" : "sd", ide ? 'c' : (char)('a' + nsata),
+                               ide ? "ide" : "sata");
+    }
+}
+
+static void xml_nics(GString *s, const Profile *p, GString *lost)
+{
+    for (guint i = 0; i < p->nets->len; i++) {
+        const ProfileNet *n = p->nets->pdata[i];
+        if (n->mode == NET_NONE)
+            continue;
+        g_autofree char *mac = cmdline_nic_mac(p, n);
+        const char *model = strcmp(n->model, "e1000") ? "virtio" : "e1000";
+        if (n->mode == NET_USER) {
+            g_string_append(s, "    <interface type='user'>\n");
+            for (gsize f = 0; n->forwards && n->forwards[f]; f++)
+                lostf(lost,
+                      "[net %s] forward=%s (libvirt's user networking has no forwards "
+                      "without the passt backend)",
+                      n->name, n->forwards[f]);
+            if (n->net || n->dns || n->restrict_)
+                lostf(lost, "[net %s] net=/dns=/restrict= of user mode", n->name);
+        } else if (n->mode == NET_SOCKET) {
+            g_autofree char *group = NULL;
+            guint port = cmdline_lan_address(n->lan, &group);
+            g_string_append_printf(s,
+                                   "    <interface type='mcast'>\n"
+                                   "      <source address='%s' port='%u'/>\n",
+                                   group, port);
+            lostf(lost,
+                  "[net %s] lan=%s: multicast %s:%u carries over, but not localaddr=127.0.0.1 "
+                  "(libvirt's mcast NIC uses the default route's interface)",
+                  n->name, n->lan, group, port);
+        } else if (n->network) {
+            g_autofree char *net = x(n->network);
+            g_string_append_printf(s,
+                                   "    <interface type='network'>\n"
+                                   "      <source network='%s'/>\n",
+                                   net);
+            lostf(lost,
+                  "[net %s] network=%s: the NIC joins libvirt's network of that name (its "
+                  "default is 192.168.122.0/24), not qlaunch's networks/%s.ini",
+                  n->name, n->network, n->network);
+        } else {
+            g_autofree char *br = x(n->bridge);
+            g_string_append_printf(s,
+                                   "    <interface type='bridge'>\n"
+                                   "      <source bridge='%s'/>\n",
+                                   br);
+        }
+        g_string_append_printf(s,
+                               "      <mac address='%s'/>\n"
+                               "      <model type='%s'/>\n"
+                               "    </interface>\n",
+                               mac, model);
+    }
+}
+
+char *export_libvirt(const Profile *p, const char *accel, const char *qemu, char **lost_out)
+{
+    GString *lost = g_string_new(NULL);
+    GString *s = g_string_new(NULL);
+    g_autofree char *name = x(p->name), *emu = x(qemu);
+    g_string_append_printf(s,
+                           "<domain type='%s'>\n"
+                           "  <name>%s</name>\n"
+                           "  <memory unit='MiB'>%" G_GUINT64_FORMAT "</memory>\n"
+                           "  <vcpu placement='static'>%u</vcpu>\n",
+                           strcmp(accel, "kvm") ? "qemu" : "kvm", name, p->memory_mib, p->cpus);
+    xml_tuning(s, p, lost);
+    xml_os(s, p);
+    g_string_append(s, "  <features>\n    <acpi/>\n");
+    if (p->tcg_tb_size_mib && strcmp(accel, "kvm"))
+        g_string_append_printf(s,
+                               "    <tcg>\n      <tb-cache unit='MiB'>%u</tb-cache>\n    </tcg>\n",
+                               p->tcg_tb_size_mib);
+    g_string_append(s, "  </features>\n");
+    xml_cpu(s, p, accel);
+    g_string_append_printf(s,
+                           "  <on_poweroff>destroy</on_poweroff>\n"
+                           "  <on_reboot>restart</on_reboot>\n"
+                           "  <on_crash>destroy</on_crash>\n"
+                           "  <devices>\n"
+                           "    <emulator>%s</emulator>\n",
+                           emu);
+    xml_disks(s, p, lost);
+    xml_nics(s, p, lost);
+    if (p->serial) {
+        g_autofree char *log = x(p->serial_log);
+        g_string_append(s, "    <serial type='pty'>\n");
+        if (p->serial_log)
+            g_string_append_printf(s, "      <log file='%s' append='on'/>\n", log);
+        g_string_append(s, "      <target port='0'/>\n    </serial>\n"
+                           "    <console type='pty'>\n      <target type='serial' port='0'/>\n"
+                           "    </console>\n");
+    }
+    if (p->agent)
+        g_string_append(s, "    <channel type='unix'>\n"
+                           "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"
+                           "    </channel>\n");
+    g_string_append(s, "    <memballoon model='none'/>\n  </devices>\n</domain>\n");
+    *lost_out = finish_lost(lost);
+    return g_string_free(s, FALSE);
+}
+
+char *export_proxmox(const Profile *p, const char *accel, char **lost_out)
+{
+    GString *lost = g_string_new(NULL);
+    GString *s = g_string_new(NULL);
+    g_autofree char *cpu = g_strdup(cmdline_cpu_model(p, accel));
+    char *comma = strchr(cpu, ',');
+    if (comma) {
+        lostf(lost, "[vm] cpu flags \"%s\" (Proxmox takes only a few whitelisted flags)",
+              comma + 1);
+        *comma = '\0';
+    }
+    g_string_append_printf(s,
+                           "# %s, exported by qlaunch; save as /etc/pve/qemu-server/VMID.conf\n"
+                           "name: %s\nmemory: %" G_GUINT64_FORMAT
+                           "\nsockets: 1\ncores: %u\ncpu: %s\nkvm: %d\nmachine: %s\n"
+                           "agent: %d\nostype: l26\n",
+                           p->name, p->name, p->memory_mib, p->cpus, cpu, strcmp(accel, "kvm") == 0,
+                           p->machine, p->agent ? 1 : 0);
+    if (p->serial)
+        g_string_append(s, "serial0: socket\n");
+    if (p->cpu_limit_pct)
+        g_string_append_printf(s, "cpulimit: %.2f\n", p->cpu_limit_pct / 100.0);
+    if (p->pin) {
+        g_string_append(s, "affinity: ");
+        for (guint i = 0; i < p->cpus; i++)
+            g_string_append_printf(s, "%s%d", i ? "," : "", p->pin[i]);
+        g_string_append(s, "\n");
+        lostf(lost, "[vm] pin=: Proxmox's affinity= pins the whole VM to the set, not each vCPU");
+    }
+    if (p->memory_limit)
+        lostf(lost, "[vm] memory-limit= (Proxmox has no hard limit beyond memory:)");
+    if (p->tcg_tb_size_mib || p->tcg_thread)
+        lostf(lost, "[vm] tcg-tb-size=/tcg-thread=");
+    GString *boot = g_string_new(NULL);
+    guint nv = 0, ns = 0;
+    for (guint i = 0; i < p->disks->len; i++) {
+        const ProfileDisk *d = p->disks->pdata[i];
+        gboolean virtio = !strcmp(d->bus, "virtio");
+        g_autofree char *key =
+            g_strdup_printf("%s%u", virtio ? "virtio" : "sata", virtio ? nv++ : ns++);
+        g_string_append_printf(s, "%s: %s%s%s\n", key, d->file, d->cache ? ",cache=" : "",
+                               d->cache ? d->cache : "");
+        g_string_append_printf(boot, "%s%s", boot->len ? ";" : "", key);
+        lostf(lost,
+              "[disk %s] %s is referenced by path; import it into a storage with qm importdisk "
+              "VMID %s STORAGE%s",
+              d->name, d->file, d->file, d->readonly ? " (readonly= does not carry over)" : "");
+    }
+    if (p->cdrom) {
+        g_string_append_printf(s, "ide2: %s,media=cdrom\n", p->cdrom);
+        g_string_append_printf(boot, "%side2", boot->len ? ";" : "");
+    }
+    for (guint i = 0, k = 0; i < p->nets->len; i++) {
+        const ProfileNet *n = p->nets->pdata[i];
+        if (n->mode == NET_NONE || n->mode == NET_SOCKET) {
+            if (n->mode == NET_SOCKET)
+                lostf(lost, "[net %s] lan=%s (Proxmox has no socket NICs)", n->name, n->lan);
+            continue;
+        }
+        g_autofree char *mac = cmdline_nic_mac(p, n);
+        const char *br = n->bridge ? n->bridge : "vmbr0";
+        g_string_append_printf(s, "net%u: %s=%s,bridge=%s\n", k++,
+                               strcmp(n->model, "e1000") ? "virtio" : "e1000", mac, br);
+        if (n->mode == NET_USER)
+            lostf(lost,
+                  "[net %s] mode=user: Proxmox has no user-mode NAT; the NIC is put on "
+                  "vmbr0%s",
+                  n->name, n->forwards && n->forwards[0] ? " and its forward= lines are lost" : "");
+        else if (n->network)
+            lostf(lost, "[net %s] network=%s: put on vmbr0; make a NAT bridge in Proxmox for it",
+                  n->name, n->network);
+    }
+    if (p->kernel) {
+        g_autofree char *append = p->append ? g_shell_quote(p->append) : NULL;
+        g_string_append_printf(s, "args: -kernel %s%s%s%s%s\n", p->kernel,
+                               p->initrd ? " -initrd " : "", p->initrd ? p->initrd : "",
+                               append ? " -append " : "", append ? append : "");
+    }
+    if (boot->len && !p->kernel)
+        g_string_append_printf(s, "boot: order=%s\n", boot->str);
+    g_string_free(boot, TRUE);
+    *lost_out = finish_lost(lost);
+    return g_string_free(s, FALSE);
+}
+
+char *export_sh(const Profile *p, char *const *argv, const char *runtime_dir)
+{
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(
+        s,
+        "#!/bin/sh\n"
+        "# VM %s as qlaunch runs it, in the foreground (QEMU's own argv; Ctrl-C stops it).\n"
+        "# Its sockets (qmp.sock, qga.sock, serial.sock) and pid file go to DIR: the first\n"
+        "# argument, or a new private directory.\n"
+        "set -eu\n"
+        "dir=${1:-$(mktemp -d \"${TMPDIR:-/tmp}/qlaunch-%s.XXXXXX\")}\n"
+        "case $dir in *,*) echo \"$0: DIR must not contain a comma (QEMU option syntax)\" >&2; "
+        "exit 2 ;; esac\n"
+        "mkdir -p \"$dir\"\nchmod 700 \"$dir\"\numask 077\n"
+        "echo \"VM %s: sockets in $dir\" >&2\n",
+        p->name, p->name, p->name);
+    for (guint i = 0; i < p->disks->len; i++) {
+        const ProfileDisk *d = p->disks->pdata[i];
+        if (!d->size)
+            continue;
+        g_autofree char *f = g_shell_quote(d->file);
+        g_autofree char *dirq = g_path_get_dirname(d->file);
+        g_autofree char *dq = g_shell_quote(dirq);
+        g_string_append_printf(s,
+                               "[ -e %s ] || { mkdir -p %s && qemu-img create -q -f qcow2 %s "
+                               "%" G_GUINT64_FORMAT "; }\n",
+                               f, dq, f, d->size);
+    }
+    g_string_append(s, "exec");
+    for (gsize i = 0; argv[i]; i++) {
+        if (!strcmp(argv[i], "-daemonize"))
+            continue;
+        g_autofree char *q = g_shell_quote(argv[i]);
+        /* inside single quotes: close, splice "$dir", reopen */
+        g_auto(GStrv) parts = g_strsplit(q, runtime_dir, -1);
+        g_autofree char *joined = g_strjoinv("'\"$dir\"'", parts);
+        /* an option and its value on one line */
+        gboolean value = i > 0 && argv[i - 1][0] == '-' && argv[i][0] != '-';
+        g_string_append_printf(s, value ? " %s" : " \\\n    %s", joined);
+    }
+    g_string_append(s, "\n");
+    return g_string_free(s, FALSE);
+}
