@@ -51,7 +51,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(call obj,$(CORE_SRC)) $(BUILD)/libq
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
 
-$(BUILD)/tests/bench-lifecycle: tests/bench/bench-lifecycle.c $(BUILD)/libqmp.a
+$(BUILD)/tests/bench-%: tests/bench/bench-%.c $(BUILD)/libqmp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
 
@@ -76,10 +76,11 @@ sanitize:
 	$(MAKE) BUILD=build/san BIN=build/san/qlaunch EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS=-g check
 
-bench: qlaunch guest $(BUILD)/tests/bench-lifecycle
+bench: qlaunch guest $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch
 	tests/bench/lifecycle.sh
 	tests/bench/migrate.sh
 	tests/bench/net.sh
+	tests/bench/watch.sh
 	./qlaunch bench tiny --out $(BUILD)/bench/sysbench
 
 bench-lab4: qlaunch guest

@@ -118,6 +118,7 @@ static GPtrArray *profile_search_dirs(void)
                 g_ptr_array_add(dirs, g_strdup(parts[i]));
     }
     g_ptr_array_add(dirs, g_strdup("profiles"));
+    g_ptr_array_add(dirs, g_build_filename(g_get_user_config_dir(), "qlaunch", "profiles", NULL));
     g_autofree char *exe_dir = vm_exe_dir();
     g_ptr_array_add(dirs, g_build_filename(exe_dir, "profiles", NULL));
     g_autofree char *prefix = g_path_get_dirname(exe_dir);

@@ -334,6 +334,13 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         abort_started(v, qmp);
         return NULL;
     }
+    if (p->balloon) { /* the guest reports its memory every 2 s (qlaunch stats) */
+        json_auto_t *args = json_pack("{s:s, s:s, s:i}", "path", "/machine/peripheral/balloon0",
+                                      "property", "guest-stats-polling-interval", "value", 2);
+        json_auto_t *r = qmp_conn_execute(qmp, "qom-set", args, 5000, NULL);
+        if (!r)
+            cli_info("VM %s: could not turn on the balloon's statistics", p->name);
+    }
     if (o->wait_agent) {
         if (!p->agent) {
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED,

@@ -205,6 +205,10 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     add_boot(b, p);
     add_disks(b, p);
     add_nets(b, p, o);
+    if (p->balloon) {
+        add(b, "-device");
+        add(b, "virtio-balloon-pci,id=balloon0");
+    }
     if (p->agent) {
         add_socket_chardev(b, "qga0", o->runtime_dir, "qga.sock", NULL);
         add(b, "-device");

@@ -10,10 +10,10 @@ G_DEFINE_QUARK(qlaunch_profile_error, profile_error)
 
 #define CPU_SETSIZE_MAX 1024
 
-static const char *const vm_keys[] = { "name",      "memory",       "cpus",          "accel",
-                                       "cpu",       "machine",      "snapshot-disk", "pin",
-                                       "cpu-limit", "memory-limit", "tcg-tb-size",   "tcg-thread",
-                                       NULL };
+static const char *const vm_keys[] = {
+    "name", "memory",    "cpus",         "accel",       "cpu",        "machine", "snapshot-disk",
+    "pin",  "cpu-limit", "memory-limit", "tcg-tb-size", "tcg-thread", "balloon", NULL
+};
 static const char *const boot_keys[] = { "kernel", "initrd", "append", "cdrom", "order", NULL };
 static const char *const disk_keys[] = {
     "file", "size", "format", "bus", "cache", "readonly", NULL
@@ -333,7 +333,7 @@ static gboolean read_tcg(Ctx *c, GError **error)
         return FALSE;
     if (strcmp(th, "default") != 0)
         p->tcg_thread = g_steal_pointer(&th);
-    return TRUE;
+    return get_bool(c, "vm", "balloon", FALSE, &p->balloon, error);
 }
 
 static gboolean read_vm(Ctx *c, GError **error)

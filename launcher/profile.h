@@ -53,6 +53,7 @@ typedef struct {
     guint64 memory_limit;  /* bytes for the whole QEMU process; 0 = none */
     guint tcg_tb_size_mib; /* 0 = QEMU's default */
     char *tcg_thread;      /* multi | single | NULL (QEMU's default) */
+    gboolean balloon;      /* virtio-balloon, for the guest's memory statistics */
     char *kernel, *initrd, *append, *cdrom, *order;
     GPtrArray *disks; /* ProfileDisk* */
     GPtrArray *nets;  /* ProfileNet* */

@@ -116,6 +116,22 @@ static json_t *guest_memory(QmpConn *qga)
     return m;
 }
 
+/* The balloon's statistics, when the guest has reported them. */
+static json_t *balloon_memory(QmpConn *qmp)
+{
+    json_auto_t *args =
+        json_pack("{s:s, s:s}", "path", "/machine/peripheral/balloon0", "property", "guest-stats");
+    json_auto_t *r = qmp_conn_execute(qmp, "qom-get", args, QMP_TIMEOUT_MS, NULL);
+    json_t *st = json_object_get(r, "stats");
+    json_int_t total = json_integer_value(json_object_get(st, "stat-total-memory"));
+    json_int_t avail = json_integer_value(json_object_get(st, "stat-available-memory"));
+    if (json_integer_value(json_object_get(r, "last-update")) <= 0 || total <= 0 || avail < 0)
+        return NULL; /* no balloon, or no report yet (-1 = not given) */
+    return json_pack("{s:I, s:I, s:I, s:s}", "total_bytes", total, "available_bytes", avail,
+                     "free_bytes", json_integer_value(json_object_get(st, "stat-free-memory")),
+                     "source", "balloon");
+}
+
 static json_t *nics_sample(StatsSource *s, json_t *meta, json_t *guest_nics)
 {
     json_t *out = json_array();
@@ -202,11 +218,12 @@ json_t *stats_sample(StatsSource *s, gboolean with_guest, GError **error)
     json_auto_t *bs = qmp_conn_execute(s->qmp, "query-blockstats", NULL, QMP_TIMEOUT_MS, NULL);
     json_object_set_new(j, "disks", stats_parse_blockstats(bs));
     json_auto_t *guest_nics = NULL;
-    json_t *mem = NULL;
+    json_t *mem = balloon_memory(s->qmp);
     if (with_guest) {
         open_agent(s);
         if (s->qga) {
-            mem = guest_memory(s->qga);
+            if (!mem)
+                mem = guest_memory(s->qga);
             json_auto_t *ifs = qmp_conn_execute(s->qga, "guest-network-get-interfaces", NULL,
                                                 QGA_TIMEOUT_MS, NULL);
             guest_nics = ifs ? stats_parse_guest_nics(ifs) : NULL;

@@ -14,6 +14,7 @@ gt() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a > b)}'; }
 
 prof "$work/w1.ini" w1
 prof "$work/w2.ini" w2
+sed -i 's/^\[vm\]$/[vm]\nballoon=true/' "$work/w2.ini"
 "$QL" start -q "$work/w1.ini" --wait-agent >/dev/null
 "$QL" start -q "$work/w2.ini" --wait-agent >/dev/null
 
@@ -56,6 +57,14 @@ run "$QL" top --json --delay 0.3 --sort name
 check "top --json parses" bash -c 'json_pp <<< "$1" >/dev/null' _ "$out"
 run "$QL" top --sort bogus
 check "top --sort bogus names the valid keys" has "use cpu, mem, disk or name"
+
+for _ in $(seq 40); do
+    run "$QL" stats w2 --json --no-guest
+    [[ $out == *'"source": "balloon"'* ]] && break
+    sleep 0.5
+done
+check "with balloon=true the guest's memory comes from the balloon, no agent asked" \
+    bash -c '[[ $1 == *"\"source\": \"balloon\""* ]] && [ "$(sed -n "s/.*\"total_bytes\": \([0-9]*\).*/\1/p" <<< "$1")" -gt 100000000 ]' _ "$out"
 
 # --- export ---
 for p in "$top"/profiles/*.ini; do
