@@ -1,3 +1,4 @@
+SHELL := /bin/bash
 # qlaunch: plain Makefile. `make` builds qlaunch and libqmp.a; `make check`
 # runs every test; see README.md for the other targets.
 PREFIX ?= /usr/local
@@ -27,7 +28,7 @@ BIN ?= qlaunch
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 HEADERS := $(wildcard qmp/*.h launcher/*.h)
 
-.PHONY: all deps guest check unit integration net sanitize bench bench-lab4 demo install format-check clean
+.PHONY: all deps guest check unit integration net sanitize fuzz valgrind bench bench-lab4 demo install format-check clean
 all: $(BIN) $(BUILD)/libqmp.a libqmp.a
 
 # Installs missing Debian packages (apt-get; sudo when not root).
@@ -54,6 +55,34 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(call obj,$(CORE_SRC)) $(BUILD)/libq
 $(BUILD)/tests/bench-%: tests/bench/bench-%.c $(BUILD)/libqmp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS from its seed corpus;
+# a crash stops make and leaves build/fuzz/crash-TARGET-* to replay with
+# build/fuzz/fuzz-TARGET FILE.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := qmp profile argv
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-D_GNU_SOURCE -DSRCDIR=\"$(CURDIR)\" $(shell pkg-config --cflags $(PKGS))
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRC) $(QMP_SRC) $(HEADERS) tests/qemu-opts.h | deps
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(QMP_SRC) $(LIBS)
+
+fuzz: $(addprefix $(BUILD)/fuzz/fuzz-,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$t && \
+	    echo "fuzz-$$t: $(FUZZ_SECONDS) s" && \
+	    $(BUILD)/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+	        -artifact_prefix=$(BUILD)/fuzz/crash-$$t- -print_final_stats=1 \
+	        $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | \
+	        grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|Test unit written|^==' ; \
+	    test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
+# libqmp's unit tests under valgrind: no errors, no definite leaks.
+valgrind: $(BUILD)/tests/test-qmp
+	G_SLICE=always-malloc G_DEBUG=gc-friendly valgrind --quiet --error-exitcode=1 --leak-check=full \
+	    --errors-for-leak-kinds=definite --suppressions=/usr/share/glib-2.0/valgrind/glib.supp \
+	    $(BUILD)/tests/test-qmp
 
 guest: deps
 	scripts/build-guest.sh

@@ -130,11 +130,13 @@ static gboolean read_subnet(GKeyFile *kf, NetDef *d, GError **error)
     g_autofree char *subnet = value(kf, "network", "subnet");
     if (!subnet)
         return fail(error, d, "network", "subnet", "missing (e.g. subnet=192.168.123.0/24)");
+    /* g_strsplit of "" is an empty vector: parts[1] only after parts[0] */
     g_auto(GStrv) parts = g_strsplit(subnet, "/", 2);
     char *end = NULL;
-    guint64 bits =
-        parts[1] && g_ascii_isdigit(*parts[1]) ? g_ascii_strtoull(parts[1], &end, 10) : 0;
-    if (!parse_ip(parts[0], &d->net) || !end || *end || bits < 8 || bits > 30)
+    guint64 bits = parts[0] && parts[1] && g_ascii_isdigit(*parts[1])
+                       ? g_ascii_strtoull(parts[1], &end, 10)
+                       : 0;
+    if (!parts[0] || !parse_ip(parts[0], &d->net) || !end || *end || bits < 8 || bits > 30)
         return fail(error, d, "network", "subnet",
                     "\"%s\" is not an IPv4 network (e.g. 192.168.123.0/24, prefix 8 to 30)",
                     subnet);
@@ -165,7 +167,7 @@ static gboolean read_dhcp(GKeyFile *kf, NetDef *d, GError **error)
         return TRUE;
     g_auto(GStrv) ends = g_strsplit(range, "-", 2);
     g_autofree char *subnet = netdef_subnet_string(d);
-    if (!ends[1] || !parse_ip(g_strstrip(ends[0]), &d->dhcp_start) ||
+    if (!ends[0] || !ends[1] || !parse_ip(g_strstrip(ends[0]), &d->dhcp_start) ||
         !parse_ip(g_strstrip(ends[1]), &d->dhcp_end) || !inside(d, d->dhcp_start) ||
         !inside(d, d->dhcp_end) || d->dhcp_start > d->dhcp_end)
         return fail(error, d, "network", "dhcp-range",
@@ -193,6 +195,8 @@ static gboolean read_hosts(GKeyFile *kf, NetDef *d, GError **error)
     g_autoptr(GRegex) mac_re = g_regex_new("^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", 0, 0, NULL);
     for (gsize i = 0; keys && keys[i]; i++) {
         g_autofree char *v = value(kf, "hosts", keys[i]);
+        if (!v) /* found by fuzz-profile: GKeyFile refuses values that are not UTF-8 */
+            return fail(error, d, "hosts", keys[i], "the value is not valid UTF-8 text");
         g_auto(GStrv) f = g_strsplit(v, ",", 3);
         guint32 ip = 0;
         if (f[0])
@@ -225,6 +229,11 @@ static gboolean check_groups(GKeyFile *kf, const NetDef *d, GError **error)
     if (!g_key_file_has_group(kf, "network"))
         return fail(error, d, "network", NULL, "missing");
     g_auto(GStrv) keys = g_key_file_get_keys(kf, "network", NULL, NULL);
+    for (gsize i = 0; keys[i]; i++) {
+        g_autofree char *v = g_key_file_get_string(kf, "network", keys[i], NULL);
+        if (!v)
+            return fail(error, d, "network", keys[i], "the value is not valid UTF-8 text");
+    }
     for (gsize i = 0; keys[i]; i++)
         if (!g_strv_contains(network_keys, keys[i])) {
             g_autofree char *list = g_strjoinv(", ", (char **)network_keys);

@@ -88,6 +88,10 @@ static gboolean check_keys(Ctx *c, const char *group, const char *const *valid, 
 {
     g_auto(GStrv) keys = g_key_file_get_keys(c->kf, group, NULL, NULL);
     for (gsize i = 0; keys && keys[i]; i++) {
+        /* GKeyFile returns no value that is not UTF-8: do not take it for absent */
+        g_autofree char *v = g_key_file_get_string(c->kf, group, keys[i], NULL);
+        if (!v)
+            return fail(c, error, group, keys[i], "the value is not valid UTF-8 text");
         if (!g_strv_contains(valid, keys[i])) {
             g_autofree char *hint = suggest(keys[i], valid);
             return fail(c, error, group, keys[i], "unknown key; %s", hint);
@@ -558,10 +562,11 @@ static gboolean read_net_options(Ctx *c, const char *g, ProfileNet *n, GError **
                              : "restrict",
                     "needs mode=user (the user-mode NAT's guest network)");
     if (n->net) {
+        /* g_strsplit of "" is an empty vector: parts[1] only after parts[0] */
         g_auto(GStrv) parts = g_strsplit(n->net, "/", 2);
         char *end = NULL;
-        guint64 bits = parts[1] ? g_ascii_strtoull(parts[1], &end, 10) : 0;
-        if (!ipv4(parts[0]) || !parts[1] || !g_ascii_isdigit(*parts[1]) || *end || bits < 8 ||
+        guint64 bits = parts[0] && parts[1] ? g_ascii_strtoull(parts[1], &end, 10) : 0;
+        if (!parts[0] || !ipv4(parts[0]) || !parts[1] || !g_ascii_isdigit(*parts[1]) || *end || bits < 8 ||
             bits > 30)
             return fail(c, error, g, "net",
                         "\"%s\" is not an IPv4 network (e.g. net=10.0.2.0/24, prefix 8 to 30)",
@@ -686,6 +691,10 @@ static gboolean split_group(Ctx *c, const char *group, char **kind, char **name,
                     *kind, *kind);
     if (single && *name)
         return fail(c, error, group, NULL, "[%s] takes no name", *kind);
+    /* found by fuzz-argv: its drive id would be the [boot] cdrom's */
+    if (named && !strcmp(*kind, "disk") && !strcmp(*name, "cdrom"))
+        return fail(c, error, group, NULL,
+                    "the name cdrom is kept for [boot] cdrom=; call the disk something else");
     return TRUE;
 }
 

@@ -33,7 +33,7 @@ check "invalid VM name refused" has "is not a valid VM name"
 run "$QL" frobnicate
 check "unknown verb: exit 2" [ "$rc" -eq 2 ]
 run "$QL" stat tiny
-check "unknown verb: did you mean" has "did you mean 'status'?"
+check "unknown verb: did you mean" has "did you mean 'stats'?"
 run "$QL" exec
 check "missing arguments: exit 2 with usage" [ "$rc" -eq 2 ]
 

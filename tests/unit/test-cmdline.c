@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "../../launcher/cmdline.h"
+#include "../qemu-opts.h"
 
 #define GOLDEN SRCDIR "/tests/golden"
 
@@ -36,35 +37,6 @@ static void test_golden(gconstpointer data)
     g_autofree char *want = NULL;
     g_assert_true(g_file_get_contents(args, &want, NULL, NULL));
     g_assert_cmpstr(got, ==, want);
-}
-
-/* QEMU's option parser: split at single commas, ",," is a literal comma. */
-static GHashTable *qemu_opts_parse(const char *opt, guint *dups)
-{
-    GHashTable *kv = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    GString *cur = g_string_new(NULL);
-    *dups = 0;
-    for (const char *c = opt;; c++) {
-        if (*c == ',' && c[1] == ',') {
-            g_string_append_c(cur, ',');
-            c++;
-            continue;
-        }
-        if (*c == ',' || *c == '\0') {
-            char *eq = strchr(cur->str, '=');
-            char *k = eq ? g_strndup(cur->str, (gsize)(eq - cur->str)) : g_strdup(cur->str);
-            if (g_hash_table_contains(kv, k))
-                (*dups)++;
-            g_hash_table_insert(kv, k, g_strdup(eq ? eq + 1 : ""));
-            g_string_truncate(cur, 0);
-            if (!*c)
-                break;
-            continue;
-        }
-        g_string_append_c(cur, *c);
-    }
-    g_string_free(cur, TRUE);
-    return kv;
 }
 
 static void test_comma_escaped(void)

@@ -49,6 +49,11 @@ static const struct {
     { "n.ini", "[network]\nbridge=b0\n", "[network] subnet: missing" },
     { "n.ini", "[network]\nsubnet=10.0.0.1/24\n", "has host bits set (did you mean 10.0.0.0/24?)" },
     { "n.ini", "[network]\nsubnet=10.0.0.0/33\n", "is not an IPv4 network" },
+    /* found by fuzz-profile: an empty value split into no parts */
+    { "n.ini", "[network]\nsubnet=\n", "[network] subnet: \"\" is not an IPv4 network" },
+    { "n.ini", "[network]\nsubnet=10.0.0.0/24\ndhcp-range=\n", "is not FIRST-LAST" },
+    { "n.ini", "[network]\nsubnet=10.0.0.0/24\n[hosts]\nweb=\xff\n", "[hosts] web: the value is not valid UTF-8" },
+    { "n.ini", "[network]\nsubnet=\xfe\n", "[network] subnet: the value is not valid UTF-8" },
     { "n.ini", "[network]\nsubnet=300.0.0.0/24\n", "is not an IPv4 network" },
     { "n.ini", "[network]\nsubnet=10.0.0.0/24\ngateway=10.0.1.1\n",
       "[network] gateway: \"10.0.1.1\" is not a host address inside subnet=10.0.0.0/24" },

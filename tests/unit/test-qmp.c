@@ -1,5 +1,6 @@
 /* libqmp against a fake QMP server on a socketpair: only what a real QEMU
  * cannot be made to do (split replies, garbage, early close, silence). */
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -354,9 +355,85 @@ static void test_agent_absent(void)
     finish(c, t);
 }
 
+/* 100 MB without a newline: the client gives up at its bound (32 MiB by
+ * default), it does not buffer it all. */
+static void script_endless(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    srv_read_id(fd);
+    g_autofree char *chunk = g_malloc(1 << 20);
+    memset(chunk, 'x', 1 << 20);
+    chunk[0] = '"';
+    for (int i = 0; i < 100; i++)
+        if (write(fd, chunk, 1 << 20) < 0)
+            return; /* the client closed: good */
+}
+
+static void test_endless_line(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_endless, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    gint64 t0 = g_get_monotonic_time();
+    g_assert_null(qmp_conn_execute(c, "query-status", NULL, 20000, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_TOO_BIG);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 15 * G_USEC_PER_SEC);
+    finish(c, t);
+}
+
+static void script_bad_utf8(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    srv_reply(fd, "\"return\":\"\xff\xfe\xc3\x28\"", FALSE);
+}
+
+static void test_bad_utf8(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_bad_utf8, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    g_assert_null(qmp_conn_execute(c, "query-name", NULL, 5000, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_PROTOCOL);
+    finish(c, t);
+}
+
+static void script_deep(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    json_int_t id = srv_read_id(fd);
+    GString *s = g_string_new("{\"return\":");
+    for (int i = 0; i < 200000; i++)
+        g_string_append_c(s, '[');
+    for (int i = 0; i < 200000; i++)
+        g_string_append_c(s, ']');
+    g_string_append_printf(s, ",\"id\":%" JSON_INTEGER_FORMAT "}\n", id);
+    srv_write(fd, s->str, FALSE);
+    g_string_free(s, TRUE);
+}
+
+static void test_deep_nesting(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_deep, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    g_assert_null(qmp_conn_execute(c, "query-name", NULL, 5000, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_PROTOCOL); /* jansson's depth limit, no stack overflow */
+    finish(c, t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a fake server writing to a client that gave up */
+    g_test_add_func("/qmp/100MB-without-newline", test_endless_line);
+    g_test_add_func("/qmp/invalid-utf8", test_bad_utf8);
+    g_test_add_func("/qmp/deep-nesting", test_deep_nesting);
     g_test_add_func("/qmp/reply-one-byte-at-a-time", test_bytewise);
     g_test_add_func("/qmp/two-objects-in-one-read-and-event", test_two_in_one_and_event);
     g_test_add_func("/qmp/error-reply", test_error_reply);
