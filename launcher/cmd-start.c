@@ -348,6 +348,16 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
             return NULL;
         }
         g_autoptr(QmpConn) qga = vm_qga_open(v, o->timeout_s * 1000LL, error);
+        if (!qga && cli_interrupted) { /* Ctrl-C / SIGTERM: cancel the start */
+            pid_t pid = vm_read_pid(v);
+            abort_started(v, qmp);
+            g_clear_error(error);
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "start of VM %s interrupted while waiting for its guest agent: its "
+                        "QEMU (pid %d) was stopped again, nothing of it is left running",
+                        v->name, (int)pid);
+            return NULL;
+        }
         if (!qga)
             return NULL;
     }
@@ -401,7 +411,9 @@ int cmd_start(int argc, char **argv)
     g_autoptr(VmPaths) v = vm_paths_new(p->name);
     g_autofree char *accel = NULL, *reason = NULL;
     o.incoming = incoming != NULL;
+    cli_catch_interrupts(!o.foreground);
     g_autoptr(QmpConn) qmp = start_vm(v, p, &o, &accel, &reason, &err);
+    cli_catch_interrupts(FALSE);
     if (!qmp)
         return cli_fail(err);
     if (incoming && !migrate_listen(qmp, incoming, &mig, &err))

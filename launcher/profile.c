@@ -566,8 +566,8 @@ static gboolean read_net_options(Ctx *c, const char *g, ProfileNet *n, GError **
         g_auto(GStrv) parts = g_strsplit(n->net, "/", 2);
         char *end = NULL;
         guint64 bits = parts[0] && parts[1] ? g_ascii_strtoull(parts[1], &end, 10) : 0;
-        if (!parts[0] || !ipv4(parts[0]) || !parts[1] || !g_ascii_isdigit(*parts[1]) || *end || bits < 8 ||
-            bits > 30)
+        if (!parts[0] || !ipv4(parts[0]) || !parts[1] || !g_ascii_isdigit(*parts[1]) || *end ||
+            bits < 8 || bits > 30)
             return fail(c, error, g, "net",
                         "\"%s\" is not an IPv4 network (e.g. net=10.0.2.0/24, prefix 8 to 30)",
                         n->net);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "proc.h"
 #include "profile.h"
 
@@ -213,6 +214,11 @@ QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error)
     /* Until the guest opens its port, writes vanish: retry sync briefly. */
     for (;;) {
         g_autoptr(GError) local = NULL;
+        if (cli_interrupted) { /* SIGINT/SIGTERM while a verb waits for the agent */
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "interrupted while waiting for the guest agent of VM %s", v->name);
+            return NULL;
+        }
         gint64 left = (deadline - g_get_monotonic_time()) / 1000;
         if (qga_sync(c, MIN(MAX(left, 1), 1500), &local))
             return g_steal_pointer(&c);

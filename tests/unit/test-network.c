@@ -52,7 +52,8 @@ static const struct {
     /* found by fuzz-profile: an empty value split into no parts */
     { "n.ini", "[network]\nsubnet=\n", "[network] subnet: \"\" is not an IPv4 network" },
     { "n.ini", "[network]\nsubnet=10.0.0.0/24\ndhcp-range=\n", "is not FIRST-LAST" },
-    { "n.ini", "[network]\nsubnet=10.0.0.0/24\n[hosts]\nweb=\xff\n", "[hosts] web: the value is not valid UTF-8" },
+    { "n.ini", "[network]\nsubnet=10.0.0.0/24\n[hosts]\nweb=\xff\n",
+      "[hosts] web: the value is not valid UTF-8" },
     { "n.ini", "[network]\nsubnet=\xfe\n", "[network] subnet: the value is not valid UTF-8" },
     { "n.ini", "[network]\nsubnet=300.0.0.0/24\n", "is not an IPv4 network" },
     { "n.ini", "[network]\nsubnet=10.0.0.0/24\ngateway=10.0.1.1\n",

@@ -423,7 +423,8 @@ static void test_deep_nesting(void)
     g_autoptr(GError) err = NULL;
     g_assert_true(qmp_conn_handshake(c, 5000, &err));
     g_assert_null(qmp_conn_execute(c, "query-name", NULL, 5000, &err));
-    g_assert_error(err, QMP_ERROR, QMP_ERROR_PROTOCOL); /* jansson's depth limit, no stack overflow */
+    g_assert_error(err, QMP_ERROR,
+                   QMP_ERROR_PROTOCOL); /* jansson's depth limit, no stack overflow */
     finish(c, t);
 }
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Fault injection on real VMs: QEMU killed during a command, a snapshot save
+# and a migration; a guest agent that is not running; qlaunch commands at
+# once on one VM; start racing itself; SIGTERM to qlaunch during start.
+# Each must end within its deadline with a clear message and leave the VM
+# in a state the next command can use.
+. "$(dirname "$0")/lib.sh"
+
+prof() { # FILE NAME
+    printf '[vm]\nname=%s\nmemory=256M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet\n[disk data]\nsize=256M\n[net 0]\nmode=none\n[agent]\nenabled=true\n' \
+        "$2" > "$1"
+}
+qpid() { cat "$QLAUNCH_RUNTIME_DIR/$1/qemu.pid" 2>/dev/null; }
+# live_qemus NAME: QEMUs of VM NAME that run (killed ones may stay zombies
+# here: this machine's init does not reap them)
+live_qemus() { local p n=0; for p in $(pgrep -x "qlaunch-$1"); do gone "$p" || n=$((n + 1)); done; echo $n; }
+# timed CMD...: like run, and $secs is how long it took
+timed() { local t0=$SECONDS; run "$@"; secs=$((SECONDS - t0)); }
+prof "$work/f.ini" f
+
+# --- QEMU killed during a guest command ---
+"$QL" start -q "$work/f.ini" --wait-agent >/dev/null
+pid=$(qpid f)
+( sleep 1; kill -9 "$pid" ) &
+timed "$QL" exec f -- sleep 60
+check "exec while QEMU is killed fails (rc $rc)" [ "$rc" -ne 0 ]
+check "... within its deadline, not after the 60 s command ($secs s)" [ "$secs" -lt 20 ]
+check "... with a clear message" bash -c '[[ $1 == *"qlaunch:"* && $1 == *"f"* ]]' _ "$out"
+run "$QL" status f
+check "status then says stale" has "stale"
+run "$QL" start "$work/f.ini" --wait-agent
+check "start recovers the stale runtime dir" bash -c '[ "$1" -eq 0 ] && [[ $2 == *"cleaning stale runtime dir"* ]]' _ "$rc" "$out"
+
+# --- QEMU killed during a snapshot save ---
+"$QL" exec f -- sh -c 'dd if=/dev/urandom of=/tmp/fill bs=1M count=120 2>/dev/null' >/dev/null
+pid=$(qpid f)
+( sleep 0.3; kill -9 "$pid" ) &
+timed "$QL" snapshot save f s1
+check "snapshot save while QEMU is killed fails (rc $rc)" [ "$rc" -ne 0 ]
+check "... within its deadline ($secs s)" [ "$secs" -lt 30 ]
+check "... saying so" has "qlaunch:"
+disk=$QLAUNCH_STATE_DIR/f/data.qcow2
+qemu-img check -q "$disk" >/dev/null 2>&1
+rc=$?
+check "the disk is still a consistent qcow2 (qemu-img check: 0, or 3 = leaked clusters only; got $rc)" \
+    bash -c '[ "$1" -eq 0 ] || [ "$1" -eq 3 ]' _ "$rc"
+run "$QL" start "$work/f.ini" --wait-agent
+check "the VM starts again after the killed save" [ "$rc" -eq 0 ]
+run "$QL" snapshot save f s2
+check "and a snapshot can be saved" [ "$rc" -eq 0 ]
+
+# --- the source QEMU killed during a migration ---
+"$QL" exec f -- sh -c 'sysbench memory --time=600 --memory-total-size=100000G run >/dev/null 2>&1 &' >/dev/null
+pid=$(qpid f)
+( sleep 1; kill -9 "$pid" ) &
+timed "$QL" migrate f --local --bandwidth 8 --timeout 60
+check "migrate while the source QEMU is killed fails (rc $rc)" [ "$rc" -ne 0 ]
+check "... within its deadline ($secs s)" [ "$secs" -lt 40 ]
+check "... and says what happened" has "qlaunch:"
+sleep 1
+check "no QEMU of f is left (no orphan destination)" [ "$(live_qemus f)" -eq 0 ]
+run "$QL" start "$work/f.ini" --wait-agent
+check "f starts again" [ "$rc" -eq 0 ]
+
+# --- the guest agent not running (the guest's init restarts it: take it away) ---
+"$QL" exec f -- sh -c 'mv "$(command -v qemu-ga)" /tmp/qemu-ga.off; killall qemu-ga; true' >/dev/null 2>&1
+timed "$QL" exec --timeout 5 f -- true
+check "exec without a guest agent fails within its deadline ($secs s)" bash -c '[ "$1" -ne 0 ] && [ "$2" -lt 40 ]' _ "$rc" "$secs"
+check "... saying the agent did not answer" has "did not answer"
+
+# --- several commands on one VM at once: they take turns ---
+for i in $(seq 6); do ("$QL" status f --json > "$work/par.$i" 2>&1; echo "rc=$?" >> "$work/par.$i") & done
+wait
+ok_n=$(grep -l '"state": "running"' "$work"/par.* | wc -l)
+bad=$(grep -L "rc=0" "$work"/par.* | wc -l)
+check "6 status commands at once all answer, each with its own reply ($ok_n running, $bad failed)" \
+    bash -c '[ "$1" -eq 6 ] && [ "$2" -eq 0 ]' _ "$ok_n" "$bad"
+"$QL" kill f >/dev/null
+
+# --- start racing itself ---
+for i in 1 2 3; do ("$QL" start "$work/f.ini" > "$work/st.$i" 2>&1; echo "rc=$?" >> "$work/st.$i") & done
+wait
+won=$(grep -l "^rc=0" "$work"/st.* | wc -l)
+check "three starts of one VM at once: exactly one wins ($won)" [ "$won" -eq 1 ]
+lost=$(cat "$work"/st.*)
+check "... the others say it is busy or running" bash -c '[ "$(grep -c -e "is busy" -e "already running" <<< "$1")" -eq 2 ]' _ "$lost"
+check "... and one QEMU runs" [ "$(live_qemus f)" -eq 1 ]
+"$QL" kill f >/dev/null
+sleep 0.5
+
+# --- SIGTERM to qlaunch while start waits for the agent ---
+"$QL" start "$work/f.ini" --wait-agent > "$work/term.log" 2>&1 &
+ql=$!
+for _ in $(seq 50); do [ -n "$(qpid f)" ] && break; sleep 0.05; done
+qp=$(qpid f)
+kill -TERM "$ql"
+wait "$ql"
+rc=$?
+out=$(cat "$work/term.log")
+check "SIGTERM during start --wait-agent: qlaunch exits 1 ($rc)" [ "$rc" -eq 1 ]
+check "... and says what it left: nothing running" has "was stopped again, nothing of it is left running"
+sleep 0.5
+check "... its QEMU is gone" gone "${qp:-999999}"
+check "... and so is its runtime dir" [ ! -e "$QLAUNCH_RUNTIME_DIR/f" ]
+
+done_testing
