@@ -13,6 +13,7 @@ pkgs=(
     socat procps                        # test-nat.sh: the upstream listener, pgrep
     libvirt-clients libxml2-utils       # tests: virt-xml-validate / virsh on export --format libvirt
     man-db perl                         # tests: man -l on the man pages; json_pp
+    clang libclang-rt-14-dev valgrind   # make fuzz (libFuzzer), make valgrind
     ca-certificates
 )
 missing=()
