@@ -52,9 +52,9 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(call obj,$(CORE_SRC)) $(BUILD)/libq
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
 
-$(BUILD)/tests/bench-%: tests/bench/bench-%.c $(BUILD)/libqmp.a
+$(BUILD)/tests/bench-%: tests/bench/bench-%.c tests/bench/bench-util.h $(BUILD)/libqmp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter-out %.h,$^) $(LDFLAGS_ALL) $(LIBS)
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS from its seed corpus;
 # a crash stops make and leaves build/fuzz/crash-TARGET-* to replay with

@@ -72,11 +72,10 @@ int cmd_export(int argc, char **argv)
                           .daemonize = FALSE };
         g_auto(GStrv) args = cmdline_build(p, &o);
         text = export_sh(p, args, RUNDIR_MARK);
-        if (p->nets->len)
-            for (guint i = 0; i < p->nets->len; i++)
-                if (((ProfileNet *)p->nets->pdata[i])->mode == NET_TAP && !lost)
-                    lost = g_strdup("mode=tap: the script expects a tap named qltapN made "
-                                    "beforehand (qlaunch passes an open fd instead)\n");
+        for (guint i = 0; i < p->nets->len && !lost; i++)
+            if (((ProfileNet *)p->nets->pdata[i])->mode == NET_TAP)
+                lost = g_strdup("mode=tap: the script expects a tap named qltapN made "
+                                "beforehand (qlaunch passes an open fd instead)\n");
     }
     if (output) {
         if (!g_file_set_contents(output, text, -1, &err))

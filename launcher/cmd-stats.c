@@ -9,11 +9,6 @@
 #include "commands.h"
 #include "stats.h"
 
-static double num(json_t *o, const char *k)
-{
-    return json_number_value(json_object_get(o, k));
-}
-
 static char *human(double bytes)
 {
     const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
@@ -30,7 +25,7 @@ static void print_rates(json_t *x, const char *a, const char *b, const char *la,
     g_autofree char *ka = g_strconcat(a, "_per_s", NULL), *kb = g_strconcat(b, "_per_s", NULL);
     if (!json_object_get(x, ka))
         return;
-    g_autofree char *ra = human(num(x, ka)), *rb = human(num(x, kb));
+    g_autofree char *ra = human(stats_num(x, ka)), *rb = human(stats_num(x, kb));
     printf("  [%s %s/s, %s %s/s]", la, ra, lb, rb);
 }
 
@@ -41,18 +36,20 @@ static void print_sample(json_t *j)
            json_string_value(json_object_get(j, "name")),
            json_string_value(json_object_get(j, "state")),
            json_integer_value(json_object_get(j, "uptime_s")),
-           json_integer_value(json_object_get(j, "pid")), num(j, "cpu_pct"),
-           json_string_value(json_object_get(j, "window")), num(j, "window_s"));
+           json_integer_value(json_object_get(j, "pid")), stats_num(j, "cpu_pct"),
+           json_string_value(json_object_get(j, "window")), stats_num(j, "window_s"));
     size_t i;
     json_t *x;
-    json_array_foreach(json_object_get(j, "vcpus"), i, x) printf(
-        "vcpu %zu:  thread %" JSON_INTEGER_FORMAT ", %.2f s CPU, %.1f%%\n", i,
-        json_integer_value(json_object_get(x, "thread_id")), num(x, "cpu_s"), num(x, "cpu_pct"));
-    g_autofree char *rss = human(num(j, "rss_bytes"));
+    json_array_foreach(json_object_get(j, "vcpus"), i, x)
+        printf("vcpu %zu:  thread %" JSON_INTEGER_FORMAT ", %.2f s CPU, %.1f%%\n", i,
+               json_integer_value(json_object_get(x, "thread_id")), stats_num(x, "cpu_s"),
+               stats_num(x, "cpu_pct"));
+    g_autofree char *rss = human(stats_num(j, "rss_bytes"));
     printf("memory:  QEMU RSS %s", rss);
     json_t *m = json_object_get(j, "memory");
     if (json_is_object(m)) {
-        g_autofree char *t = human(num(m, "total_bytes")), *a = human(num(m, "available_bytes"));
+        g_autofree char *t = human(stats_num(m, "total_bytes")),
+                        *a = human(stats_num(m, "available_bytes"));
         printf("; guest %s total, %s available (%s)", t, a,
                json_string_value(json_object_get(m, "source")));
     } else {
@@ -61,12 +58,12 @@ static void print_sample(json_t *j)
     printf("\n");
     json_array_foreach(json_object_get(j, "disks"), i, x)
     {
-        g_autofree char *r = human(num(x, "rd_bytes")), *w = human(num(x, "wr_bytes"));
+        g_autofree char *r = human(stats_num(x, "rd_bytes")), *w = human(stats_num(x, "wr_bytes"));
         printf("disk %s: read %s in %.0f ops (%.2f ms/op), written %s in %.0f ops (%.2f ms/op), "
                "%.0f flushes",
-               json_string_value(json_object_get(x, "name")), r, num(x, "rd_ops"),
-               num(x, "rd_latency_ms"), w, num(x, "wr_ops"), num(x, "wr_latency_ms"),
-               num(x, "flush_ops"));
+               json_string_value(json_object_get(x, "name")), r, stats_num(x, "rd_ops"),
+               stats_num(x, "rd_latency_ms"), w, stats_num(x, "wr_ops"),
+               stats_num(x, "wr_latency_ms"), stats_num(x, "flush_ops"));
         print_rates(x, "rd_bytes", "wr_bytes", "read", "write");
         printf("\n");
     }
@@ -76,9 +73,10 @@ static void print_sample(json_t *j)
                json_string_value(json_object_get(x, "mode")),
                json_string_value(json_object_get(x, "mac")));
         if (json_object_get(x, "rx_bytes")) {
-            g_autofree char *r = human(num(x, "rx_bytes")), *t = human(num(x, "tx_bytes"));
+            g_autofree char *r = human(stats_num(x, "rx_bytes")),
+                            *t = human(stats_num(x, "tx_bytes"));
             printf(", guest received %s / %.0f packets, sent %s / %.0f packets (%s)", r,
-                   num(x, "rx_packets"), t, num(x, "tx_packets"),
+                   stats_num(x, "rx_packets"), t, stats_num(x, "tx_packets"),
                    json_string_value(json_object_get(x, "source")));
             print_rates(x, "rx_bytes", "tx_bytes", "rx", "tx");
         } else {
@@ -162,7 +160,7 @@ static double row_disk(json_t *r)
     size_t i;
     json_t *d;
     json_array_foreach(json_object_get(r, "disks"), i, d) s +=
-        num(d, "rd_bytes_per_s") + num(d, "wr_bytes_per_s");
+        stats_num(d, "rd_bytes_per_s") + stats_num(d, "wr_bytes_per_s");
     return s;
 }
 
@@ -177,16 +175,16 @@ static int compare_rows(const void *a, const void *b)
         return g_strcmp0(json_string_value(json_object_get(x, "name")),
                          json_string_value(json_object_get(y, "name")));
     case SORT_MEM:
-        dx = num(x, "rss_bytes");
-        dy = num(y, "rss_bytes");
+        dx = stats_num(x, "rss_bytes");
+        dy = stats_num(y, "rss_bytes");
         break;
     case SORT_DISK:
         dx = row_disk(x);
         dy = row_disk(y);
         break;
     case SORT_CPU:
-        dx = num(x, "cpu_pct");
-        dy = num(y, "cpu_pct");
+        dx = stats_num(x, "cpu_pct");
+        dy = stats_num(y, "cpu_pct");
         break;
     }
     return dx < dy ? 1 : dx > dy ? -1 : 0;
@@ -244,20 +242,20 @@ static void top_print(json_t *rows, gboolean bold)
         json_t *x;
         json_array_foreach(json_object_get(r, "disks"), j, x)
         {
-            rd += num(x, "rd_bytes_per_s");
-            wr += num(x, "wr_bytes_per_s");
+            rd += stats_num(x, "rd_bytes_per_s");
+            wr += stats_num(x, "wr_bytes_per_s");
         }
         json_array_foreach(json_object_get(r, "nics"), j,
                            x) if (json_object_get(x, "rx_bytes_per_s"))
         {
-            rx += num(x, "rx_bytes_per_s");
-            tx += num(x, "tx_bytes_per_s");
+            rx += stats_num(x, "rx_bytes_per_s");
+            tx += stats_num(x, "tx_bytes_per_s");
             net_known = TRUE;
         }
         g_autofree char *srd = human(rd), *swr = human(wr), *srx = human(rx), *stx = human(tx);
         printf(" %5zu %6.1f%% %10.1f %10s %10s %10s %10s\n",
-               json_array_size(json_object_get(r, "vcpus")), num(r, "cpu_pct"),
-               num(r, "rss_bytes") / 1048576.0, srd, swr, net_known ? srx : "-",
+               json_array_size(json_object_get(r, "vcpus")), stats_num(r, "cpu_pct"),
+               stats_num(r, "rss_bytes") / 1048576.0, srd, swr, net_known ? srx : "-",
                net_known ? stx : "-");
     }
     if (!v->len)

@@ -238,17 +238,12 @@ json_t *stats_sample(StatsSource *s, gboolean with_guest, GError **error)
     return j;
 }
 
-static double num(json_t *o, const char *k)
-{
-    return json_number_value(json_object_get(o, k));
-}
-
 static void rate(json_t *cur, json_t *prev, const char *k, double dt)
 {
     if (!prev || !json_object_get(prev, k) || !json_object_get(cur, k) || dt <= 0)
         return;
     g_autofree char *name = g_strconcat(k, "_per_s", NULL);
-    double d = num(cur, k) - num(prev, k);
+    double d = stats_num(cur, k) - stats_num(prev, k);
     json_object_set_new(cur, name, json_real(d < 0 ? 0 : d / dt));
 }
 
@@ -265,29 +260,32 @@ static json_t *match(json_t *prev, const char *k, const char *id, json_t *cur_it
 
 void stats_derive(json_t *cur, json_t *prev)
 {
-    double dt = prev ? num(cur, "t") - num(prev, "t") : num(cur, "uptime_s");
+    double dt = prev ? stats_num(cur, "t") - stats_num(prev, "t") : stats_num(cur, "uptime_s");
     json_object_set_new(cur, "window_s", json_real(dt));
     json_object_set_new(cur, "window", json_string(prev ? "interval" : "since start"));
-    double base = prev ? num(prev, "cpu_s") : 0;
+    double base = prev ? stats_num(prev, "cpu_s") : 0;
     if (dt > 0)
-        json_object_set_new(cur, "cpu_pct", json_real(100.0 * (num(cur, "cpu_s") - base) / dt));
+        json_object_set_new(cur, "cpu_pct",
+                            json_real(100.0 * (stats_num(cur, "cpu_s") - base) / dt));
     size_t i;
     json_t *x;
     json_array_foreach(json_object_get(cur, "vcpus"), i, x)
     {
         json_t *p = prev ? match(prev, "vcpus", "index", x) : NULL;
-        double b = p ? num(p, "cpu_s") : 0;
+        double b = p ? stats_num(p, "cpu_s") : 0;
         if (dt > 0 && (!prev || p))
-            json_object_set_new(x, "cpu_pct", json_real(100.0 * (num(x, "cpu_s") - b) / dt));
+            json_object_set_new(x, "cpu_pct", json_real(100.0 * (stats_num(x, "cpu_s") - b) / dt));
     }
     const char *disk_rates[] = { "rd_bytes", "wr_bytes", "rd_ops", "wr_ops" };
     json_array_foreach(json_object_get(cur, "disks"), i, x)
     {
-        double rops = num(x, "rd_ops"), wops = num(x, "wr_ops");
+        double rops = stats_num(x, "rd_ops"), wops = stats_num(x, "wr_ops");
         json_object_set_new(x, "rd_latency_ms",
-                            rops > 0 ? json_real(num(x, "rd_time_ns") / rops / 1e6) : json_null());
+                            rops > 0 ? json_real(stats_num(x, "rd_time_ns") / rops / 1e6)
+                                     : json_null());
         json_object_set_new(x, "wr_latency_ms",
-                            wops > 0 ? json_real(num(x, "wr_time_ns") / wops / 1e6) : json_null());
+                            wops > 0 ? json_real(stats_num(x, "wr_time_ns") / wops / 1e6)
+                                     : json_null());
         json_t *p = prev ? match(prev, "disks", "device", x) : NULL;
         for (gsize k = 0; p && k < G_N_ELEMENTS(disk_rates); k++)
             rate(x, p, disk_rates[k], dt);

@@ -20,6 +20,12 @@ typedef struct {
  * stats_source_clear between samples so other qlaunch commands (QMP and
  * the agent take one client at a time) are not kept out. */
 
+/* A number member of a sample (0 when absent). */
+static inline double stats_num(json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
 /* One sample of raw, cumulative counters (transfer full): name, state, pid,
  * uptime_s, t (monotonic seconds), cpu_s (QEMU process), vcpus [{index,
  * thread_id, cpu_s}], rss_bytes, memory {total_bytes, available_bytes,

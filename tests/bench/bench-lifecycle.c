@@ -13,29 +13,9 @@
 #include <unistd.h>
 
 #include "../../qmp/qmp.h"
+#include "bench-util.h"
 
 static const char *ql, *vm, *rundir;
-
-static double now_ms(void)
-{
-    return (double)g_get_monotonic_time() / 1000.0;
-}
-
-static int run_quiet(const char *const *argv)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDWR);
-        dup2(nul, 0);
-        dup2(nul, 1);
-        dup2(nul, 2);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static void must(int rc, const char *what)
 {
@@ -45,19 +25,9 @@ static void must(int rc, const char *what)
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double median(GArray *a)
 {
-    qsort(a->data, a->len, sizeof(double), cmp_double);
-    return a->len % 2
-               ? g_array_index(a, double, a->len / 2)
-               : (g_array_index(a, double, a->len / 2 - 1) + g_array_index(a, double, a->len / 2)) /
-                     2;
+    return median_of((double *)(void *)a->data, a->len);
 }
 
 static char *vm_file(const char *name)

@@ -10,41 +10,9 @@
 #include <unistd.h>
 
 #include "../../qmp/qmp.h"
+#include "bench-util.h"
 
 #define T 5000
-
-static double now_ms(void)
-{
-    return (double)g_get_monotonic_time() / 1000.0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static int run_quiet(const char *const *argv)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDWR);
-        dup2(nul, 0);
-        dup2(nul, 1);
-        dup2(nul, 2);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static void must(gboolean ok, const char *what, GError *e)
 {
@@ -181,7 +149,7 @@ int main(int argc, char **argv)
                             "list_ms",           "raw_list_queries_ms" };
     for (int k = 0; k < 6; k++) {
         r[k].name = names[k];
-        r[k].ms = median(all[k], reps);
+        r[k].ms = median_of(all[k], (size_t)reps);
         g_free(all[k]);
     }
 
