@@ -28,7 +28,7 @@ BIN ?= qlaunch
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 HEADERS := $(wildcard qmp/*.h launcher/*.h)
 
-.PHONY: all deps guest check unit integration net sanitize fuzz valgrind bench bench-lab4 demo install format-check clean
+.PHONY: all deps guest check unit integration net load sanitize fuzz valgrind bench bench-lab4 demo install format-check clean
 all: $(BIN) $(BUILD)/libqmp.a libqmp.a
 
 # Installs missing Debian packages (apt-get; sudo when not root).
@@ -97,13 +97,20 @@ integration: $(BIN) guest
 net: $(BIN) guest
 	QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh net tests/net/test-*.sh
 
+# Load: LOAD_VMS VMs x LOAD_ROUNDS rounds, leak counts in $(BUILD)/load.json.
+LOAD_ROUNDS ?= 10
+LOAD_VMS ?= 20
+export LOAD_ROUNDS LOAD_VMS
+load: $(BIN) guest
+	LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh load tests/load/test-*.sh
+
 check: $(BIN) guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-	QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) tests/integration/test-*.sh tests/net/test-*.sh
+	LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) tests/integration/test-*.sh tests/net/test-*.sh tests/load/test-*.sh
 
 # ASan + UBSan build of everything, then the same tests.
 sanitize:
 	$(MAKE) BUILD=build/san BIN=build/san/qlaunch EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
-	    EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS=-g check
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS=-g LOAD_ROUNDS=2 check
 
 bench: qlaunch guest $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch
 	tests/bench/lifecycle.sh

@@ -373,7 +373,7 @@ static json_t *bench_profile(Bench *b, const Profile *p)
     g_clear_pointer(&qmp, qmp_conn_free);
     pid_t pid = vm_running_pid(v, NULL);
     if (!reused && !b->keep && pid > 0)
-        stop_vm(v, pid, 30, TRUE);
+        stop_vm(v, pid, 30, TRUE, FALSE);
     return res;
 }
 

@@ -63,6 +63,12 @@ static json_t *vm_state(VmPaths *v)
 {
     pid_t pid = vm_read_pid(v);
     json_t *j = json_pack("{s:s}", "name", v->name);
+    g_autoptr(GError) unsafe = NULL;
+    if (!vm_dir_check(v, &unsafe)) {
+        json_object_set_new(j, "state", json_string("refused")); /* not ours */
+        json_object_set_new(j, "error", json_string(unsafe->message));
+        return j;
+    }
     if (!(pid > 0 && proc_alive(pid))) {
         json_object_set_new(j, "state", json_string(pid > 0 ? "stale" : "shut off"));
         return j;
@@ -198,11 +204,16 @@ int cmd_status(int argc, char **argv)
     if (!v)
         return cli_fail(err);
     json_auto_t *j = vm_state(v);
+    /* its runtime dir is not safe to use: an error, whatever the format */
+    int rc = g_str_equal(json_string_value(json_object_get(j, "state")), "refused") ? EXIT_FAILURE
+                                                                                    : EXIT_OK;
     if (json) {
         cli_print_json(j);
-        return EXIT_OK;
+        return rc;
     }
     printf("name:    %s\nstate:   %s\n", v->name, json_string_value(json_object_get(j, "state")));
+    if (json_object_get(j, "error"))
+        printf("error:   %s\n", json_string_value(json_object_get(j, "error")));
     if (json_object_get(j, "pid")) {
         printf("pid:     %" JSON_INTEGER_FORMAT "\n",
                json_integer_value(json_object_get(j, "pid")));
@@ -261,7 +272,7 @@ int cmd_status(int argc, char **argv)
                json_integer_value(json_object_get(j, "uptime_s")),
                json_string_value(json_object_get(j, "profile")), v->dir);
     }
-    return EXIT_OK;
+    return rc;
 }
 
 int cmd_list(int argc, char **argv)

@@ -199,6 +199,9 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
         c->local ? g_strdup_printf("locally (pid %d -> %d)", (int)pid, (int)vm_read_pid(v))
                  : g_strdup_printf("to %s", target);
     print_summary(summary, v->name, where, c->json);
+    if (cli_interrupted)
+        fprintf(stderr, "qlaunch: interrupted after the switch to post-copy, when the VM already "
+                        "ran at the destination: the migration was let finish\n");
     return EXIT_OK;
 }
 

@@ -228,7 +228,7 @@ static void tear_down(RunVm *r, guint n)
         g_clear_pointer(&r[i].qmp, qmp_conn_free);
         pid_t pid = r[i].v ? vm_running_pid(r[i].v, NULL) : 0;
         if (r[i].started && pid > 0)
-            stop_vm(r[i].v, pid, 30, TRUE);
+            stop_vm(r[i].v, pid, 30, TRUE, FALSE);
         run_vm_clear(&r[i]);
     }
 }

@@ -272,6 +272,21 @@ static int do_list(Snap *s, GPtrArray *list)
     return EXIT_OK;
 }
 
+/* After SIGINT/SIGTERM during an operation that was let finish: what the
+ * VM and the snapshot are now. */
+static void interrupted_note(Snap *s, const char *op, int rc)
+{
+    g_autoptr(GPtrArray) now = s->p ? snap_list(s, NULL) : NULL;
+    gboolean exists = now && snapshot_find(now, s->tag);
+    const char *vm = !s->qmp ? "not running" : vm_is_running(s->qmp) ? "running" : "paused";
+    fprintf(stderr,
+            "qlaunch: interrupted during snapshot %s; the operation was let finish (a snapshot "
+            "cannot be cut short safely) and %s: snapshot '%s' %s, VM %s %s\n",
+            op, rc == EXIT_OK ? "succeeded" : "failed", s->tag,
+            now ? (exists ? "exists" : "does not exist") : "(state unknown)",
+            s->p ? s->p->name : "", vm);
+}
+
 int cmd_snapshot(int argc, char **argv)
 {
     Snap s = { .timeout_s = 600 };
@@ -305,6 +320,11 @@ int cmd_snapshot(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     int rc = EXIT_FAIL;
     g_autoptr(GPtrArray) list = NULL;
+    /* A snapshot job cannot be cut short safely (QEMU's save, load and
+     * delete jobs have no clean cancel; qemu-img is mid-write), so SIGINT
+     * and SIGTERM are held until it ends, then the state is printed. */
+    if (!is_list)
+        cli_catch_interrupts(TRUE);
     if (!snap_open(&s, argv[2], &err) || !(list = snap_list(&s, &err)))
         rc = cli_fail(err);
     else if (is_list)
@@ -315,6 +335,11 @@ int cmd_snapshot(int argc, char **argv)
         rc = do_load(&s, list);
     else
         rc = do_delete(&s, list);
+    if (!is_list) {
+        cli_catch_interrupts(FALSE);
+        if (cli_interrupted)
+            interrupted_note(&s, op, rc);
+    }
     snap_clear(&s);
     return rc;
 }

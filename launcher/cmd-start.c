@@ -250,6 +250,19 @@ static void abort_started(VmPaths *v, QmpConn *qmp)
     vm_runtime_remove(v);
 }
 
+/* SIGINT/SIGTERM during a start: the QEMU it launched is stopped again,
+ * so the VM is either fully started or not there at all. */
+static QmpConn *cancel_start(VmPaths *v, QmpConn *qmp, const char *when, GError **error)
+{
+    pid_t pid = vm_read_pid(v);
+    abort_started(v, qmp);
+    g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                "start of VM %s interrupted %s: its QEMU (pid %d) was stopped again, "
+                "nothing of it is left running",
+                v->name, when, (int)pid);
+    return NULL;
+}
+
 static void close_taps(int *fds, guint n)
 {
     for (guint i = 0; fds && i < n; i++)
@@ -330,6 +343,8 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
     g_autoptr(QmpConn) qmp = vm_qmp_open(v, o->timeout_s * 1000LL, error);
     if (!qmp)
         return NULL;
+    if (cli_interrupted)
+        return cancel_start(v, qmp, "while QEMU started", error);
     if (!apply_resources(v, p, qmp, error)) {
         abort_started(v, qmp);
         return NULL;
@@ -348,19 +363,15 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
             return NULL;
         }
         g_autoptr(QmpConn) qga = vm_qga_open(v, o->timeout_s * 1000LL, error);
-        if (!qga && cli_interrupted) { /* Ctrl-C / SIGTERM: cancel the start */
-            pid_t pid = vm_read_pid(v);
-            abort_started(v, qmp);
+        if (!qga && cli_interrupted) {
             g_clear_error(error);
-            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                        "start of VM %s interrupted while waiting for its guest agent: its "
-                        "QEMU (pid %d) was stopped again, nothing of it is left running",
-                        v->name, (int)pid);
-            return NULL;
+            return cancel_start(v, qmp, "while waiting for its guest agent", error);
         }
         if (!qga)
             return NULL;
     }
+    if (cli_interrupted)
+        return cancel_start(v, qmp, "while it was being set up", error);
     return g_steal_pointer(&qmp);
 }
 

@@ -25,11 +25,28 @@ static const char *request_shutdown(VmPaths *v, QmpConn *qmp, gboolean use_agent
     return NULL;
 }
 
-const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent)
+/* Waits up to timeout_ms for pid to exit; with interruptible, gives up
+ * early when SIGINT/SIGTERM arrives. TRUE when it is gone. */
+static gboolean wait_gone(pid_t pid, gint64 timeout_ms, gboolean interruptible)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
+    while (proc_alive(pid)) {
+        if (g_get_monotonic_time() >= deadline || (interruptible && cli_interrupted))
+            return FALSE;
+        g_usleep(10000);
+    }
+    return TRUE;
+}
+
+const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent,
+                    gboolean interruptible)
 {
     g_autoptr(QmpConn) qmp = vm_qmp_open(v, 5000, NULL);
     const char *how = request_shutdown(v, qmp, use_agent);
-    if (!how || !proc_wait_gone(pid, timeout_s * 1000LL)) {
+    if (how && !wait_gone(pid, timeout_s * 1000LL, interruptible) && interruptible &&
+        cli_interrupted)
+        return NULL; /* asked to power off; the guest may still do so */
+    if (!how || proc_alive(pid)) {
         cli_info("%s: guest did not power off within %d s; telling QEMU to quit", v->name,
                  timeout_s);
         json_auto_t *r = qmp ? qmp_conn_execute(qmp, "quit", NULL, 3000, NULL) : NULL;
@@ -68,8 +85,15 @@ int cmd_stop(int argc, char **argv)
     if (!v)
         return cli_fail(err);
     gint64 t0 = g_get_monotonic_time();
-    const char *how = stop_vm(v, pid, timeout_s, !no_agent);
+    cli_catch_interrupts(TRUE);
+    const char *how = stop_vm(v, pid, timeout_s, !no_agent, TRUE);
+    cli_catch_interrupts(FALSE);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+    if (!how)
+        return cli_failf("stop of VM %s interrupted after %.1f s: the guest was asked to power "
+                         "off and may still do so; QEMU (pid %d) runs on. 'qlaunch stop %s' "
+                         "again waits for it, 'qlaunch kill %s' ends it now",
+                         v->name, secs, (int)pid, v->name, v->name);
     if (json) {
         json_auto_t *j = json_pack("{s:s, s:s, s:f, s:i}", "vm", v->name, "method", how, "seconds",
                                    secs, "pid", (int)pid);

@@ -134,7 +134,9 @@ json_t *migrate_run(QmpConn *src, const char *uri, const MigrateOpts *o,
             progress(info, data);
         json_decref(info);
         gboolean timeout = g_get_monotonic_time() >= deadline;
-        if (!cancel_sent && ((cancel && *cancel) || timeout)) {
+        /* After the switch to post-copy the VM runs at the destination and
+         * the source no longer holds all of it: an interrupt lets it finish. */
+        if (!cancel_sent && ((cancel && *cancel && !switched) || timeout)) {
             cancel_reason = timeout ? "timed out" : "interrupted";
             json_auto_t *c = qmp_conn_execute(src, "migrate_cancel", NULL, 10000, NULL);
             cancel_sent = TRUE;

@@ -22,7 +22,8 @@ gboolean migrate_listen(QmpConn *dest, const char *uri, const MigrateOpts *o, GE
 
 typedef void (*MigrateProgress)(json_t *info, gpointer data);
 /* Source: migrate to uri and wait, polling query-migrate. A set *cancel
- * (e.g. from SIGINT) sends migrate_cancel. Returns the final query-migrate
+ * (e.g. from SIGINT) sends migrate_cancel, unless post-copy has begun (then
+ * it runs to its end). Returns the final query-migrate
  * of a completed migration (transfer full); else NULL and why. */
 json_t *migrate_run(QmpConn *src, const char *uri, const MigrateOpts *o,
                     volatile sig_atomic_t *cancel, MigrateProgress progress, gpointer data,

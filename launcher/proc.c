@@ -55,11 +55,14 @@ gboolean proc_run(const char *const *argv, gint64 timeout_ms, char **output, int
     return proc_run_in(NULL, argv, timeout_ms, output, status, error);
 }
 
-/* g_spawn calls this in the child after setting up stdio, just before exec. */
-static void stderr_to_stdout(gpointer data)
+/* g_spawn calls this in the child after setting up stdio, just before
+ * exec. The child gets its own process group, so a Ctrl-C at the terminal
+ * reaches qlaunch alone, which decides (every child has a deadline). */
+static void child_setup(gpointer merge)
 {
-    (void)data;
-    dup2(1, 2);
+    setpgid(0, 0);
+    if (merge)
+        dup2(1, 2);
 }
 
 static gboolean run_capturing(const char *dir, const char *const *argv, gboolean merge,
@@ -70,7 +73,7 @@ static gboolean run_capturing(const char *dir, const char *const *argv, gboolean
     if (!g_spawn_async_with_pipes(
             dir, (char **)argv, NULL,
             G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL,
-            merge ? stderr_to_stdout : NULL, NULL, &pid, NULL, &out, NULL, error))
+            child_setup, GINT_TO_POINTER(merge), &pid, NULL, &out, NULL, error))
         return FALSE;
     /* Unless merged, the child's stderr stays ours, so its error text stays visible. */
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;

@@ -4,8 +4,10 @@
 #include <glib.h>
 #include <sys/types.h>
 
-/* Runs argv, capturing stdout+stderr (transfer full, may be NULL), waiting
- * at most timeout_ms (then SIGKILL). *status is the waitpid status. */
+/* Runs argv, capturing stdout (transfer full, may be NULL; stderr stays
+ * ours), waiting at most timeout_ms (then SIGKILL). *status is the waitpid
+ * status. The child runs in its own process group: a terminal's Ctrl-C
+ * reaches qlaunch, not it. */
 gboolean proc_run(const char *const *argv, gint64 timeout_ms, char **output, int *status,
                   GError **error);
 /* The same, run in directory dir (NULL = ours). */

@@ -95,6 +95,27 @@ VmPaths *vm_paths_new(const char *name)
     return v;
 }
 
+/* A real directory (not a symlink), owned by us, that nobody else may
+ * write to: only then are the pid file and sockets in it ours. */
+static gboolean dir_trusted(const char *dir, struct stat *st, GError **error)
+{
+    if (lstat(dir, st) < 0 || !S_ISDIR(st->st_mode)) {
+        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE,
+                    "%s is not a directory (a symlink?); refusing to use it (remove it, "
+                    "or set QLAUNCH_RUNTIME_DIR to a directory of your own)",
+                    dir);
+        return FALSE;
+    }
+    if (st->st_uid != geteuid()) {
+        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE,
+                    "%s is owned by uid %u, not by you; refusing to use it (remove it, "
+                    "or set QLAUNCH_RUNTIME_DIR to a directory of your own)",
+                    dir, (unsigned)st->st_uid);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* mkdir 0700 if missing; then it must be a real directory owned by us. */
 gboolean vm_private_dir(const char *dir, GError **error)
 {
@@ -104,24 +125,33 @@ gboolean vm_private_dir(const char *dir, GError **error)
         return FALSE;
     }
     struct stat st;
-    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE,
-                    "%s is not a directory (a symlink?); refusing "
-                    "to use it",
-                    dir);
+    if (!dir_trusted(dir, &st, error))
         return FALSE;
-    }
-    if (st.st_uid != geteuid()) {
-        g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE,
-                    "%s is owned by uid %u, not by you; refusing "
-                    "to use it",
-                    dir, (unsigned)st.st_uid);
-        return FALSE;
-    }
     if ((st.st_mode & 077) && chmod(dir, 0700) < 0) {
         g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE, "cannot make %s private: %s", dir,
                     g_strerror(errno));
         return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean vm_dir_check(VmPaths *v, GError **error)
+{
+    g_autofree char *base = g_path_get_dirname(v->dir);
+    const char *dirs[] = { base, v->dir };
+    for (gsize i = 0; i < G_N_ELEMENTS(dirs); i++) {
+        struct stat st;
+        if (lstat(dirs[i], &st) < 0 && errno == ENOENT)
+            return TRUE; /* nothing there: nothing to trust */
+        if (!dir_trusted(dirs[i], &st, error))
+            return FALSE;
+        if (st.st_mode & 022) {
+            g_set_error(error, VM_ERROR, VM_ERROR_UNSAFE,
+                        "%s can be written by others (mode %03o); refusing to use it "
+                        "(chmod 700 it)",
+                        dirs[i], (unsigned)(st.st_mode & 0777));
+            return FALSE;
+        }
     }
     return TRUE;
 }
@@ -155,6 +185,8 @@ int vm_lock(VmPaths *v, GError **error)
 pid_t vm_read_pid(VmPaths *v)
 {
     g_autofree char *text = NULL;
+    if (!vm_dir_check(v, NULL))
+        return 0;
     if (!g_file_get_contents(v->pidfile, &text, NULL, NULL))
         return 0;
     gint64 pid = g_ascii_strtoll(text, NULL, 10);
@@ -163,6 +195,8 @@ pid_t vm_read_pid(VmPaths *v)
 
 pid_t vm_running_pid(VmPaths *v, GError **error)
 {
+    if (!vm_dir_check(v, error))
+        return 0;
     pid_t pid = vm_read_pid(v);
     if (pid > 0 && proc_alive(pid))
         return pid;
@@ -195,6 +229,8 @@ void vm_runtime_remove(VmPaths *v)
 
 QmpConn *vm_qmp_open(VmPaths *v, gint64 timeout_ms, GError **error)
 {
+    if (!vm_dir_check(v, error))
+        return NULL;
     g_autoptr(QmpConn) c = qmp_conn_connect(v->qmp, QMP_MODE_MONITOR, timeout_ms, error);
     if (!c || !qmp_conn_handshake(c, timeout_ms, error)) {
         g_prefix_error(error, "QMP of VM %s: ", v->name);
@@ -206,6 +242,8 @@ QmpConn *vm_qmp_open(VmPaths *v, gint64 timeout_ms, GError **error)
 QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error)
 {
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
+    if (!vm_dir_check(v, error))
+        return NULL;
     g_autoptr(QmpConn) c = qmp_conn_connect(v->qga, QMP_MODE_AGENT, timeout_ms, error);
     if (!c) {
         g_prefix_error(error, "guest agent of VM %s: ", v->name);

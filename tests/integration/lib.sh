@@ -29,3 +29,30 @@ has() { [[ $out == *"$1"* ]] || { echo "#   output lacks '$1':"; echo "$out" | s
 gone() { [ ! -e "/proc/$1/stat" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 matches() { [[ $1 =~ $2 ]]; }
 done_testing() { echo "1..$n"; [ "$failed" -eq 0 ]; }
+
+# netns_open NS...: the test's own network namespaces (creating them needs
+# root: without it the test fails, saying so); lo is up in each. At exit a
+# NAT network 'default' started in the first is stopped, a dnsmasq of the
+# test's own is killed, the namespaces go, then cleanup and any function
+# named in $netns_extra_cleanup. inns CMD... runs in the first namespace.
+netns_open() {
+    test_ns=()
+    trap netns_cleanup EXIT
+    for ns1 in "$@"; do
+        if ! ip netns add "$ns1" 2>/dev/null; then
+            not_ok "this test needs network namespaces of its own (run as root)"
+            done_testing
+            exit 1
+        fi
+        test_ns+=("$ns1")
+        ip netns exec "$ns1" ip link set lo up
+    done
+}
+netns_cleanup() {
+    [ -n "${netns_extra_cleanup:-}" ] && "$netns_extra_cleanup"
+    [ "${#test_ns[@]}" -gt 0 ] && ip netns exec "${test_ns[0]}" "$QL" net stop --force default >/dev/null 2>&1
+    for p in $(pgrep -f -- "--conf-file=$work/" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    for ns1 in "${test_ns[@]}"; do ip netns del "$ns1" 2>/dev/null; done
+    cleanup
+}
+inns() { ip netns exec "${test_ns[0]}" "$@"; }

@@ -30,6 +30,44 @@ check "stop of a VM that is not running: exit 1 with a message" has "VM nosuchvm
 run "$QL" status '../etc'
 check "invalid VM name refused" has "is not a valid VM name"
 
+# Runtime dirs that are not the user's own are refused, and nothing in
+# them is trusted: a symlinked VM dir whose qemu.pid names a live process
+# (a sleep standing for someone else's), a dir another uid owns, a
+# symlinked runtime base.
+mkdir -p "$QLAUNCH_RUNTIME_DIR" "$work/elsewhere"
+sleep 300 &
+victim=$!
+echo "$victim" > "$work/elsewhere/qemu.pid"
+ln -s "$work/elsewhere" "$QLAUNCH_RUNTIME_DIR/evil"
+printf '[vm]\nname=evil\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n' > "$work/evil.ini"
+run "$QL" start "$work/evil.ini"
+check "start into a symlinked VM dir: exit 1" [ "$rc" -eq 1 ]
+check "... the refusal names the dir and the cause" has "$QLAUNCH_RUNTIME_DIR/evil is not a directory (a symlink?); refusing"
+run "$QL" kill evil
+check "kill through a symlinked VM dir: exit 1, refused" bash -c '[ "$1" -eq 1 ] && [[ $2 == *"refusing to use it"* ]]' _ "$rc" "$out"
+run "$QL" stop evil --timeout 2
+check "stop through a symlinked VM dir: refused too" has "a symlink?"
+check "... the process its qemu.pid names was not touched" kill -0 "$victim"
+run "$QL" status evil
+check "status of a symlinked VM dir says refused, exit 1" bash -c '[ "$1" -eq 1 ] && [[ $2 == *"state:   refused"* ]]' _ "$rc" "$out"
+check "... the symlink and its target are left as they were" [ -L "$QLAUNCH_RUNTIME_DIR/evil" -a -f "$work/elsewhere/qemu.pid" ]
+kill "$victim"
+mkdir "$QLAUNCH_RUNTIME_DIR/foreign"
+chown 65534:65534 "$QLAUNCH_RUNTIME_DIR/foreign"
+printf '[vm]\nname=foreign\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n' > "$work/foreign.ini"
+run "$QL" start "$work/foreign.ini"
+check "start into a VM dir another uid owns: refused, naming the uid" has "$QLAUNCH_RUNTIME_DIR/foreign is owned by uid 65534, not by you; refusing"
+check "... nothing was started" [ ! -e "$QLAUNCH_RUNTIME_DIR/foreign/qemu.pid" ]
+mkdir "$work/realrun"
+ln -s "$work/realrun" "$work/runlink"
+out=$(QLAUNCH_RUNTIME_DIR=$work/runlink "$QL" start "$work/foreign.ini" 2>&1); rc=$?
+check "a symlinked runtime base is refused too" bash -c '[ "$1" -eq 1 ] && [[ $2 == *"$3 is not a directory (a symlink?)"* ]]' _ "$rc" "$out" "$work/runlink"
+check "... and nothing was created through it" [ -z "$(ls -A "$work/realrun")" ]
+run "$QL" snapshot save tiny -x
+check "a snapshot name with a leading '-' is refused as an option" bash -c '[ "$1" -eq 2 ] && [[ $2 == *"Unknown option -x"* ]]' _ "$rc" "$out"
+run "$QL" snapshot save tiny ../a
+check "a snapshot name with '/' or '..' is refused" has "is not a valid snapshot name"
+
 run "$QL" frobnicate
 check "unknown verb: exit 2" [ "$rc" -eq 2 ]
 run "$QL" stat tiny

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fault injection on real VMs: QEMU killed during a command, a snapshot save
 # and a migration; a guest agent that is not running; qlaunch commands at
-# once on one VM; start racing itself; SIGTERM to qlaunch during start.
+# once on one VM; start racing itself; SIGTERM/SIGINT to qlaunch during
+# start, stop, snapshot save and migrate.
 # Each must end within its deadline with a clear message and leave the VM
 # in a state the next command can use.
 . "$(dirname "$0")/lib.sh"
@@ -16,6 +17,21 @@ qpid() { cat "$QLAUNCH_RUNTIME_DIR/$1/qemu.pid" 2>/dev/null; }
 live_qemus() { local p n=0; for p in $(pgrep -x "qlaunch-$1"); do gone "$p" || n=$((n + 1)); done; echo $n; }
 # timed CMD...: like run, and $secs is how long it took
 timed() { local t0=$SECONDS; run "$@"; secs=$((SECONDS - t0)); }
+# interrupt SIG DELAY CMD...: runs CMD in the background and sends it SIG
+# after DELAY s; then $rc, $out and $secs (from the signal to its exit)
+interrupt() {
+    local sig=$1 delay=$2 p t0
+    shift 2
+    "$@" > "$work/int.log" 2>&1 &
+    p=$!
+    sleep "$delay"
+    t0=$SECONDS
+    kill -"$sig" "$p"
+    wait "$p"
+    rc=$?
+    secs=$((SECONDS - t0))
+    out=$(cat "$work/int.log")
+}
 prof "$work/f.ini" f
 
 # --- QEMU killed during a guest command ---
@@ -63,7 +79,8 @@ run "$QL" start "$work/f.ini" --wait-agent
 check "f starts again" [ "$rc" -eq 0 ]
 
 # --- the guest agent not running (the guest's init restarts it: take it away) ---
-"$QL" exec f -- sh -c 'mv "$(command -v qemu-ga)" /tmp/qemu-ga.off; killall qemu-ga; true' >/dev/null 2>&1
+# (this exec cannot hear back once the agent is gone: it ends at its 10 s deadline)
+"$QL" exec --timeout 10 f -- sh -c 'mv "$(command -v qemu-ga)" /tmp/qemu-ga.off; killall qemu-ga; true' >/dev/null 2>&1
 timed "$QL" exec --timeout 5 f -- true
 check "exec without a guest agent fails within its deadline ($secs s)" bash -c '[ "$1" -ne 0 ] && [ "$2" -lt 40 ]' _ "$rc" "$secs"
 check "... saying the agent did not answer" has "did not answer"
@@ -102,5 +119,46 @@ check "... and says what it left: nothing running" has "was stopped again, nothi
 sleep 0.5
 check "... its QEMU is gone" gone "${qp:-999999}"
 check "... and so is its runtime dir" [ ! -e "$QLAUNCH_RUNTIME_DIR/f" ]
+
+# --- SIGINT to qlaunch while stop waits for the guest to power off ---
+# (paused, the guest cannot power off, so stop is still waiting)
+"$QL" start -q "$work/f.ini" --wait-agent >/dev/null
+qp=$(qpid f)
+"$QL" pause f >/dev/null
+interrupt INT 5 "$QL" stop --timeout 60 f
+check "SIGINT during stop: qlaunch exits 1 at once ($rc, $secs s)" bash -c '[ "$1" -eq 1 ] && [ "$2" -lt 3 ]' _ "$rc" "$secs"
+check "... and says the VM runs on and how to end it" \
+    bash -c '[[ $1 == *"stop of VM f interrupted"* && $1 == *"qlaunch kill f"* ]]' _ "$out"
+run "$QL" status f
+check "... the VM is still there, as it was (paused)" bash -c '[ "$1" -eq 0 ] && [[ $2 == *paused* ]]' _ "$rc" "$out"
+check "... same QEMU ($qp)" [ "$(qpid f)" = "$qp" ]
+run "$QL" stop --timeout 5 f
+check "... and a second stop ends it" bash -c '[ "$1" -eq 0 ] && [ ! -e "$2" ]' _ "$rc" "$QLAUNCH_RUNTIME_DIR/f"
+
+# --- SIGTERM to qlaunch during a snapshot save: the save is let finish ---
+"$QL" start -q "$work/f.ini" --wait-agent >/dev/null
+"$QL" exec f -- sh -c 'dd if=/dev/urandom of=/tmp/fill bs=1M count=150 2>/dev/null' >/dev/null
+interrupt TERM 0.5 "$QL" snapshot save f t1
+check "SIGTERM during snapshot save: the save finishes (rc $rc)" [ "$rc" -eq 0 ]
+check "... and qlaunch prints the state it left" \
+    bash -c '[[ $1 == *"interrupted during snapshot save"* && $1 == *"snapshot '"'"'t1'"'"' exists, VM f running"* ]]' _ "$out"
+run "$QL" snapshot list f
+check "... snapshot t1 is listed" has "t1"
+run "$QL" status f
+check "... the VM runs" has "running"
+
+# --- SIGINT to qlaunch during a migration: cancelled, the source runs on ---
+"$QL" exec f -- sh -c 'sysbench memory --time=600 --memory-total-size=100000G run >/dev/null 2>&1 &' >/dev/null
+qp=$(qpid f)
+interrupt INT 3 "$QL" migrate f --local --bandwidth 4 --timeout 120
+check "SIGINT during migrate: qlaunch exits 1 within its deadline ($rc, $secs s)" \
+    bash -c '[ "$1" -eq 1 ] && [ "$2" -lt 20 ]' _ "$rc" "$secs"
+check "... saying it was interrupted and the VM keeps running on the source" \
+    bash -c '[[ $1 == *interrupted* && $1 == *"keeps running on the source"* ]]' _ "$out"
+check "... the source QEMU is the one that runs ($qp)" bash -c '[ "$(cat "$1")" = "$2" ] && [ "$3" -eq 1 ]' _ \
+    "$QLAUNCH_RUNTIME_DIR/f/qemu.pid" "$qp" "$(live_qemus f)"
+run "$QL" exec f -- true
+check "... and its guest answers" [ "$rc" -eq 0 ]
+"$QL" kill f >/dev/null
 
 done_testing

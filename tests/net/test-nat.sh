@@ -5,25 +5,8 @@
 . "$(dirname "$0")/../integration/lib.sh"
 
 ns=qlaunch-nat-$$ up=qlaunch-up-$$
-if ! ip netns add "$ns" 2>/dev/null || ! ip netns add "$up" 2>/dev/null; then
-    echo "# SKIP: cannot create network namespaces (not root?)"
-    not_ok "NAT network tests need network namespaces of their own (run as root)"
-    done_testing
-    exit 1
-fi
-nat_cleanup() {
-    ip netns exec "$ns" "$QL" net stop --force default >/dev/null 2>&1
-    # dnsmasq of a network that a failed test left behind
-    for p in $(pgrep -f -- "--conf-file=$work/" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-    ip netns del "$up" 2>/dev/null
-    cleanup
-}
-trap nat_cleanup EXIT
-inns() { ip netns exec "$ns" "$@"; }
+netns_open "$ns" "$up"
 link_exists() { inns ip link show "$1" >/dev/null 2>&1; }
-inns ip link set lo up
-ip netns exec "$up" ip link set lo up
 # The upstream link: host side 10.199.0.1, upstream host 10.199.0.2 (it has
 # no route back to the VMs' subnet, so only masqueraded traffic can reach it).
 ip link add qlup0 netns "$ns" type veth peer name eth0 netns "$up"
