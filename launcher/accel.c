@@ -187,7 +187,7 @@ void accel_probe(KvmFacts *f, const char *qemu, const char *guest_dir, const cha
                            "256M",     "-nodefaults", "-no-user-config",
                            "-display", "none",        "-no-reboot",
                            "-kernel",  kernel,        "-initrd",
-                           initrd,     "-append",     "console=ttyS0 quiet panic=-1",
+                           initrd,     "-append",     "console=ttyS0 quiet panic=-1 no_timer_check",
                            "-serial",  "stdio",       NULL };
     GPid pid;
     int out = -1;

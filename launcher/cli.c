@@ -91,6 +91,17 @@ gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const c
         (*argc)--;
         (*argv)[0] = (*argv)[-1];
         pos--;
+    } else if (!strstr(args, " -- ")) {
+        /* GLib keeps a "--" that follows an argument ("snapshot save tiny --
+         * -x"); it only ends the options, so it is not an argument itself. */
+        for (int i = 2; i < *argc; i++) {
+            if (strcmp((*argv)[i], "--") == 0) {
+                memmove(&(*argv)[i], &(*argv)[i + 1], sizeof(char *) * (size_t)(*argc - i));
+                (*argc)--;
+                pos--;
+                break;
+            }
+        }
     }
     if (pos < min_pos || (max_pos >= 0 && pos > max_pos)) {
         fprintf(stderr, "qlaunch %s: expected %s\nusage: qlaunch %s\n", (*argv)[0], args, usage);

@@ -239,7 +239,33 @@ QmpConn *vm_qmp_open(VmPaths *v, gint64 timeout_ms, GError **error)
     return g_steal_pointer(&c);
 }
 
+char *vm_serial_panic(const char *log)
+{
+    /* the log was truncated when QEMU started; only its tail matters */
+    enum { TAIL = 64 * 1024 };
+    int fd = log ? open(log, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return NULL;
+    char buf[TAIL + 1];
+    off_t end = lseek(fd, 0, SEEK_END);
+    ssize_t n = end < 0 ? -1 : pread(fd, buf, TAIL, MAX(end - TAIL, 0));
+    close(fd);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    const char *hit = g_strstr_len(buf, n, "Kernel panic - not syncing");
+    if (!hit)
+        return NULL;
+    gsize len = strcspn(hit, "\r\n");
+    return g_utf8_make_valid(hit, (gssize)len);
+}
+
 QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error)
+{
+    return vm_qga_open_watch(v, timeout_ms, NULL, error);
+}
+
+QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, const char *serial_log, GError **error)
 {
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
     if (!vm_dir_check(v, error))
@@ -260,6 +286,14 @@ QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error)
         gint64 left = (deadline - g_get_monotonic_time()) / 1000;
         if (qga_sync(c, MIN(MAX(left, 1), 1500), &local))
             return g_steal_pointer(&c);
+        g_autofree char *panic = vm_serial_panic(serial_log);
+        if (panic) { /* no agent will ever answer: say why now */
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "guest of VM %s panicked before its agent answered (serial log %s: "
+                        "\"%s\")",
+                        v->name, serial_log, panic);
+            return NULL;
+        }
         if (!g_error_matches(local, QMP_ERROR, QMP_ERROR_TIMEOUT) ||
             g_get_monotonic_time() >= deadline) {
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED,

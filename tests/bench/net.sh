@@ -33,7 +33,7 @@ mkdir -p "$out"
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 port=$((30000 + $$ % 20000))
 prof() { # NAME NET-LINES
-    printf '[vm]\nname=%s\nmemory=192M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet\n%b[agent]\nenabled=true\n' \
+    printf '[vm]\nname=%s\nmemory=192M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n%b[agent]\nenabled=true\n' \
         "$1" "$2" > "$work/$1.ini"
     inns "$ql" start -q "$work/$1.ini" --wait-agent >/dev/null
 }

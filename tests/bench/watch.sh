@@ -17,7 +17,7 @@ out=$top/build/bench/watch.json
 mkdir -p "$top/build/bench"
 rm -f "$out"
 prof() {
-    printf '[vm]\nname=%s\nmemory=128M\ncpus=1\naccel=tcg\nballoon=true\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet\n[disk data]\nsize=64M\n[net 0]\nmode=user\n[agent]\nenabled=true\n' "$1" > "$work/$1.ini"
+    printf '[vm]\nname=%s\nmemory=128M\ncpus=1\naccel=tcg\nballoon=true\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n[disk data]\nsize=64M\n[net 0]\nmode=user\n[agent]\nenabled=true\n' "$1" > "$work/$1.ini"
     "$ql" start -q "$work/$1.ini" --wait-agent >/dev/null
 }
 prof w1

@@ -65,6 +65,8 @@ check "a symlinked runtime base is refused too" bash -c '[ "$1" -eq 1 ] && [[ $2
 check "... and nothing was created through it" [ -z "$(ls -A "$work/realrun")" ]
 run "$QL" snapshot save tiny -x
 check "a snapshot name with a leading '-' is refused as an option" bash -c '[ "$1" -eq 2 ] && [[ $2 == *"Unknown option -x"* ]]' _ "$rc" "$out"
+run "$QL" snapshot save tiny -- -x
+check "... and after \"--\" it is refused as a name" has "'-x' is not a valid snapshot name"
 run "$QL" snapshot save tiny ../a
 check "a snapshot name with '/' or '..' is refused" has "is not a valid snapshot name"
 

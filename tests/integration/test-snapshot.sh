@@ -96,7 +96,7 @@ else
     small=$work/small
     mkdir -p "$small" && mount -t tmpfs -o size=200M tmpfs "$small"
     p=$work/full.ini
-    printf '[vm]\nname=full\nmemory=512M\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet\n[disk data]\nfile=%s/data.qcow2\nsize=1G\n' "$small" > "$p"
+    printf '[vm]\nname=full\nmemory=512M\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n[disk data]\nfile=%s/data.qcow2\nsize=1G\n' "$small" > "$p"
     "$QL" start -q "$p" --wait-agent >/dev/null
     "$QL" exec full -- sh -c 'echo full-keep > /tmp/v.txt'
     run "$QL" snapshot save full first

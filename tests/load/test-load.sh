@@ -22,8 +22,8 @@ for i in $(seq -w 1 "$vms"); do
     names+=("$name")
     net='[net 0]\nmode=user\n'
     [ "$((10#$i))" -le "$ntap" ] && net='[net 0]\nmode=tap\nnetwork=default\n'
-    printf '[vm]\nname=%s\nmemory=160M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet\n%b[agent]\nenabled=true\n' \
-        "$name" "$net" > "$work/profiles/$name.ini"
+    printf '[vm]\nname=%s\nmemory=160M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n%b[agent]\nenabled=true\n[serial]\nlog=%s\n' \
+        "$name" "$net" "$work/serial.$name.log" > "$work/profiles/$name.ini"
 done
 
 # --- what is counted ---
@@ -65,6 +65,8 @@ all() {
         if grep -q '^rc=' "$work/out.$v"; then
             fails=$((fails + 1))
             sed "s/^/#   $v: /" "$work/out.$v" >&2
+            # what the guest printed, to tell a hung guest from a lost agent
+            [ "$1" = start ] && tail -n 15 "$work/serial.$v.log" 2>/dev/null | sed "s/^/#   $v serial: /" >&2
         fi
     done
     echo "$fails"
