@@ -7,6 +7,9 @@
 #include "commands.h"
 #include "proc.h"
 
+/* How long a SIGKILLed QEMU may take to exit. */
+#define KILL_WAIT_MS 30000
+
 /* Asks the guest to power off: through the agent (it syncs and flushes our
  * guest's disks), else an ACPI power button press. Returns what was tried. */
 static const char *request_shutdown(VmPaths *v, QmpConn *qmp, gboolean use_agent)
@@ -53,12 +56,15 @@ const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent,
         how = "QEMU quit";
         if (!proc_wait_gone(pid, 5000)) {
             kill(pid, SIGKILL);
-            proc_wait_gone(pid, 5000);
+            /* a killed QEMU still unmaps its guest RAM: on a loaded host
+             * that takes a while */
+            proc_wait_gone(pid, KILL_WAIT_MS);
             how = "SIGKILL";
         }
     }
     g_clear_pointer(&qmp, qmp_conn_free);
-    vm_runtime_remove(v);
+    if (!proc_alive(pid)) /* else the caller says so; the dir stays for kill */
+        vm_runtime_remove(v);
     return how;
 }
 
@@ -94,6 +100,10 @@ int cmd_stop(int argc, char **argv)
                          "off and may still do so; QEMU (pid %d) runs on. 'qlaunch stop %s' "
                          "again waits for it, 'qlaunch kill %s' ends it now",
                          v->name, secs, (int)pid, v->name, v->name);
+    if (proc_alive(pid))
+        return cli_failf("VM %s: QEMU (pid %d) had not exited %.1f s after %s; its runtime dir "
+                         "is kept: try 'qlaunch kill %s'",
+                         v->name, (int)pid, secs, how, v->name);
     if (json) {
         json_auto_t *j = json_pack("{s:s, s:s, s:f, s:i}", "vm", v->name, "method", how, "seconds",
                                    secs, "pid", (int)pid);
@@ -117,8 +127,10 @@ int cmd_kill(int argc, char **argv)
     if (!v)
         return cli_fail(err);
     kill(pid, SIGKILL);
-    if (!proc_wait_gone(pid, 5000))
-        return cli_failf("VM %s (pid %d) did not die after SIGKILL", v->name, (int)pid);
+    if (!proc_wait_gone(pid, KILL_WAIT_MS))
+        return cli_failf("VM %s: QEMU (pid %d) had not exited %d s after SIGKILL (stuck in the "
+                         "kernel?); its runtime dir is kept",
+                         v->name, (int)pid, KILL_WAIT_MS / 1000);
     vm_runtime_remove(v);
     printf("killed %s (pid %d)\n", v->name, (int)pid);
     return EXIT_OK;

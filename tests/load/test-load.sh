@@ -87,10 +87,19 @@ for r in $(seq 1 "$rounds"); do
     n_resumed=$(listed running)
     f_stop=$(all stop --timeout 60)
     left=$(snapshot)
+    # how each stop ended (guest agent shutdown, ACPI, QEMU quit, SIGKILL)
+    stops=$(cat "${names[@]/#/$work/out.}" | sed -n 's/^stopped [^ ]* (\([^,]*\),.*/\1/p' | sort | uniq -c | awk '{c=$1; $1=""; printf "%s x%s;", substr($0, 2), c}')
+    if [ "$left" != "$before" ]; then # which processes were still there, and in what state
+        for p in $(pgrep -x "qlaunch-ld[0-9]+"); do
+            echo "#   left after stop: $(ps -o pid=,stat=,etimes=,comm= -p "$p") (threads: $(ls /proc/"$p"/task 2>/dev/null | wc -l))"
+        done
+        sleep 5
+        echo "#   5 s later: (qemus qlaunch dnsmasq taps rundirs) $(snapshot)"
+    fi
     round_secs+=($((SECONDS - t0)))
     [ "$r" -eq 1 ] && fds_first=$fds
     fds_last=$fds
-    echo "# round $r: start failed $f_start, running $n_run, paused $n_paused, resumed $n_resumed, stop failed $f_stop; qemu fds ${fds}; left (qemus qlaunch dnsmasq taps rundirs) $left; $((SECONDS - t0)) s"
+    echo "# round $r: start failed $f_start, running $n_run, paused $n_paused, resumed $n_resumed, stop failed $f_stop ($stops); qemu fds ${fds}; left (qemus qlaunch dnsmasq taps rundirs) $left; $((SECONDS - t0)) s"
     if [ "$f_start$f_pause$f_resume$f_stop" != 0000 ] || [ "$n_run $n_paused $n_resumed" != "$vms $vms $vms" ] ||
         [ "$left" != "$before" ]; then
         bad=$((bad + 1))
