@@ -239,7 +239,8 @@ QmpConn *vm_qmp_open(VmPaths *v, gint64 timeout_ms, GError **error)
     return g_steal_pointer(&c);
 }
 
-char *vm_serial_panic(const char *log)
+/* The "Kernel panic - not syncing..." line in the tail of LOG, or NULL. */
+static char *serial_panic(const char *log)
 {
     /* the log was truncated when QEMU started; only its tail matters */
     enum { TAIL = 64 * 1024 };
@@ -253,7 +254,8 @@ char *vm_serial_panic(const char *log)
     if (n <= 0)
         return NULL;
     buf[n] = '\0';
-    const char *hit = g_strstr_len(buf, n, "Kernel panic - not syncing");
+    static const char needle[] = "Kernel panic - not syncing";
+    const char *hit = memmem(buf, (size_t)n, needle, sizeof(needle) - 1); /* NULs may be logged */
     if (!hit)
         return NULL;
     gsize len = strcspn(hit, "\r\n");
@@ -286,7 +288,7 @@ QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, const char *serial_log
         gint64 left = (deadline - g_get_monotonic_time()) / 1000;
         if (qga_sync(c, MIN(MAX(left, 1), 1500), &local))
             return g_steal_pointer(&c);
-        g_autofree char *panic = vm_serial_panic(serial_log);
+        g_autofree char *panic = serial_panic(serial_log);
         if (panic) { /* no agent will ever answer: say why now */
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                         "guest of VM %s panicked before its agent answered (serial log %s: "

@@ -54,8 +54,6 @@ QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error);
 /* Same, and while it waits, a guest kernel panic seen in SERIAL_LOG (may be
  * NULL) ends the wait at once with the panic line. */
 QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, const char *serial_log, GError **error);
-/* The "Kernel panic - not syncing..." line in the tail of LOG, or NULL. */
-char *vm_serial_panic(const char *log);
 /* meta.json: what start recorded (transfer full), or NULL. */
 json_t *vm_meta_read(VmPaths *v);
 /* VM names with a runtime dir (transfer full, sorted). */

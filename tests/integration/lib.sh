@@ -27,6 +27,12 @@ run() { out=$("$@" 2>&1); rc=$?; }
 has() { [[ $out == *"$1"* ]] || { echo "#   output lacks '$1':"; echo "$out" | sed 's/^/#   | /'; return 1; }; }
 # gone PID: no such process, or a zombie waiting for init to reap it
 gone() { [ ! -e "/proc/$1/stat" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+# until_ok SECONDS CMD...: runs CMD every 0.1 s until it succeeds (0) or SECONDS pass (1)
+until_ok() {
+    local end=$((SECONDS + $1))
+    shift
+    until "$@"; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.1; done
+}
 matches() { [[ $1 =~ $2 ]]; }
 done_testing() { echo "1..$n"; [ "$failed" -eq 0 ]; }
 

@@ -15,6 +15,7 @@ qpid() { cat "$QLAUNCH_RUNTIME_DIR/$1/qemu.pid" 2>/dev/null; }
 # live_qemus NAME: QEMUs of VM NAME that run (killed ones may stay zombies
 # here: this machine's init does not reap them)
 live_qemus() { local p n=0; for p in $(pgrep -x "qlaunch-$1"); do gone "$p" || n=$((n + 1)); done; echo $n; }
+no_live_qemus() { [ "$(live_qemus "$1")" -eq 0 ]; }
 # timed CMD...: like run, and $secs is how long it took
 timed() { local t0=$SECONDS; run "$@"; secs=$((SECONDS - t0)); }
 # interrupt SIG DELAY CMD...: runs CMD in the background and sends it SIG
@@ -75,7 +76,7 @@ check "... within its deadline ($secs s)" [ "$secs" -lt 40 ]
 check "... and says what happened" has "qlaunch:"
 # A SIGKILLed QEMU can take a moment to exit on a loaded host: allow 10 s,
 # an orphan destination would still be there after that.
-for _ in $(seq 50); do [ "$(live_qemus f)" -eq 0 ] && break; sleep 0.2; done
+until_ok 10 no_live_qemus f
 left=$(live_qemus f)
 check "no QEMU of f is left (no orphan destination; $left left)" [ "$left" -eq 0 ]
 [ "$left" -eq 0 ] || { echo "$out" | sed 's/^/#   | /'; ps -o pid,stat,etime,args -C "qlaunch-f" | sed 's/^/#   ps: /'; }
@@ -124,7 +125,7 @@ sleep 0.5
 # --- SIGTERM to qlaunch while start waits for the agent ---
 "$QL" start "$work/f.ini" --wait-agent > "$work/term.log" 2>&1 &
 ql=$!
-for _ in $(seq 50); do [ -n "$(qpid f)" ] && break; sleep 0.05; done
+until_ok 3 test -s "$QLAUNCH_RUNTIME_DIR/f/qemu.pid"
 qp=$(qpid f)
 kill -TERM "$ql"
 wait "$ql"

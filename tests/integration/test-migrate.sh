@@ -61,7 +61,7 @@ check "cancel: no second QEMU for tiny" [ "$(pgrep -fc "$QLAUNCH_RUNTIME_DIR/tin
 # A destination that dies half-way: the migration fails, the source runs on.
 "$QL" migrate tiny --local --bandwidth 1 > "$work/dead.out" 2>&1 &
 mpid=$!
-for _ in $(seq 100); do [ -s "$QLAUNCH_RUNTIME_DIR/tiny.incoming/qemu.pid" ] && break; sleep 0.1; done
+until_ok 10 test -s "$QLAUNCH_RUNTIME_DIR/tiny.incoming/qemu.pid"
 sleep 1
 kill -9 "$(cat "$QLAUNCH_RUNTIME_DIR/tiny.incoming/qemu.pid")"
 wait "$mpid"; rc=$?; out=$(cat "$work/dead.out")

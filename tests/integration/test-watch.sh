@@ -88,7 +88,7 @@ check "the sh export passes sh -n" sh -n "$work/w2.sh"
 mkdir -p "$QLAUNCH_RUNTIME_DIR"
 sh "$work/w2.sh" "$QLAUNCH_RUNTIME_DIR/w2" > "$work/w2.log" 2>&1 &
 shpid=$!
-for _ in $(seq 100); do [ -S "$QLAUNCH_RUNTIME_DIR/w2/qga.sock" ] && break; sleep 0.1; done
+until_ok 10 test -S "$QLAUNCH_RUNTIME_DIR/w2/qga.sock"
 run "$QL" exec --timeout 60 w2 -- cat /proc/cmdline
 check "the sh export boots the same guest (its agent answers through qlaunch)" has "console=ttyS0 quiet"
 { kill "$shpid" && wait "$shpid"; } 2>/dev/null

@@ -87,7 +87,7 @@ run "$QL" exec nat-b -- ping -c 2 -W 3 192.168.123.1
 check "nat-b pings the gateway" has "2 packets received"
 ip netns exec "$up" timeout 30 socat -d -d TCP-LISTEN:9000,reuseaddr OPEN:/dev/null 2> "$work/socat.log" &
 spid=$!
-for i in $(seq 50); do grep -q listening "$work/socat.log" 2>/dev/null && break; sleep 0.1; done
+until_ok 5 grep -qs listening "$work/socat.log"
 run "$QL" exec nat-a -- sh -c 'echo hello | nc 10.199.0.2 9000'
 wait $spid
 out=$(cat "$work/socat.log")
