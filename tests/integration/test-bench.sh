@@ -114,9 +114,11 @@ scsv=$work/sc/scenario.csv
 measured() { awk -F, -v s="$1" -v v="$2" '$1 == s && $2 == v { print int($4) }' "$scsv"; }
 for sv in loaded-a,a loaded-b,b; do
     m=$(measured "${sv%,*}" "${sv#*,}")
-    # a shared 2-core host can starve a guest below its target, so the
-    # lower bound only proves the load ran; the upper one that it is held
-    check "step ${sv%,*}: the loaded VM is near its 60% target (measured $m%)" [ "${m:-0}" -ge 30 -a "${m:-0}" -le 80 ]
+    # load=rate sets a rate of work, not a share: on a noisy host the share
+    # can land from below the target to near 100% (README, scenarios), so
+    # this proves the load ran; that a share is held is checked for
+    # load=cgroup below
+    check "step ${sv%,*}: the loaded VM runs its load (measured $m%, target 60%)" [ "${m:-0}" -ge 30 ]
 done
 for sv in loaded-a,b loaded-b,a; do
     m=$(measured "${sv%,*}" "${sv#*,}")
