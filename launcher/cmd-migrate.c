@@ -71,13 +71,20 @@ static gboolean hand_over(VmPaths *v, VmPaths *dv, GError **error)
     return TRUE;
 }
 
-/* Waits until the destination runs the guest (or timeout). */
-static gboolean destination_running(QmpConn *dqmp, gint64 timeout_ms)
+/* Waits until the destination is in the source's state before the migration:
+ * running for a running VM, else the same state (a paused or crashed VM
+ * stays so). FALSE at the timeout, *state is the last state seen. */
+static gboolean destination_ready(QmpConn *dqmp, const char *want, char **state, gint64 timeout_ms)
 {
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
     while (g_get_monotonic_time() < deadline) {
         json_auto_t *st = qmp_conn_execute(dqmp, "query-status", NULL, 5000, NULL);
-        if (json_is_true(json_object_get(st, "running")))
+        const char *now = json_string_value(json_object_get(st, "status"));
+        if (now) {
+            g_free(*state);
+            *state = g_strdup(now);
+        }
+        if (now && strcmp(now, want) == 0)
             return TRUE;
         g_usleep(10000);
     }
@@ -172,6 +179,8 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
     }
     if (!migrate_configure(src, &c->m, FALSE, &err))
         return migrate_failed(v, src, dv, err);
+    json_auto_t *st = qmp_conn_execute(src, "query-status", NULL, 5000, NULL);
+    g_autofree char *was = g_strdup(json_string_value(json_object_get(st, "status")));
     cli_catch_interrupts(TRUE);
     json_auto_t *info = migrate_run(src, uri, &c->m, &cli_interrupted, show_progress, NULL,
                                     c->timeout_s * 1000LL, &err);
@@ -181,10 +190,12 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
     if (!info)
         return migrate_failed(v, src, dv, err);
     json_auto_t *summary = migrate_summary(info, &c->m);
-    if (c->local && !destination_running(dqmp, 10000))
-        return cli_failf("migration of %s completed but the destination did not start running; "
-                         "both QEMUs are left for inspection (%s, %s)",
-                         v->name, v->dir, dv->dir);
+    g_autofree char *dstate = NULL;
+    if (c->local && !destination_ready(dqmp, was ? was : "running", &dstate, 10000))
+        return cli_failf("migration of %s completed but the destination is %s, not %s as the "
+                         "source was; both QEMUs are left for inspection (%s, %s)",
+                         v->name, dstate ? dstate : "not answering", was ? was : "running", v->dir,
+                         dv->dir);
     end_source(src, pid, c->local);
     g_clear_pointer(&src, qmp_conn_free);
     if (c->local) {

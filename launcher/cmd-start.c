@@ -362,7 +362,8 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
                         "--wait-agent: profile %s has [agent] enabled=false", p->path);
             return NULL;
         }
-        g_autoptr(QmpConn) qga = vm_qga_open_watch(v, o->timeout_s * 1000LL, p->serial_log, error);
+        g_autoptr(QmpConn) qga =
+            vm_qga_open_watch(v, o->timeout_s * 1000LL, qmp, p->serial_log, error);
         if (!qga && cli_interrupted) {
             g_clear_error(error);
             return cancel_start(v, qmp, "while waiting for its guest agent", error);

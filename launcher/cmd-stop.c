@@ -45,13 +45,18 @@ const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent,
                     gboolean interruptible)
 {
     g_autoptr(QmpConn) qmp = vm_qmp_open(v, 5000, NULL);
-    const char *how = request_shutdown(v, qmp, use_agent);
+    /* a panicked guest cannot power off: no point waiting for it */
+    gboolean panicked = qmp && vm_guest_panicked(v, qmp);
+    if (panicked)
+        cli_info("%s: the guest kernel had panicked; telling QEMU to quit", v->name);
+    const char *how = panicked ? NULL : request_shutdown(v, qmp, use_agent);
     if (how && !wait_gone(pid, timeout_s * 1000LL, interruptible) && interruptible &&
         cli_interrupted)
         return NULL; /* asked to power off; the guest may still do so */
     if (!how || proc_alive(pid)) {
-        cli_info("%s: guest did not power off within %d s; telling QEMU to quit", v->name,
-                 timeout_s);
+        if (!panicked)
+            cli_info("%s: guest did not power off within %d s; telling QEMU to quit", v->name,
+                     timeout_s);
         json_auto_t *r = qmp ? qmp_conn_execute(qmp, "quit", NULL, 3000, NULL) : NULL;
         how = "QEMU quit";
         if (!proc_wait_gone(pid, 5000)) {

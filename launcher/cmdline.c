@@ -55,16 +55,16 @@ static void addf(GStrvBuilder *b, const char *fmt, ...)
     va_end(ap);
 }
 
-/* -chardev socket,id=ID,path=DIR/FILE,server=on,wait=off */
+/* -chardev socket,id=ID,path=DIR/FILE,server=on,wait=off[,logfile=L[,logappend=on]] */
 static void add_socket_chardev(GStrvBuilder *b, const char *id, const char *dir, const char *file,
-                               const char *logfile)
+                               const char *logfile, gboolean logappend)
 {
     g_autofree char *path = g_build_filename(dir, file, NULL);
     g_autofree char *esc = cmdline_escape(path);
     g_autofree char *log = logfile ? cmdline_escape(logfile) : NULL;
     add(b, "-chardev");
-    addf(b, "socket,id=%s,path=%s,server=on,wait=off%s%s", id, esc, log ? ",logfile=" : "",
-         log ? log : "");
+    addf(b, "socket,id=%s,path=%s,server=on,wait=off%s%s%s", id, esc, log ? ",logfile=" : "",
+         log ? log : "", log && logappend ? ",logappend=on" : "");
 }
 
 static void add_disks(GStrvBuilder *b, const Profile *p)
@@ -194,11 +194,12 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     add(b, "-no-user-config");
     add(b, "-display");
     add(b, "none");
-    add_socket_chardev(b, "qmp0", o->runtime_dir, "qmp.sock", NULL);
+    add_socket_chardev(b, "qmp0", o->runtime_dir, "qmp.sock", NULL, FALSE);
     add(b, "-mon");
     add(b, "chardev=qmp0,mode=control");
     if (p->serial) {
-        add_socket_chardev(b, "serial0", o->runtime_dir, "serial.sock", p->serial_log);
+        /* A migration destination continues the VM's console log. */
+        add_socket_chardev(b, "serial0", o->runtime_dir, "serial.sock", p->serial_log, o->incoming);
         add(b, "-serial");
         add(b, "chardev:serial0");
     }
@@ -209,8 +210,16 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
         add(b, "-device");
         add(b, "virtio-balloon-pci,id=balloon0");
     }
+    if (g_str_has_prefix(p->machine, "pc") || g_str_has_prefix(p->machine, "q35")) {
+        /* pvpanic: a guest kernel panic shows as QEMU state guest-panicked
+         * and the VM stays paused as it crashed (QEMU would otherwise quit). */
+        add(b, "-device");
+        add(b, "pvpanic");
+        add(b, "-action");
+        add(b, "panic=pause");
+    }
     if (p->agent) {
-        add_socket_chardev(b, "qga0", o->runtime_dir, "qga.sock", NULL);
+        add_socket_chardev(b, "qga0", o->runtime_dir, "qga.sock", NULL, FALSE);
         add(b, "-device");
         add(b, "virtio-serial-pci,id=vser0");
         add(b, "-device");

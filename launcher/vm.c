@@ -262,12 +262,21 @@ static char *serial_panic(const char *log)
     return g_utf8_make_valid(hit, (gssize)len);
 }
 
-QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error)
+gboolean vm_guest_panicked(VmPaths *v, QmpConn *qmp)
 {
-    return vm_qga_open_watch(v, timeout_ms, NULL, error);
+    g_autoptr(QmpConn) own = qmp ? NULL : vm_qmp_open(v, 2000, NULL);
+    QmpConn *c = qmp ? qmp : own;
+    json_auto_t *st = c ? qmp_conn_execute(c, "query-status", NULL, 2000, NULL) : NULL;
+    return st && g_strcmp0(json_string_value(json_object_get(st, "status")), "guest-panicked") == 0;
 }
 
-QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, const char *serial_log, GError **error)
+QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error)
+{
+    return vm_qga_open_watch(v, timeout_ms, NULL, NULL, error);
+}
+
+QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const char *serial_log,
+                           GError **error)
 {
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
     if (!vm_dir_check(v, error))
@@ -288,20 +297,29 @@ QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, const char *serial_log
         gint64 left = (deadline - g_get_monotonic_time()) / 1000;
         if (qga_sync(c, MIN(MAX(left, 1), 1500), &local))
             return g_steal_pointer(&c);
+        /* no agent will ever answer a panicked guest: say why now */
         g_autofree char *panic = serial_panic(serial_log);
-        if (panic) { /* no agent will ever answer: say why now */
+        if (panic) {
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                         "guest of VM %s panicked before its agent answered (serial log %s: "
                         "\"%s\")",
                         v->name, serial_log, panic);
             return NULL;
         }
+        if (vm_guest_panicked(v, qmp)) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "the guest kernel of VM %s panicked (QEMU state guest-panicked, "
+                        "reported by its pvpanic device); the VM is paused as it crashed: "
+                        "'qlaunch kill %s' ends it%s%s",
+                        v->name, v->name, serial_log ? ", the serial log has the panic: " : "",
+                        serial_log ? serial_log : "");
+            return NULL;
+        }
         if (!g_error_matches(local, QMP_ERROR, QMP_ERROR_TIMEOUT) ||
             g_get_monotonic_time() >= deadline) {
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                        "guest agent of VM %s did not answer "
-                        "within %.0f s: %s (does the guest run qemu-ga?)",
-                        v->name, (double)timeout_ms / 1000, local->message);
+                        "guest agent of VM %s did not answer within %.0f s: %s", v->name,
+                        (double)timeout_ms / 1000, local->message);
             return NULL;
         }
     }

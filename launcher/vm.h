@@ -51,9 +51,14 @@ void vm_runtime_remove(VmPaths *v);
 QmpConn *vm_qmp_open(VmPaths *v, gint64 timeout_ms, GError **error);
 /* Connects to the guest agent and waits (retrying sync) until it answers. */
 QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error);
-/* Same, and while it waits, a guest kernel panic seen in SERIAL_LOG (may be
- * NULL) ends the wait at once with the panic line. */
-QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, const char *serial_log, GError **error);
+/* Same, and while it waits, a guest kernel panic ends the wait at once: QEMU
+ * in state guest-panicked (pvpanic; asked through QMP, or through a new
+ * connection when QMP is NULL), or a panic line in SERIAL_LOG (may be NULL). */
+QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const char *serial_log,
+                           GError **error);
+/* TRUE when QEMU reports the guest panicked (its pvpanic device fired). QMP
+ * may be NULL: a connection is opened for the question (FALSE if it fails). */
+gboolean vm_guest_panicked(VmPaths *v, QmpConn *qmp);
 /* meta.json: what start recorded (transfer full), or NULL. */
 json_t *vm_meta_read(VmPaths *v);
 /* VM names with a runtime dir (transfer full, sorted). */

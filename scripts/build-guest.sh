@@ -16,7 +16,7 @@ kpkg=linux-image-cloud-amd64
 userland=(busybox-static sysbench qemu-guest-agent)
 mods=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
       virtio_blk failover net_failover virtio_net virtio_console virtio_balloon
-      button evdev)
+      button evdev pvpanic-mmio)
 
 die() { echo "build-guest: $*" >&2; exit 1; }
 for t in apt-get apt-cache dpkg-deb depmod cpio gzip readelf sha256sum; do

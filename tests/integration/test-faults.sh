@@ -102,6 +102,24 @@ check "... saying the guest panicked, with the panic line and the log" \
 run "$QL" kill pan
 check "... and the panicked VM can be killed" [ "$rc" -eq 0 ]
 
+# --- a running guest whose kernel panics (no serial log): its pvpanic device
+# tells QEMU, which pauses it; status, exec and stop say so at once ---
+prof "$work/pv.ini" pv
+"$QL" start -q --wait-agent "$work/pv.ini" >/dev/null
+"$QL" exec --timeout 3 pv -- sh -c 'echo c > /proc/sysrq-trigger' >/dev/null 2>&1
+run "$QL" status pv --json
+check "a panicked guest's state is guest-panicked" has '"state": "guest-panicked"'
+timed "$QL" exec pv -- true
+check "exec on a panicked guest fails long before its 30 s agent deadline ($rc, $secs s)" \
+    bash -c '[ "$1" -ne 0 ] && [ "$2" -lt 15 ]' _ "$rc" "$secs"
+check "... saying the guest kernel panicked" has "the guest kernel of VM pv panicked"
+pid=$(qpid pv)
+timed "$QL" stop pv
+check "stop of a panicked guest does not wait for a power-off that cannot come ($rc, $secs s)" \
+    bash -c '[ "$1" -eq 0 ] && [ "$2" -lt 15 ]' _ "$rc" "$secs"
+check "... it says why it quit QEMU" has "had panicked"
+check "... and QEMU is gone" gone "$pid"
+
 # --- several commands on one VM at once: they take turns ---
 for i in $(seq 6); do ("$QL" status f --json > "$work/par.$i" 2>&1; echo "rc=$?" >> "$work/par.$i") & done
 wait

@@ -2,11 +2,47 @@
 # Live migration of the embedded guest: --local handover, a busy guest with
 # auto-converge and post-copy, cancel half-way, a mismatched destination,
 # and the URI path to a destination started with --incoming (on loopback).
+
+# QEMU 7.2 under TCG sometimes corrupts the guest across a live migration
+# (README Limits: about 1 idle migration in 150 here; the guest kernel
+# oopses in its idle loop, or goes silent). When the first attempt fails
+# that way -- the guest panicked or its agent went silent after a migration --
+# its output is shown as comments and the test runs once more on a fresh VM;
+# any other failure, or the same one twice, fails the test.
+if [ -z "${MIGRATE_ATTEMPT:-}" ]; then
+    first=$(MIGRATE_ATTEMPT=1 bash "$0" 2>&1)
+    rc=$?
+    if [ "$rc" -eq 0 ] || ! grep -q '^# guest lost after a migration' <<< "$first" ||
+        grep '^not ok' <<< "$first" | grep -qvE 'agent answers|guest answers|memory came along|source keeps running'; then
+        echo "$first"
+        exit "$rc"
+    fi
+    echo "# attempt 1 lost its guest after a migration (QEMU TCG, README Limits):"
+    sed 's/^/#   /' <<< "$first"
+    echo "# attempt 2, on a fresh VM:"
+    MIGRATE_ATTEMPT=2 exec bash "$0"
+fi
 . "$(dirname "$0")/lib.sh"
 ex() { "$QL" exec tiny -- sh -c "$1"; }
 field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" <<< "$out" | head -1; }
 positive() { awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
 dirty() { ex 'sysbench memory --time=120 --memory-total-size=100000G run >/dev/null 2>&1 &'; }
+# guest_run CMD...: like run, for a command that needs the guest's agent;
+# when it fails, QEMU's view of the guest is printed (guest-panicked: its
+# pvpanic device fired) and guest_alive, after the checks, ends the attempt
+guest_run() {
+    run "$@"
+    lost=
+    [ "$rc" -eq 0 ] && return
+    lost=$("$QL" status tiny --json 2>&1 | grep -o '"state": "[^"]*"')
+    lost=${lost:-"(status did not answer)"}
+}
+guest_alive() {
+    [ -z "$lost" ] && return
+    echo "# guest lost after a migration (QEMU state: $lost): the rest needs it"
+    done_testing
+    exit 1
+}
 
 "$QL" start -q tiny --wait-agent >/dev/null || { not_ok "start tiny"; done_testing; exit 1; }
 ex 'echo migrated-file > /data/m.txt && echo migrated-mem > /tmp/m.txt && sync'
@@ -21,16 +57,18 @@ check "metrics: downtime reported" has '"downtime_ms"'
 run "$QL" status tiny --json
 check "status shows the new pid ($new)" has "\"pid\": $new"
 check "the old QEMU ($old) is gone" gone "$old"
-run "$QL" exec tiny -- cat /data/m.txt /tmp/m.txt
+guest_run "$QL" exec tiny -- cat /data/m.txt /tmp/m.txt
 check "the agent answers and a file written before is readable" has "migrated-file"
 check "memory came along (/tmp)" has "migrated-mem"
+guest_alive
 check "no destination dir is left" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny.incoming" ]
 
 dirty
 run "$QL" migrate tiny --local --json
 check "busy guest: plain precopy completes" [ "$rc" -eq 0 ]
-run "$QL" exec -t 20 tiny -- echo after-busy-precopy
+guest_run "$QL" exec -t 20 tiny -- echo after-busy-precopy
 check "busy guest: every vCPU still wakes after precopy (the agent answers)" has "after-busy-precopy"
+guest_alive
 run "$QL" migrate tiny --local --auto-converge --json
 check "busy guest: completes with --auto-converge" [ "$rc" -eq 0 ]
 check "busy guest, auto-converge: total time > 0" positive "$(field total_time_ms)"
@@ -41,8 +79,9 @@ check "busy guest: completes with --postcopy" [ "$rc" -eq 0 ]
 check "post-copy mode reported" has '"mode": "postcopy"'
 check "post-copy: transferred > 0" positive "$(field transferred_bytes)"
 ex 'killall sysbench; true'
-run "$QL" exec tiny -- echo after-postcopy
+guest_run "$QL" exec tiny -- echo after-postcopy
 check "the guest answers after post-copy" has "after-postcopy"
+guest_alive
 
 pid=$(cat "$QLAUNCH_RUNTIME_DIR/tiny/qemu.pid")
 "$QL" migrate tiny --local --bandwidth 1 > "$work/cancel.out" 2>&1 &
@@ -52,8 +91,9 @@ kill -INT "$mpid"
 wait "$mpid"; rc=$?; out=$(cat "$work/cancel.out")
 check "cancel half-way: migrate exits 1" [ "$rc" -eq 1 ]
 check "cancel: the reason is printed" has "interrupted"
-run "$QL" exec tiny -- echo source-alive
+guest_run "$QL" exec tiny -- echo source-alive
 check "cancel: the source keeps running and answers the agent" has "source-alive"
+guest_alive
 check "cancel: the source pid is unchanged" [ "$(cat "$QLAUNCH_RUNTIME_DIR/tiny/qemu.pid")" = "$pid" ]
 check "cancel: the destination is gone" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny.incoming" ]
 check "cancel: no second QEMU for tiny" [ "$(pgrep -fc "$QLAUNCH_RUNTIME_DIR/tiny")" -eq 1 ]
@@ -67,9 +107,21 @@ kill -9 "$(cat "$QLAUNCH_RUNTIME_DIR/tiny.incoming/qemu.pid")"
 wait "$mpid"; rc=$?; out=$(cat "$work/dead.out")
 check "dead destination: migrate exits 1" [ "$rc" -eq 1 ]
 check "dead destination: the reason is printed" has "did not complete"
-run "$QL" exec tiny -- echo alive-after-dead-destination
+guest_run "$QL" exec tiny -- echo alive-after-dead-destination
 check "dead destination: the source keeps running" has "alive-after-dead-destination"
+guest_alive
 check "dead destination: its runtime dir is removed" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny.incoming" ]
+
+# A paused VM migrates paused (QEMU does not start it at the destination).
+"$QL" pause tiny >/dev/null
+run "$QL" migrate tiny --local
+check "a paused VM migrates" [ "$rc" -eq 0 ]
+run "$QL" status tiny --json
+check "... and is paused at the destination" has '"state": "paused"'
+"$QL" resume tiny >/dev/null
+guest_run "$QL" exec tiny -- echo resumed-after-paused-migration
+check "... and runs on when resumed (the guest answers)" has "resumed-after-paused-migration"
+guest_alive
 
 printf '[vm]\nname=tiny\nmemory=1G\ncpus=2\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n[disk data]\nsize=1G\n[net 0]\nmode=user\n' > "$work/mismatch.ini"
 run "$QL" migrate tiny --local --profile "$work/mismatch.ini"

@@ -108,6 +108,29 @@ static void test_tap_fd(void)
     g_assert_null(strstr(all, "ifname="));
 }
 
+/* A migration destination appends to the serial log; a fresh start truncates
+ * it. pc/q35 machines get pvpanic (panic pauses the VM), others do not. */
+static void test_incoming_and_panic(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(Profile) p = profile_load(GOLDEN "/comma.ini", &env, &err);
+    g_assert_no_error(err);
+    for (int incoming = 0; incoming < 2; incoming++) {
+        CmdlineOpts o = { .qemu = "q", .runtime_dir = "/r", .accel = "tcg", .incoming = incoming };
+        g_auto(GStrv) argv = cmdline_build(p, &o);
+        g_autofree char *all = g_strjoinv(" ", argv);
+        g_assert_true((strstr(all, "x,,y.log,logappend=on ") != NULL) == incoming);
+        g_assert_true((strstr(all, " -incoming defer") != NULL) == incoming);
+        g_assert_nonnull(strstr(all, " -device pvpanic -action panic=pause "));
+    }
+    g_free(p->machine);
+    p->machine = g_strdup("microvm");
+    CmdlineOpts o = { .qemu = "q", .runtime_dir = "/r", .accel = "tcg" };
+    g_auto(GStrv) argv = cmdline_build(p, &o);
+    g_autofree char *all = g_strjoinv(" ", argv);
+    g_assert_null(strstr(all, "pvpanic"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -121,5 +144,6 @@ int main(int argc, char **argv)
     g_test_add_func("/cmdline/comma-escaped", test_comma_escaped);
     g_test_add_func("/cmdline/escape", test_escape);
     g_test_add_func("/cmdline/mac-and-cpu", test_mac_and_cpu);
+    g_test_add_func("/cmdline/incoming-and-panic", test_incoming_and_panic);
     return g_test_run();
 }
