@@ -28,7 +28,7 @@ BIN ?= qlaunch
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 HEADERS := $(wildcard qmp/*.h launcher/*.h)
 
-.PHONY: all deps guest check unit integration net load sanitize fuzz valgrind bench bench-lab4 demo install format-check clean
+.PHONY: all deps guest check unit integration net load sanitize fuzz valgrind bench bench-lab4 migrate-soak demo install format-check clean
 all: $(BIN) $(BUILD)/libqmp.a libqmp.a
 
 # Installs missing Debian packages (apt-get; sudo when not root).
@@ -111,6 +111,10 @@ check: $(BIN) guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 sanitize:
 	$(MAKE) BUILD=build/san BIN=build/san/qlaunch EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS=-g LOAD_ROUNDS=2 check
+
+# How often a guest survives a live migration here (SOAK_MIGRATIONS, 150).
+migrate-soak: qlaunch guest
+	tests/bench/migrate-soak.sh
 
 bench: qlaunch guest $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch
 	tests/bench/lifecycle.sh

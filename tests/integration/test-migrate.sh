@@ -4,8 +4,9 @@
 # and the URI path to a destination started with --incoming (on loopback).
 
 # QEMU 7.2 under TCG sometimes corrupts the guest across a live migration
-# (README Limits: about 1 idle migration in 150 here; the guest kernel
-# oopses in its idle loop, or goes silent). When the first attempt fails
+# (README Limits: 1 idle migration in 600 on a quiet host here, more on a
+# busy one; the guest kernel oopses in its idle loop, or goes silent).
+# When the first attempt fails
 # that way -- the guest panicked or its agent went silent after a migration --
 # its output is shown as comments and the test runs once more on a fresh VM;
 # any other failure, or the same one twice, fails the test.

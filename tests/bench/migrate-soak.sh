@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# make migrate-soak: how often a guest survives a live migration on this host.
+# SOAK_MIGRATIONS (150) idle `migrate --local` of tiny, one after another;
+# after each, the guest agent must answer within 10 s. A lost guest is
+# classified by QEMU's state (guest-panicked: its pvpanic device fired) and
+# the panic line of its serial log, then a fresh VM goes on. SOAK_TCG_THREAD
+# (multi|single) picks TCG's threading. Result: build/bench/migrate-soak.json.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+ql=$top/qlaunch
+out=$top/build/bench
+n=${SOAK_MIGRATIONS:-150}
+thread=${SOAK_TCG_THREAD:-multi}
+work=$(mktemp -d /tmp/qlaunch-soak.XXXXXX)
+export QLAUNCH_RUNTIME_DIR=$work/run QLAUNCH_STATE_DIR=$work/state XDG_CACHE_HOME=$work/cache \
+    XDG_DATA_HOME=$work/data
+cleanup() { "$ql" kill soak >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+mkdir -p "$out"
+sed -e 's/^name=tiny/name=soak/' -e "s/^accel=.*/accel=tcg\ntcg-thread=$thread/" \
+    -e "s|^\[agent\]|[serial]\nlog=$work/serial.log\n\n[agent]|" "$top/profiles/tiny.ini" > "$work/soak.ini"
+grep -q '^log=' "$work/soak.ini" || { echo "migrate-soak: could not add a serial log to the profile" >&2; exit 1; }
+
+start() { "$ql" start -q --wait-agent "$work/soak.ini" >/dev/null || { echo "migrate-soak: the VM did not start" >&2; exit 1; }; }
+start
+panicked=0 silent=0 failed=0 lines=()
+for i in $(seq "$n"); do
+    if ! "$ql" migrate -q soak --local --timeout 120 >/dev/null 2>"$work/err"; then
+        failed=$((failed + 1))
+        echo "migration $i failed: $(cat "$work/err")" >&2
+    elif ! "$ql" exec -t 10 soak -- true >/dev/null 2>&1; then
+        state=$("$ql" status soak --json | sed -n 's/.*"state": "\([^"]*\)".*/\1/p')
+        line=$(grep -a -m1 -E 'BUG:|Kernel panic' "$work/serial.log" | tr -d '\r' || true)
+        if [ "$state" = guest-panicked ]; then panicked=$((panicked + 1)); else silent=$((silent + 1)); fi
+        lines+=("$i $state: ${line:-no oops on the console}")
+        echo "migration $i: guest lost ($state): ${line:-no oops on the console}" >&2
+    else
+        continue
+    fi
+    "$ql" kill soak >/dev/null 2>&1 || true
+    start
+done
+lost=$((panicked + silent))
+echo "migrate-soak: $n idle migrations (TCG, thread=$thread): $lost guests lost ($panicked panicked, $silent silent agent), $failed migrations failed" >&2
+{
+    printf '{"migrations": %s, "tcg_thread": "%s", "lost": %s, "panicked": %s, "silent": %s, "failed": %s, "losses": [' \
+        "$n" "$thread" "$lost" "$panicked" "$silent" "$failed"
+    sep=
+    for l in "${lines[@]}"; do printf '%s"%s"' "$sep" "$(sed 's/[\\"]/\\&/g' <<< "$l")"; sep=', '; done
+    printf ']}\n'
+} > "$out/migrate-soak.json"
+cat "$out/migrate-soak.json"
