@@ -78,13 +78,12 @@ static gboolean destination_ready(QmpConn *dqmp, const char *want, char **state,
 {
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
     while (g_get_monotonic_time() < deadline) {
-        json_auto_t *st = qmp_conn_execute(dqmp, "query-status", NULL, 5000, NULL);
-        const char *now = json_string_value(json_object_get(st, "status"));
+        char *now = vm_run_state(dqmp, 5000);
         if (now) {
             g_free(*state);
-            *state = g_strdup(now);
+            *state = now;
         }
-        if (now && strcmp(now, want) == 0)
+        if (g_strcmp0(now, want) == 0)
             return TRUE;
         g_usleep(10000);
     }
@@ -154,9 +153,8 @@ static int migrate_failed(VmPaths *v, QmpConn *src, VmPaths *dv, const GError *e
 {
     if (dv)
         discard_destination(dv);
-    json_auto_t *st = qmp_conn_execute(src, "query-status", NULL, 5000, NULL);
     /* QEMU resumes a source that ran once a migration fails or is cancelled. */
-    const char *state = json_string_value(json_object_get(st, "status"));
+    g_autofree char *state = vm_run_state(src, 5000);
     return cli_failf("migration of %s did not complete: %s. The VM keeps running on the source "
                      "(state %s)%s",
                      v->name, err->message, state ? state : "unknown",
@@ -179,8 +177,7 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
     }
     if (!migrate_configure(src, &c->m, FALSE, &err))
         return migrate_failed(v, src, dv, err);
-    json_auto_t *st = qmp_conn_execute(src, "query-status", NULL, 5000, NULL);
-    g_autofree char *was = g_strdup(json_string_value(json_object_get(st, "status")));
+    g_autofree char *was = vm_run_state(src, 5000);
     cli_catch_interrupts(TRUE);
     json_auto_t *info = migrate_run(src, uri, &c->m, &cli_interrupted, show_progress, NULL,
                                     c->timeout_s * 1000LL, &err);

@@ -262,12 +262,17 @@ static char *serial_panic(const char *log)
     return g_utf8_make_valid(hit, (gssize)len);
 }
 
+char *vm_run_state(QmpConn *qmp, gint64 timeout_ms)
+{
+    json_auto_t *st = qmp_conn_execute(qmp, "query-status", NULL, timeout_ms, NULL);
+    return g_strdup(json_string_value(json_object_get(st, "status")));
+}
+
 gboolean vm_guest_panicked(VmPaths *v, QmpConn *qmp)
 {
     g_autoptr(QmpConn) own = qmp ? NULL : vm_qmp_open(v, 2000, NULL);
-    QmpConn *c = qmp ? qmp : own;
-    json_auto_t *st = c ? qmp_conn_execute(c, "query-status", NULL, 2000, NULL) : NULL;
-    return st && g_strcmp0(json_string_value(json_object_get(st, "status")), "guest-panicked") == 0;
+    g_autofree char *state = qmp || own ? vm_run_state(qmp ? qmp : own, 2000) : NULL;
+    return g_strcmp0(state, "guest-panicked") == 0;
 }
 
 QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error)

@@ -56,6 +56,9 @@ QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error);
  * connection when QMP is NULL), or a panic line in SERIAL_LOG (may be NULL). */
 QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const char *serial_log,
                            GError **error);
+/* QEMU's run state ("running", "paused", "guest-panicked", "postmigrate",
+ * ...) through QMP, or NULL when QMP does not answer (transfer full). */
+char *vm_run_state(QmpConn *qmp, gint64 timeout_ms);
 /* TRUE when QEMU reports the guest panicked (its pvpanic device fired). QMP
  * may be NULL: a connection is opened for the question (FALSE if it fails). */
 gboolean vm_guest_panicked(VmPaths *v, QmpConn *qmp);
