@@ -205,7 +205,9 @@ gboolean snapshot_live(QmpConn *qmp, const char *op, const char *tag, const char
     if (strcmp(op, "delete") != 0)
         json_object_set_new(args, "vmstate", json_sprintf("%s%s", node_prefix, vmstate_disk));
     g_autoptr(GError) local = NULL;
-    json_auto_t *r = qmp_conn_execute(qmp, cmd, args, 10000, &local);
+    /* QEMU 7.2 answers snapshot-save only once the VM state is written (the
+     * monitor is held meanwhile): the reply gets the whole job's time. */
+    json_auto_t *r = qmp_conn_execute(qmp, cmd, args, timeout_ms, &local);
     if (!r && g_error_matches(local, QMP_ERROR, QMP_ERROR_COMMAND_NOT_FOUND))
         return snapshot_hmp(qmp, op, tag, timeout_ms, error); /* QEMU before 6.0 */
     if (!r) {

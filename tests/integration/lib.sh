@@ -8,10 +8,12 @@ export QLAUNCH_GUEST_DIR=${QLAUNCH_GUEST_DIR:-$top/build/guest}
 n=0; failed=0
 
 cleanup() {
+    local pf p left=()
     for pf in "$QLAUNCH_RUNTIME_DIR"/*/qemu.pid; do
-        [ -f "$pf" ] && kill -9 "$(cat "$pf")" 2>/dev/null
+        [ -f "$pf" ] && p=$(cat "$pf") && kill -9 "$p" 2>/dev/null && left+=("$p")
     done
-    sleep 0.2
+    for p in "${left[@]}"; do until_ok 10 gone "$p"; done
+    [ -n "${throttle_cg:-}" ] && rmdir "$throttle_cg" 2>/dev/null
     # Mounts a test made under $work (e.g. a small tmpfs) go before the files.
     grep -o " $work/[^ ]*" /proc/mounts | while read -r m; do umount -l "$m"; done
     rm -rf "$work"
@@ -32,6 +34,43 @@ until_ok() {
     local end=$((SECONDS + $1))
     shift
     until "$@"; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.1; done
+}
+# bg LOG CMD...: runs CMD in the background, stdout+stderr to LOG; $bg is its pid
+bg() { local log=$1; shift; "$@" > "$log" 2>&1 & bg=$!; }
+# bg_wait LOG: waits for $bg; then $rc, $secs (since bg_wait was called) and
+# $out (LOG less the debug lines of -v)
+bg_wait() { local t0=$SECONDS; wait "$bg"; rc=$?; secs=$((SECONDS - t0)); out=$(grep -v -- '-DEBUG: ' "$1"); }
+# await SECONDS FILE REGEX: polls FILE every 10 ms until a line matches the
+# extended REGEX; 1 (saying so) when SECONDS pass first. Faults are injected
+# where await saw the state they belong in, never after a guessed sleep.
+await() {
+    local end=$((SECONDS + $1))
+    until grep -qE -- "$3" "$2" 2>/dev/null; do
+        [ "$SECONDS" -ge "$end" ] && { echo "#   no /$3/ in $2 within $1 s"; return 1; }
+        sleep 0.01
+    done
+}
+# throttle PID PCT: caps the process at PCT % of one CPU in a cgroup of the
+# test's own (v2, else v1's cpu controller), so that a step a fault must
+# land in lasts long enough to be seen; unthrottle PID lifts the cap.
+throttle() {
+    local v2=/sys/fs/cgroup v1=/sys/fs/cgroup/cpu
+    if [ -f $v2/cgroup.controllers ]; then
+        throttle_cg=$v2/qlaunch-test.$$
+        grep -qw cpu $v2/cgroup.subtree_control || echo +cpu > $v2/cgroup.subtree_control
+        mkdir -p "$throttle_cg" && echo "$(($2 * 1000)) 100000" > "$throttle_cg/cpu.max"
+    elif [ -d $v1 ]; then
+        throttle_cg=$v1/qlaunch-test.$$
+        mkdir -p "$throttle_cg" && echo 100000 > "$throttle_cg/cpu.cfs_period_us" &&
+            echo $(($2 * 1000)) > "$throttle_cg/cpu.cfs_quota_us"
+    else
+        echo "#   throttle: no cgroup cpu controller"; return 1
+    fi
+    echo "$1" > "$throttle_cg/cgroup.procs"
+}
+unthrottle() {
+    if [ -f "$throttle_cg/cpu.max" ]; then echo max > "$throttle_cg/cpu.max"
+    else echo -1 > "$throttle_cg/cpu.cfs_quota_us"; fi
 }
 matches() { [[ $1 =~ $2 ]]; }
 done_testing() { echo "1..$n"; [ "$failed" -eq 0 ]; }

@@ -79,7 +79,6 @@ run "$QL" status limited
 check "status shows the CPU limit the cgroup enforces" has "cpu-limit: 25% of one host CPU"
 check "status shows the memory limit" has "memory-limit: 1024 MiB"
 "$QL" exec limited -- sh -c 'while :; do :; done >/dev/null 2>&1 &' >/dev/null
-sleep 1
 s=$(share limited)
 check "a busy guest under cpu-limit=25% gets under 35% of a CPU (measured $s%)" [ "$s" -lt 35 ]
 cg=$(sed -n 's/^ *"\(\/sys\/fs\/cgroup\/[^"]*\)".*/\1/p' "$QLAUNCH_RUNTIME_DIR/limited/meta.json" | head -1)
@@ -90,7 +89,6 @@ check "stop removes the VM's cgroup" [ ! -e "$cg" ]
 prof unlimited 1 ''
 "$QL" start -q "$work/unlimited.ini" --wait-agent >/dev/null
 "$QL" exec unlimited -- sh -c 'while :; do :; done >/dev/null 2>&1 &' >/dev/null
-sleep 1
 s=$(share unlimited)
 check "the same busy guest without the limit gets well above it (measured $s%)" [ "$s" -gt 60 ]
 "$QL" stop -q unlimited --no-agent --timeout 5 >/dev/null

@@ -18,28 +18,27 @@ live_qemus() { local p n=0; for p in $(pgrep -x "qlaunch-$1"); do gone "$p" || n
 no_live_qemus() { [ "$(live_qemus "$1")" -eq 0 ]; }
 # timed CMD...: like run, and $secs is how long it took
 timed() { local t0=$SECONDS; run "$@"; secs=$((SECONDS - t0)); }
-# interrupt SIG DELAY CMD...: runs CMD in the background and sends it SIG
-# after DELAY s; then $rc, $out and $secs (from the signal to its exit)
+# interrupt SIG REGEX CMD...: runs CMD (with -v) in the background and sends
+# it SIG once its QMP traffic matches REGEX; then $rc, $out and $secs (from
+# the signal to its exit), and $seen (0 when REGEX showed in time)
 interrupt() {
-    local sig=$1 delay=$2 p t0
+    local sig=$1 re=$2
     shift 2
-    "$@" > "$work/int.log" 2>&1 &
-    p=$!
-    sleep "$delay"
-    t0=$SECONDS
-    kill -"$sig" "$p"
-    wait "$p"
-    rc=$?
-    secs=$((SECONDS - t0))
-    out=$(cat "$work/int.log")
+    bg "$work/int.log" "$@"
+    await 60 "$work/int.log" "$re"
+    seen=$?
+    kill -"$sig" "$bg"
+    bg_wait "$work/int.log"
 }
 prof "$work/f.ini" f
 
 # --- QEMU killed during a guest command ---
 "$QL" start -q "$work/f.ini" --wait-agent >/dev/null
 pid=$(qpid f)
-( sleep 1; kill -9 "$pid" ) &
-timed "$QL" exec f -- sleep 60
+bg "$work/exec.log" "$QL" exec -v f -- sleep 60
+check "the guest command runs (its status is polled)" await 30 "$work/exec.log" 'guest-exec-status'
+kill -9 "$pid"
+bg_wait "$work/exec.log"
 check "exec while QEMU is killed fails (rc $rc)" [ "$rc" -ne 0 ]
 check "... within its deadline, not after the 60 s command ($secs s)" [ "$secs" -lt 20 ]
 check "... with a clear message" bash -c '[[ $1 == *"qlaunch:"* && $1 == *"f"* ]]' _ "$out"
@@ -51,12 +50,18 @@ check "start recovers the stale runtime dir" bash -c '[ "$1" -eq 0 ] && [[ $2 ==
 # --- QEMU killed during a snapshot save ---
 "$QL" exec f -- sh -c 'dd if=/dev/urandom of=/tmp/fill bs=1M count=120 2>/dev/null' >/dev/null
 pid=$(qpid f)
-( sleep 0.3; kill -9 "$pid" ) &
-timed "$QL" snapshot save f s1
+# At 3% of a CPU the save takes seconds, not 0.2 s: the kill lands in it.
+check "QEMU throttled to 3% of a CPU" throttle "$pid" 3
+bg "$work/save.log" "$QL" snapshot save -v f s1
+check "the save job runs" await 60 "$work/save.log" '"status": "running"'
+kill -9 "$pid"
+bg_wait "$work/save.log"
+check "... and QEMU is killed before it concluded" bash -c '! grep -q "\"concluded\"" "$1"' _ "$work/save.log"
 check "snapshot save while QEMU is killed fails (rc $rc)" [ "$rc" -ne 0 ]
 check "... within its deadline ($secs s)" [ "$secs" -lt 30 ]
 check "... saying so" has "qlaunch:"
 disk=$QLAUNCH_STATE_DIR/f/data.qcow2
+until_ok 10 gone "$pid"
 qemu-img check -q "$disk" >/dev/null 2>&1
 rc=$?
 check "the disk is still a consistent qcow2 (qemu-img check: 0, or 3 = leaked clusters only; got $rc)" \
@@ -69,8 +74,10 @@ check "and a snapshot can be saved" [ "$rc" -eq 0 ]
 # --- the source QEMU killed during a migration ---
 "$QL" exec f -- sh -c 'sysbench memory --time=600 --memory-total-size=100000G run >/dev/null 2>&1 &' >/dev/null
 pid=$(qpid f)
-( sleep 1; kill -9 "$pid" ) &
-timed "$QL" migrate f --local --bandwidth 8 --timeout 60
+bg "$work/mig.log" "$QL" migrate -v f --local --bandwidth 8 --timeout 60
+check "the migration is under way" await 60 "$work/mig.log" '"status": "active"'
+kill -9 "$pid"
+bg_wait "$work/mig.log"
 check "migrate while the source QEMU is killed fails (rc $rc)" [ "$rc" -ne 0 ]
 check "... within its deadline ($secs s)" [ "$secs" -lt 40 ]
 check "... and says what happened" has "qlaunch:"
@@ -138,7 +145,6 @@ lost=$(cat "$work"/st.*)
 check "... the others say it is busy or running" bash -c '[ "$(grep -c -e "is busy" -e "already running" <<< "$1")" -eq 2 ]' _ "$lost"
 check "... and one QEMU runs" [ "$(live_qemus f)" -eq 1 ]
 "$QL" kill f >/dev/null
-sleep 0.5
 
 # --- SIGTERM to qlaunch while start waits for the agent ---
 "$QL" start "$work/f.ini" --wait-agent > "$work/term.log" 2>&1 &
@@ -151,8 +157,7 @@ rc=$?
 out=$(cat "$work/term.log")
 check "SIGTERM during start --wait-agent: qlaunch exits 1 ($rc)" [ "$rc" -eq 1 ]
 check "... and says what it left: nothing running" has "was stopped again, nothing of it is left running"
-sleep 0.5
-check "... its QEMU is gone" gone "${qp:-999999}"
+check "... its QEMU is gone" until_ok 10 gone "${qp:-999999}"
 check "... and so is its runtime dir" [ ! -e "$QLAUNCH_RUNTIME_DIR/f" ]
 
 # --- SIGINT to qlaunch while stop waits for the guest to power off ---
@@ -160,7 +165,8 @@ check "... and so is its runtime dir" [ ! -e "$QLAUNCH_RUNTIME_DIR/f" ]
 "$QL" start -q "$work/f.ini" --wait-agent >/dev/null
 qp=$(qpid f)
 "$QL" pause f >/dev/null
-interrupt INT 5 "$QL" stop --timeout 60 f
+interrupt INT '"execute": ?"system_powerdown"' "$QL" stop -v --timeout 60 f
+check "stop asked the guest to power off before the SIGINT" [ "$seen" -eq 0 ]
 check "SIGINT during stop: qlaunch exits 1 at once ($rc, $secs s)" bash -c '[ "$1" -eq 1 ] && [ "$2" -lt 3 ]' _ "$rc" "$secs"
 check "... and says the VM runs on and how to end it" \
     bash -c '[[ $1 == *"stop of VM f interrupted"* && $1 == *"qlaunch kill f"* ]]' _ "$out"
@@ -173,7 +179,10 @@ check "... and a second stop ends it" bash -c '[ "$1" -eq 0 ] && [ ! -e "$2" ]' 
 # --- SIGTERM to qlaunch during a snapshot save: the save is let finish ---
 "$QL" start -q "$work/f.ini" --wait-agent >/dev/null
 "$QL" exec f -- sh -c 'dd if=/dev/urandom of=/tmp/fill bs=1M count=150 2>/dev/null' >/dev/null
-interrupt TERM 0.5 "$QL" snapshot save f t1
+check "QEMU throttled to 3% of a CPU" throttle "$(qpid f)" 3
+interrupt TERM '"status": "running"' "$QL" snapshot save -v f t1
+unthrottle
+check "the save job ran when SIGTERM came" [ "$seen" -eq 0 ]
 check "SIGTERM during snapshot save: the save finishes (rc $rc)" [ "$rc" -eq 0 ]
 check "... and qlaunch prints the state it left" \
     bash -c '[[ $1 == *"interrupted during snapshot save"* && $1 == *"snapshot '"'"'t1'"'"' exists, VM f running"* ]]' _ "$out"
@@ -185,7 +194,8 @@ check "... the VM runs" has "running"
 # --- SIGINT to qlaunch during a migration: cancelled, the source runs on ---
 "$QL" exec f -- sh -c 'sysbench memory --time=600 --memory-total-size=100000G run >/dev/null 2>&1 &' >/dev/null
 qp=$(qpid f)
-interrupt INT 3 "$QL" migrate f --local --bandwidth 4 --timeout 120
+interrupt INT '"status": "active"' "$QL" migrate -v f --local --bandwidth 4 --timeout 120
+check "the migration was under way when SIGINT came" [ "$seen" -eq 0 ]
 check "SIGINT during migrate: qlaunch exits 1 within its deadline ($rc, $secs s)" \
     bash -c '[ "$1" -eq 1 ] && [ "$2" -lt 20 ]' _ "$rc" "$secs"
 check "... saying it was interrupted and the VM keeps running on the source" \

@@ -74,7 +74,7 @@ run "$QL" exec tiny -- cat /data/acpi.txt
 check "data synced before an ACPI stop is kept" has "acpi-kept"
 
 pid=$(cat "$QLAUNCH_RUNTIME_DIR/tiny/qemu.pid")
-kill -9 "$pid"; sleep 0.5
+kill -9 "$pid"; until_ok 10 gone "$pid"
 run "$QL" status tiny
 check "QEMU killed behind our back: status says stale" has "stale"
 run "$QL" start tiny --wait-agent

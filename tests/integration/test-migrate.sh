@@ -85,11 +85,10 @@ check "the guest answers after post-copy" has "after-postcopy"
 guest_alive
 
 pid=$(cat "$QLAUNCH_RUNTIME_DIR/tiny/qemu.pid")
-"$QL" migrate tiny --local --bandwidth 1 > "$work/cancel.out" 2>&1 &
-mpid=$!
-sleep 3
-kill -INT "$mpid"
-wait "$mpid"; rc=$?; out=$(cat "$work/cancel.out")
+bg "$work/cancel.out" "$QL" migrate -v tiny --local --bandwidth 1
+check "cancel: the migration is under way" await 60 "$work/cancel.out" '"status": "active"'
+kill -INT "$bg"
+bg_wait "$work/cancel.out"
 check "cancel half-way: migrate exits 1" [ "$rc" -eq 1 ]
 check "cancel: the reason is printed" has "interrupted"
 guest_run "$QL" exec tiny -- echo source-alive
@@ -100,12 +99,10 @@ check "cancel: the destination is gone" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny.incomi
 check "cancel: no second QEMU for tiny" [ "$(pgrep -fc "$QLAUNCH_RUNTIME_DIR/tiny")" -eq 1 ]
 
 # A destination that dies half-way: the migration fails, the source runs on.
-"$QL" migrate tiny --local --bandwidth 1 > "$work/dead.out" 2>&1 &
-mpid=$!
-until_ok 10 test -s "$QLAUNCH_RUNTIME_DIR/tiny.incoming/qemu.pid"
-sleep 1
-kill -9 "$(cat "$QLAUNCH_RUNTIME_DIR/tiny.incoming/qemu.pid")"
-wait "$mpid"; rc=$?; out=$(cat "$work/dead.out")
+bg "$work/dead.out" "$QL" migrate -v tiny --local --bandwidth 1
+check "dead destination: the migration is under way" await 60 "$work/dead.out" '"status": "active"'
+kill -9 "$(cat "$QLAUNCH_RUNTIME_DIR"/tiny.incoming*/qemu.pid)"
+bg_wait "$work/dead.out"
 check "dead destination: migrate exits 1" [ "$rc" -eq 1 ]
 check "dead destination: the reason is printed" has "did not complete"
 guest_run "$QL" exec tiny -- echo alive-after-dead-destination
