@@ -518,8 +518,11 @@ static gboolean write_plot(const char *dir, json_t *doc, GError **error)
         "plot ");
     char label[128];
     json_array_foreach(profiles, i, p)
-        g_string_append_printf(gp, "%s'plot.dat' using %zu%s title '%s'", i ? ", " : "", i + 2,
-                               i == 0 ? ":xtic(1)" : "", profile_label(p, label, sizeof label));
+    {
+        g_autofree char *q = proc_gp_string(profile_label(p, label, sizeof label));
+        g_string_append_printf(gp, "%s'plot.dat' using %zu%s title %s", i ? ", " : "", i + 2,
+                               i == 0 ? ":xtic(1)" : "", q);
+    }
     if (json_array_size(profiles) == 0)
         g_string_append(gp, "0 notitle");
     g_string_append(gp, "\n");

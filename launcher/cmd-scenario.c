@@ -260,7 +260,7 @@ static gboolean write_plot(const Scenario *s, const char *dir, json_t *steps, GE
     json_t *st;
     json_array_foreach(steps, i, st)
     {
-        g_string_append_printf(dat, "# step %s\n", json_string_value(json_object_get(st, "step")));
+        g_string_append_printf(dat, "# step %zu\n", i + 1); /* a name could hold a newline */
         json_t *vms = json_object_get(st, "vms");
         size_t n = json_array_size(json_object_get(json_array_get(vms, 0), "cpu_samples"));
         for (k = 0; k < n; k++) {
@@ -276,24 +276,33 @@ static gboolean write_plot(const Scenario *s, const char *dir, json_t *steps, GE
     }
     guint n = s->steps->len;
     guint cols = (guint)ceil(sqrt((double)n)), rows = (n + cols - 1) / cols;
+    /* Every name from the scenario file reaches the script only through
+     * proc_gp_string: a step key like a'.system("id").' stays text. */
     GString *gp = g_string_new(NULL);
+    g_autofree char *head = g_strdup_printf(
+        "qlaunch bench --scenario %s: measured vCPU load (lines) vs target (dashed), %% per VM",
+        s->name);
+    g_autofree char *qhead = proc_gp_string(head);
     g_string_append_printf(gp,
                            "set terminal svg size %u,%u dynamic background rgb 'white' font ',9'\n"
                            "set output 'scenario.svg'\n"
-                           "set multiplot layout %u,%u title 'qlaunch bench --scenario %s: "
-                           "measured vCPU load (lines) vs target (dashed), %% per VM'\n"
+                           "set multiplot layout %u,%u title %s\n"
                            "set yrange [0:110]\nset grid ytics\nset key top left font ',8'\n"
                            "set xlabel 's'\n",
-                           320 * cols, 260 * rows + 40, rows, cols, s->name);
+                           320 * cols, 260 * rows + 40, rows, cols, qhead);
     for (guint st_i = 0; st_i < n; st_i++) {
         g_autofree char *label = load_label(s, st_i);
-        g_string_append_printf(gp, "set title 'step %s: %s'\nplot ", s->step_names[st_i], label);
+        g_autofree char *title = g_strdup_printf("step %s: %s", s->step_names[st_i], label);
+        g_autofree char *qtitle = proc_gp_string(title);
+        g_string_append_printf(gp, "set title %s\nplot ", qtitle);
         const ScenarioLoad *l = s->steps->pdata[st_i];
-        for (guint v = 0; v < s->nvms; v++)
+        for (guint v = 0; v < s->nvms; v++) {
+            g_autofree char *qvm = proc_gp_string(s->vms[v]);
             g_string_append_printf(gp,
                                    "%s'scenario.dat' index %u using 1:%u with lines lw 2 lc %u "
-                                   "title '%s', %u with lines dt 2 lc %u notitle",
-                                   v ? ", " : "", st_i, v + 2, v + 1, s->vms[v], l[v].cpu, v + 1);
+                                   "title %s, %u with lines dt 2 lc %u notitle",
+                                   v ? ", " : "", st_i, v + 2, v + 1, qvm, l[v].cpu, v + 1);
+        }
         g_string_append_c(gp, '\n');
     }
     g_string_append(gp, "unset multiplot\n");
@@ -332,11 +341,12 @@ static void append_rows(GString *g, json_t *doc, gboolean csv)
         double cm = json_number_value(json_object_get(vm, "cpu_measured"));
         double rss = json_number_value(json_object_get(vm, "rss_pct"));
         double gm = json_number_value(json_object_get(vm, "guest_mem_pct"));
-        if (csv)
+        if (csv) {
+            g_autofree char *cstep = proc_csv_field(step), *cname = proc_csv_field(name);
             g_string_append_printf(
-                g, "%s,%s,%" JSON_INTEGER_FORMAT ",%.2f,%" JSON_INTEGER_FORMAT ",%.2f,%.2f\n", step,
-                name, ct, cm, mt, rss, gm);
-        else
+                g, "%s,%s,%" JSON_INTEGER_FORMAT ",%.2f,%" JSON_INTEGER_FORMAT ",%.2f,%.2f\n",
+                cstep, cname, ct, cm, mt, rss, gm);
+        } else
             g_string_append_printf(g,
                                    "%-6s %-8s %9" JSON_INTEGER_FORMAT
                                    "%% %9.1f%% %9" JSON_INTEGER_FORMAT "%% %9.1f%% %9.1f%%\n",

@@ -187,6 +187,37 @@ char *proc_describe_status(int status)
     return g_strdup("unknown status");
 }
 
+char *proc_gp_string(const char *value)
+{
+    GString *s = g_string_new("'");
+    for (const char *c = value ? value : ""; *c; c++) {
+        if (*c == '\'')
+            g_string_append(s, "''");
+        else if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            g_string_append_c(s, ' ');
+        else
+            g_string_append_c(s, *c);
+    }
+    g_string_append_c(s, '\'');
+    return g_string_free(s, FALSE);
+}
+
+char *proc_csv_field(const char *value)
+{
+    if (!value)
+        return g_strdup("");
+    if (!strpbrk(value, ",\"\r\n"))
+        return g_strdup(value);
+    GString *s = g_string_new("\"");
+    for (const char *c = value; *c; c++) {
+        if (*c == '"')
+            g_string_append_c(s, '"');
+        g_string_append_c(s, *c);
+    }
+    g_string_append_c(s, '"');
+    return g_string_free(s, FALSE);
+}
+
 gboolean proc_gnuplot(const char *dir, const char *script, GError **error)
 {
     const char *argv[] = { "gnuplot", script, NULL };

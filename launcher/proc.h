@@ -20,6 +20,13 @@ gboolean proc_run_all(const char *const *argv, gint64 timeout_ms, char **output,
 /* Runs gnuplot on script in dir (the script names its files relative to
  * dir, so no path is spliced into it). */
 gboolean proc_gnuplot(const char *dir, const char *script, GError **error);
+/* value as a gnuplot single-quoted string, quotes included (transfer full):
+ * ' doubled, control characters (a newline would end the command) as
+ * spaces. Inside single quotes gnuplot does no backquote, macro or
+ * backslash processing, so nothing in value can become script. */
+char *proc_gp_string(const char *value);
+/* value as one CSV field (RFC 4180: quoted when it holds , " CR or LF). */
+char *proc_csv_field(const char *value);
 /* Runs argv with stdout and stderr appended to log_path and stdin from
  * /dev/null; waits at most timeout_ms for it to exit (QEMU -daemonize
  * exits once the VM is set up). */

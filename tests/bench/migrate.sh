@@ -58,10 +58,12 @@ rows+=("$(measure "busy, postcopy" busy --postcopy)")
 (IFS=,; echo "{${rows[*]}}") > "$out/migrate.json"
 
 if command -v gnuplot >/dev/null; then
-    gnuplot <<EOG
+    # no path or value is spliced into the script: it runs in $out, and
+    # the run count arrives as a number
+    (cd "$out" && gnuplot -e "runs=$((runs + 0))" /dev/stdin) <<'EOG'
 set terminal svg size 900,480 dynamic
-set output "$out/migrate.svg"
-set title "Live migration of tiny (512 MiB) on this host, medians of $runs runs"
+set output 'migrate.svg'
+set title sprintf('Live migration of tiny (512 MiB) on this host, medians of %d runs', runs)
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -73,7 +75,7 @@ set xtics rotate by -30
 set key outside top center horizontal
 set yrange [0:*]
 set y2range [0:*]
-plot "$out/migrate.dat" using 2:xtic(1) title "total time (ms)", \
+plot 'migrate.dat' using 2:xtic(1) title "total time (ms)", \
      "" using 3 title "downtime (ms)", \
      "" using 4 axes x1y2 title "transferred (MiB)"
 EOG

@@ -136,11 +136,15 @@ load=cgroup
 step-seconds=7
 settle-seconds=3
 [steps]
-forty=40/10
+forty'.system("touch $work/pwned").'=40/10
 EOF
 run "$QL" bench --scenario "$work/capped.ini" --out "$work/sc2"
 check "bench --scenario with load=cgroup succeeds" [ "$rc" -eq 0 ]
-m=$(awk -F, '$1 == "forty" && $2 == "a" { print int($4) }' "$work/sc2/scenario.csv")
+# the step's name is a gnuplot injection: it must stay text in the plot
+check "a step name that is gnuplot code runs nothing when the plot is drawn" [ ! -e "$work/pwned" ]
+check "... it is the step's title in the plot" grep -q "forty.*system(.*touch" "$work/sc2/scenario.svg"
+check "... and one quoted CSV field" grep -qF "\"forty'.system(\"\"touch $work/pwned\"\").'\",a," "$work/sc2/scenario.csv"
+m=$(awk -F, '$(NF-5) == "a" { print int($(NF-4)) }' "$work/sc2/scenario.csv")
 # the cap is what is checked (a busy guest would take 100%); below it a
 # noisy host can take time from the guest (CI once measured 24%), so the
 # lower bound only proves the guest was loaded

@@ -5,6 +5,7 @@
 
 #include "../../launcher/bench.h"
 #include "../../launcher/scenario.h"
+#include "../../launcher/proc.h"
 
 /* Real sysbench 1.0.20 output, trimmed to what matters plus noise. */
 static const char cpu_out[] = "sysbench 1.0.20 (using system LuaJIT 2.1.0-beta3)\n\n"
@@ -252,6 +253,34 @@ static void test_shipped_lab4(void)
     g_assert_cmpuint(last[2].mem, ==, 70);
 }
 
+/* What reaches a gnuplot script or a CSV file from a scenario or profile. */
+static void test_gp_string(void)
+{
+    struct {
+        const char *in, *out;
+    } cases[] = {
+        { "plain", "'plain'" },
+        { "a'.system(\"id\").'", "'a''.system(\"id\").'''" },
+        { "new\nline\r", "'new line '" },
+        { "`id` @m \\n", "'`id` @m \\n'" },
+        { "", "''" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *q = proc_gp_string(cases[i].in);
+        g_assert_cmpstr(q, ==, cases[i].out);
+    }
+}
+
+static void test_csv_field(void)
+{
+    g_autofree char *a = proc_csv_field("forty");
+    g_autofree char *b = proc_csv_field("a,\"b\"");
+    g_autofree char *c = proc_csv_field("x\ny");
+    g_assert_cmpstr(a, ==, "forty");
+    g_assert_cmpstr(b, ==, "\"a,\"\"b\"\"\"");
+    g_assert_cmpstr(c, ==, "\"x\ny\"");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -261,6 +290,8 @@ int main(int argc, char **argv)
     g_test_add_func("/bench/cases", test_cases);
     g_test_add_func("/bench/csv-compare", test_csv_and_compare);
     g_test_add_func("/scenario/parse", test_scenario_parse);
+    g_test_add_func("/plot/gp-string", test_gp_string);
+    g_test_add_func("/plot/csv-field", test_csv_field);
     g_test_add_func("/scenario/errors", test_scenario_errors);
     g_test_add_func("/scenario/spread", test_spread);
     g_test_add_func("/scenario/lab4", test_shipped_lab4);
