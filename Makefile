@@ -9,7 +9,7 @@ BUILD ?= build
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wformat=2 -Werror
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -DSRCDIR=\"$(CURDIR)\" $(CFLAGS) $(EXTRA_CFLAGS) $(shell pkg-config --cflags $(PKGS))
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -DSRCDIR=\"$(CURDIR)\" -I$(BUILD)/gen $(CFLAGS) $(EXTRA_CFLAGS) $(shell pkg-config --cflags $(PKGS))
 LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
@@ -39,6 +39,21 @@ $(BUILD)/obj/%.o: %.c $(HEADERS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The KVM probe's guest (launcher/kvm-probe.S), a flat multiboot image
+# embedded in qlaunch as a byte array.
+$(BUILD)/gen/kvm-probe.h: launcher/kvm-probe.S | deps
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $(BUILD)/gen/kvm-probe.o $<
+	ld -m elf_x86_64 -N -Ttext=0x100000 --build-id=none -nostdlib -e _start --no-warn-rwx-segments \
+	    -o $(BUILD)/gen/kvm-probe.elf $(BUILD)/gen/kvm-probe.o
+	objcopy -O binary $(BUILD)/gen/kvm-probe.elf $(BUILD)/gen/kvm-probe.bin
+	{ echo '/* generated from launcher/kvm-probe.S by make */'; \
+	  echo 'static const unsigned char kvm_probe_image[] = {'; \
+	  od -An -v -tx1 $(BUILD)/gen/kvm-probe.bin | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/launcher/accel.o: $(BUILD)/gen/kvm-probe.h
+
 $(BUILD)/libqmp.a: $(call obj,$(QMP_SRC))
 	ar rcs $@ $^
 
@@ -52,6 +67,11 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(call obj,$(CORE_SRC)) $(BUILD)/libq
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(LIBS)
 
+# test-kvm.sh's /dev/kvm (LD_PRELOAD).
+$(BUILD)/tests/kvm-shim.so: tests/integration/fake-kvm/kvm-shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $< -ldl
+
 $(BUILD)/tests/bench-%: tests/bench/bench-%.c tests/bench/bench-util.h $(BUILD)/libqmp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter-out %.h,$^) $(LDFLAGS_ALL) $(LIBS)
@@ -62,8 +82,8 @@ $(BUILD)/tests/bench-%: tests/bench/bench-%.c tests/bench/bench-util.h $(BUILD)/
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := qmp profile argv
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-D_GNU_SOURCE -DSRCDIR=\"$(CURDIR)\" $(shell pkg-config --cflags $(PKGS))
-$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRC) $(QMP_SRC) $(HEADERS) tests/qemu-opts.h | deps
+	-I$(BUILD)/gen -D_GNU_SOURCE -DSRCDIR=\"$(CURDIR)\" $(shell pkg-config --cflags $(PKGS))
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRC) $(QMP_SRC) $(HEADERS) tests/qemu-opts.h $(BUILD)/gen/kvm-probe.h | deps
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(QMP_SRC) $(LIBS)
 
@@ -90,8 +110,8 @@ guest: deps
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	tests/run-tests.sh unit $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
-integration: $(BIN) guest
-	QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh integration tests/integration/test-*.sh
+integration: $(BIN) guest $(BUILD)/tests/kvm-shim.so
+	KVM_SHIM=$(abspath $(BUILD))/tests/kvm-shim.so QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh integration tests/integration/test-*.sh
 
 # Network tests, in namespaces they create (root).
 net: $(BIN) guest
@@ -104,8 +124,8 @@ export LOAD_ROUNDS LOAD_VMS
 load: $(BIN) guest
 	LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh load tests/load/test-*.sh
 
-check: $(BIN) guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-	LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) tests/integration/test-*.sh tests/net/test-*.sh tests/load/test-*.sh
+check: $(BIN) guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(BUILD)/tests/kvm-shim.so
+	KVM_SHIM=$(abspath $(BUILD))/tests/kvm-shim.so LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) tests/integration/test-*.sh tests/net/test-*.sh tests/load/test-*.sh
 
 # ASan + UBSan build of everything, then the same tests.
 sanitize:

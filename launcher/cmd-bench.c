@@ -279,9 +279,10 @@ static json_t *vm_info(const Profile *p, VmPaths *v, QmpConn *qmp, const Side *g
         "{s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:i, s:I, s:o, s:o, s:b}", "accel", accel,
         "accel_reason", json_string_value(json_object_get(meta, "accel_reason")), "qemu_version",
         qv, "qemu_package", json_string_value(json_object_get(ver, "package")), "cpu_model",
-        cmdline_cpu_model(p, accel ? accel : "tcg"), "machine", p->machine, "vcpus", (int)p->cpus,
-        "memory_mib", (json_int_t)p->memory_mib, "guest_kernel",
-        str_or_null(guest_line(guest, uname_r)), "sysbench_version",
+        json_object_get(meta, "cpu_model") ? json_string_value(json_object_get(meta, "cpu_model"))
+                                           : cmdline_cpu_model(p, accel ? accel : "tcg"),
+        "machine", p->machine, "vcpus", (int)p->cpus, "memory_mib", (json_int_t)p->memory_mib,
+        "guest_kernel", str_or_null(guest_line(guest, uname_r)), "sysbench_version",
         str_or_null(guest_line(guest, sb)), "reused_running_vm", reused);
     if (p->tcg_tb_size_mib)
         json_object_set_new(j, "tcg_tb_size_mib", json_integer(p->tcg_tb_size_mib));

@@ -22,7 +22,7 @@ char *cli_preview_accel(const Profile *p, const char *accel_arg)
     KvmFacts f = { 0 };
     g_autofree char *cache = vm_cache_file();
     accel_gather(&f);
-    accel_probe(&f, qlaunch_qemu_binary(), "", cache, 0);
+    accel_probe(&f, qlaunch_qemu_binary(), cache, 0, NULL);
     if (!accel_decide(p->accel, &f, TRUE, &accel, &reason)) {
         g_clear_pointer(&accel, g_free);
         accel = g_strdup("kvm");
@@ -92,7 +92,7 @@ static void check_tools(Doctor *d)
     const char *argv[] = { qemu, "--version", NULL };
     g_autofree char *out = NULL;
     int status = 0;
-    if (proc_run(argv, 10000, &out, &status, NULL) && status == 0) {
+    if (proc_run_quiet(argv, 10000, &out, &status, NULL) && status == 0) {
         char *nl = strchr(out, '\n');
         if (nl)
             *nl = '\0';
@@ -113,17 +113,28 @@ static gboolean check_kvm(Doctor *d, gboolean probe)
 {
     KvmFacts f = { 0 };
     accel_gather(&f);
-    g_autofree char *guest = vm_guest_dir(), *cache = vm_cache_file();
-    accel_probe(&f, qlaunch_qemu_binary(), guest, cache, probe ? 20000 : 0);
-    g_autofree char *facts = g_strdup_printf("/dev/kvm %s; opens %s; CREATE_VM %s; vmx/svm %s; "
-                                             "kvm_pvm %s; probe %s%s%s",
-                                             f.dev_exists ? "present" : "absent",
-                                             f.dev_opens ? "yes" : "no", f.create_vm ? "yes" : "no",
-                                             f.hw_flag ? "yes" : "no", f.pvm ? "loaded" : "no",
-                                             f.probe == 1   ? "passed"
-                                             : f.probe == 0 ? "failed"
-                                                            : "not run",
-                                             f.detail ? ": " : "", f.detail ? f.detail : "");
+    g_autofree char *cache = vm_cache_file();
+    cli_catch_interrupts(TRUE);
+    accel_probe(&f, qlaunch_qemu_binary(), cache, probe ? ACCEL_PROBE_TIMEOUT_MS : 0,
+                &cli_interrupted);
+    cli_catch_interrupts(FALSE);
+    g_autofree char *when = NULL;
+    if (f.probe >= 0) {
+        g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(f.probed_at);
+        g_autofree char *at = t ? g_date_time_format(t, "%Y-%m-%d %H:%M:%S") : g_strdup("?");
+        when = g_strdup_printf(" [probe took %.2f s%s%s; %s%s]", f.probe_secs,
+                               f.cpu ? " with -cpu " : "", f.cpu ? f.cpu : "",
+                               f.cached ? "cached at " : "run just now", f.cached ? at : "");
+    }
+    g_autofree char *facts = g_strdup_printf(
+        "/dev/kvm %s; opens %s; CREATE_VM %s; vmx/svm %s; "
+        "kvm_pvm %s; probe %s%s%s%s",
+        f.dev_exists ? "present" : "absent", f.dev_opens ? "yes" : "no", f.create_vm ? "yes" : "no",
+        f.hw_flag ? "yes" : "no", f.pvm ? "loaded" : "no",
+        f.probe == 1   ? "passed"
+        : f.probe == 0 ? "failed"
+                       : "not run",
+        f.detail ? ": " : "", f.detail ? f.detail : "", when ? when : "");
     g_autofree char *why = NULL, *accel = NULL, *reason = NULL;
     gboolean ok = accel_kvm_usable(&f, &why);
     check(d, ok ? 0 : 1, "kvm", facts,
@@ -182,7 +193,7 @@ static void check_qemu_features(Doctor *d)
     const char *argv[] = { qlaunch_qemu_binary(), "-netdev", "help", NULL };
     g_autofree char *out = NULL;
     int status = 0;
-    if (!proc_run(argv, 10000, &out, &status, NULL) || status != 0)
+    if (!proc_run_quiet(argv, 10000, &out, &status, NULL) || status != 0)
         return;
     gboolean slirp = strstr(out, "\nuser") != NULL;
     const char *colon = strchr(out, ':'); /* "Available netdev backend types:" */

@@ -16,12 +16,24 @@
 #include "nat.h"
 #include "proc.h"
 
-#define PROBE_TIMEOUT_MS 20000
-
 const char *qlaunch_qemu_binary(void)
 {
-    const char *env = g_getenv("QLAUNCH_QEMU");
-    return env && *env ? env : "qemu-system-x86_64";
+    /* Resolved once, so the KVM probe and the VM run the same binary and
+     * the probe's cache is keyed by its absolute path. */
+    static char *path;
+    if (!path) {
+        const char *env = g_getenv("QLAUNCH_QEMU");
+        const char *name = env && *env ? env : "qemu-system-x86_64";
+        path = g_find_program_in_path(name);
+        if (path && !g_path_is_absolute(path)) {
+            char *abs = g_canonicalize_filename(path, NULL);
+            g_free(path);
+            path = abs;
+        }
+        if (!path)
+            path = g_strdup(name); /* not found: exec says so, naming it */
+    }
+    return path;
 }
 
 /* Creates missing qcow2 disks; checks that every other file exists. */
@@ -68,15 +80,24 @@ static gboolean prepare_files(const Profile *p, GError **error)
 }
 
 static gboolean choose_accel(const Profile *p, gboolean force, char **accel, char **reason,
-                             GError **error)
+                             char **kvm_cpu, GError **error)
 {
     KvmFacts f = { 0 };
     accel_gather(&f);
     if (p->accel != ACCEL_TCG) {
-        g_autofree char *guest = vm_guest_dir(), *cache = vm_cache_file();
-        accel_probe(&f, qlaunch_qemu_binary(), guest, cache, PROBE_TIMEOUT_MS);
+        g_autofree char *cache = vm_cache_file();
+        accel_probe(&f, qlaunch_qemu_binary(), cache, ACCEL_PROBE_TIMEOUT_MS, &cli_interrupted);
+    }
+    if (f.interrupted) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "start of VM %s interrupted during the KVM probe: nothing was started and "
+                    "nothing cached (the next start probes again)",
+                    p->name);
+        kvm_facts_clear(&f);
+        return FALSE;
     }
     gboolean ok = accel_decide(p->accel, &f, force, accel, reason);
+    *kvm_cpu = ok && !strcmp(*accel, "kvm") && f.probe == 1 ? g_strdup(f.cpu) : NULL;
     kvm_facts_clear(&f);
     if (!ok) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [vm] accel: %s", p->path,
@@ -87,16 +108,17 @@ static gboolean choose_accel(const Profile *p, gboolean force, char **accel, cha
 }
 
 static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, const char *reason,
-                           char **argv, json_t *taps, GError **error)
+                           const char *cpu, char **argv, json_t *taps, GError **error)
 {
     json_auto_t *args = json_array();
     for (gsize i = 0; argv[i]; i++)
         json_array_append_new(args, json_string(argv[i]));
     g_autofree char *abs = g_canonicalize_filename(p->path, NULL);
-    json_auto_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:I, s:O, s:i, s:I}", "name", p->name,
-                                  "profile", abs, "accel", accel, "accel_reason", reason, "started",
-                                  (json_int_t)g_get_real_time() / G_USEC_PER_SEC, "argv", args,
-                                  "cpus", (int)p->cpus, "memory_mib", (json_int_t)p->memory_mib);
+    json_auto_t *meta =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:O, s:i, s:I}", "name", p->name, "profile", abs,
+                  "accel", accel, "accel_reason", reason, "cpu_model", cpu, "started",
+                  (json_int_t)g_get_real_time() / G_USEC_PER_SEC, "argv", args, "cpus",
+                  (int)p->cpus, "memory_mib", (json_int_t)p->memory_mib);
     if (taps)
         json_object_set(meta, "taps", taps);
     if (json_dump_file(meta, v->meta, JSON_INDENT(2)) < 0) {
@@ -305,9 +327,10 @@ static gboolean open_taps(const Profile *p, int *fds, json_t *taps, GError **err
 static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, char **accel,
                              char **reason, GError **error)
 {
+    g_autofree char *kvm_cpu = NULL;
     if (!claim_runtime(v, error) || !prepare_files(p, error) ||
         (!o->incoming && !forwards_free(p, error)) ||
-        !choose_accel(p, o->force, accel, reason, error))
+        !choose_accel(p, o->force, accel, reason, &kvm_cpu, error))
         return NULL;
     g_autofree int *taps = g_new(int, p->nets->len + 1);
     json_auto_t *tap_info = json_array();
@@ -316,12 +339,13 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
     CmdlineOpts co = { .qemu = qlaunch_qemu_binary(),
                        .runtime_dir = v->dir,
                        .accel = *accel,
+                       .kvm_cpu = kvm_cpu,
                        .daemonize = !o->foreground,
                        .incoming = o->incoming,
                        .tap_fds = taps };
     g_auto(GStrv) argv = cmdline_build(p, &co);
-    if (!write_meta(v, p, *accel, *reason, argv, json_array_size(tap_info) ? tap_info : NULL,
-                    error)) {
+    if (!write_meta(v, p, *accel, *reason, cmdline_cpu(p, &co), argv,
+                    json_array_size(tap_info) ? tap_info : NULL, error)) {
         close_taps(taps, p->nets->len);
         return NULL;
     }

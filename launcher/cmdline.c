@@ -25,6 +25,13 @@ const char *cmdline_cpu_model(const Profile *p, const char *accel)
     return strcmp(accel, "kvm") == 0 ? "host" : "max,-tsc-deadline";
 }
 
+const char *cmdline_cpu(const Profile *p, const CmdlineOpts *o)
+{
+    if (o->kvm_cpu && !strcmp(p->cpu, "auto") && !strcmp(o->accel, "kvm"))
+        return o->kvm_cpu;
+    return cmdline_cpu_model(p, o->accel);
+}
+
 char *cmdline_nic_mac(const Profile *p, const ProfileNet *n)
 {
     if (n->mac)
@@ -185,7 +192,7 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
         add(b, o->accel);
     }
     add(b, "-cpu");
-    add(b, cmdline_cpu_model(p, o->accel));
+    add(b, cmdline_cpu(p, o));
     add(b, "-m");
     addf(b, "%" G_GUINT64_FORMAT "M", p->memory_mib);
     add(b, "-smp");

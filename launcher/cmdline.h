@@ -7,6 +7,7 @@ typedef struct {
     const char *qemu;        /* binary, e.g. qemu-system-x86_64 */
     const char *runtime_dir; /* where qmp.sock, qga.sock, serial.sock, qemu.pid go */
     const char *accel;       /* "kvm" or "tcg" (already decided) */
+    const char *kvm_cpu;     /* the model the KVM probe ran for cpu=auto, or NULL (host) */
     gboolean daemonize;
     gboolean incoming;  /* -incoming defer */
     const int *tap_fds; /* per [net]: the open tap of a mode=tap NIC, or -1; NULL = none */
@@ -18,6 +19,8 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o);
 char *cmdline_escape(const char *value);
 /* The -cpu model for cpu=auto (or the profile's own) under an accelerator. */
 const char *cmdline_cpu_model(const Profile *p, const char *accel);
+/* The -cpu this argv gets: cmdline_cpu_model, or o->kvm_cpu under KVM. */
+const char *cmdline_cpu(const Profile *p, const CmdlineOpts *o);
 /* The NIC's MAC: the profile's, or 52:54:00 + 3 bytes hashed from the names. */
 char *cmdline_nic_mac(const Profile *p, const ProfileNet *n);
 /* Shell-quoted one-line rendering of argv, for display only. */

@@ -58,22 +58,26 @@ gboolean proc_run(const char *const *argv, gint64 timeout_ms, char **output, int
 /* g_spawn calls this in the child after setting up stdio, just before
  * exec. The child gets its own process group, so a Ctrl-C at the terminal
  * reaches qlaunch alone, which decides (every child has a deadline). */
-static void child_setup(gpointer merge)
+typedef enum { STDERR_KEEP, STDERR_MERGE, STDERR_DROP } StderrMode;
+
+static void child_setup(gpointer mode)
 {
     setpgid(0, 0);
-    if (merge)
+    if (GPOINTER_TO_INT(mode) == STDERR_MERGE)
         dup2(1, 2);
 }
 
-static gboolean run_capturing(const char *dir, const char *const *argv, gboolean merge,
+static gboolean run_capturing(const char *dir, const char *const *argv, StderrMode mode,
                               gint64 timeout_ms, char **output, int *status, GError **error)
 {
     GPid pid;
     int out = -1;
-    if (!g_spawn_async_with_pipes(
-            dir, (char **)argv, NULL,
-            G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL,
-            child_setup, GINT_TO_POINTER(merge), &pid, NULL, &out, NULL, error))
+    GSpawnFlags flags =
+        G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL;
+    if (mode == STDERR_DROP)
+        flags |= G_SPAWN_STDERR_TO_DEV_NULL;
+    if (!g_spawn_async_with_pipes(dir, (char **)argv, NULL, flags, child_setup,
+                                  GINT_TO_POINTER(mode), &pid, NULL, &out, NULL, error))
         return FALSE;
     /* Unless merged, the child's stderr stays ours, so its error text stays visible. */
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
@@ -103,13 +107,19 @@ static gboolean run_capturing(const char *dir, const char *const *argv, gboolean
 gboolean proc_run_in(const char *dir, const char *const *argv, gint64 timeout_ms, char **output,
                      int *status, GError **error)
 {
-    return run_capturing(dir, argv, FALSE, timeout_ms, output, status, error);
+    return run_capturing(dir, argv, STDERR_KEEP, timeout_ms, output, status, error);
+}
+
+gboolean proc_run_quiet(const char *const *argv, gint64 timeout_ms, char **output, int *status,
+                        GError **error)
+{
+    return run_capturing(NULL, argv, STDERR_DROP, timeout_ms, output, status, error);
 }
 
 gboolean proc_run_all(const char *const *argv, gint64 timeout_ms, char **output, int *status,
                       GError **error)
 {
-    return run_capturing(NULL, argv, TRUE, timeout_ms, output, status, error);
+    return run_capturing(NULL, argv, STDERR_MERGE, timeout_ms, output, status, error);
 }
 
 gboolean proc_run_logged(const char *const *argv, const char *log_path, gint64 timeout_ms,

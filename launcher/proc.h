@@ -17,6 +17,10 @@ gboolean proc_run_in(const char *dir, const char *const *argv, gint64 timeout_ms
  * text belongs in our message). */
 gboolean proc_run_all(const char *const *argv, gint64 timeout_ms, char **output, int *status,
                       GError **error);
+/* proc_run with the child's stderr dropped: for a QEMU run only to ask it
+ * something ("-netdev help"), whose module warnings are not the user's. */
+gboolean proc_run_quiet(const char *const *argv, gint64 timeout_ms, char **output, int *status,
+                        GError **error);
 /* Runs gnuplot on script in dir (the script names its files relative to
  * dir, so no path is spliced into it). */
 gboolean proc_gnuplot(const char *dir, const char *script, GError **error);

@@ -1,5 +1,6 @@
 /* Accelerator decision from host facts: auto must not trust a KVM that does not run guests. */
 #include <string.h>
+#include <unistd.h>
 
 #include "../../launcher/accel.h"
 
@@ -92,6 +93,45 @@ static void test_gather_matches_host(void)
     kvm_facts_clear(&f);
 }
 
+/* A cache of round one's format (no QEMU binary in its key) is not
+ * trusted; the positive path and a changed binary are in test-kvm.sh. */
+static void test_cache_keyed_by_binary(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("qlaunch-accel-XXXXXX", NULL);
+    g_autofree char *cache = g_build_filename(dir, "kvm-probe", NULL);
+    g_autofree char *qemu = g_build_filename(dir, "qemu", NULL);
+    g_assert_true(g_file_set_contents(qemu, "v1", -1, NULL));
+    g_autofree char *boot = NULL;
+    g_assert_true(g_file_get_contents("/proc/sys/kernel/random/boot_id", &boot, NULL, NULL));
+    g_strstrip(boot);
+    /* an old-format cache from round one: BOOT\nRESULT\nDETAIL */
+    g_autofree char *old = g_strdup_printf("%s\n0\nthe embedded guest did not boot\n", boot);
+    g_assert_true(g_file_set_contents(cache, old, -1, NULL));
+    KvmFacts f = { .create_vm = TRUE, .probe = -1 };
+    accel_probe(&f, qemu, cache, 0, NULL);
+    g_assert_cmpint(f.probe, ==, -1);
+    g_assert_false(f.cached);
+    kvm_facts_clear(&f);
+    unlink(cache);
+    unlink(qemu);
+    rmdir(dir);
+}
+
+/* An interrupt before the probe starts: no QEMU is run, nothing cached. */
+static void test_interrupted_probe_caches_nothing(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("qlaunch-accel-XXXXXX", NULL);
+    g_autofree char *cache = g_build_filename(dir, "kvm-probe", NULL);
+    volatile sig_atomic_t stop = 1;
+    KvmFacts f = { .create_vm = TRUE, .probe = -1 };
+    accel_probe(&f, "/bin/sleep", cache, 2500, &stop);
+    g_assert_true(f.interrupted);
+    g_assert_cmpint(f.probe, ==, -1);
+    g_assert_false(g_file_test(cache, G_FILE_TEST_EXISTS));
+    kvm_facts_clear(&f);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -101,5 +141,8 @@ int main(int argc, char **argv)
     g_test_add_func("/accel/pvm-without-probe-not-trusted", test_pvm_without_probe_is_not_trusted);
     g_test_add_func("/accel/no-dev-kvm", test_no_dev_kvm);
     g_test_add_func("/accel/gather-matches-host", test_gather_matches_host);
+    g_test_add_func("/accel/cache-keyed-by-binary", test_cache_keyed_by_binary);
+    g_test_add_func("/accel/interrupted-probe-caches-nothing",
+                    test_interrupted_probe_caches_nothing);
     return g_test_run();
 }
