@@ -93,6 +93,7 @@ fuzz: $(addprefix $(BUILD)/fuzz/fuzz-,$(FUZZ_TARGETS))
 	    echo "fuzz-$$t: $(FUZZ_SECONDS) s" && \
 	    $(BUILD)/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
 	        -artifact_prefix=$(BUILD)/fuzz/crash-$$t- -print_final_stats=1 \
+	        $$(test -f tests/fuzz/$$t.dict && echo -dict=tests/fuzz/$$t.dict) \
 	        $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | \
 	        grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|Test unit written|^==' ; \
 	    test $${PIPESTATUS[0]} -eq 0 || exit 1; \

@@ -80,7 +80,16 @@ QgaExecResult *qga_exec_quiet(QmpConn *conn, const char *const *argv, GBytes *in
             return NULL;
         }
         json_auto_t *q = json_pack("{s:I}", "pid", pid);
+        /* the one agent reply that may be large: the output, in base64 */
+        gsize bound = qmp_conn_get_max_message(conn);
+        qmp_conn_set_max_message(conn, MAX(bound, QGA_EXEC_MAX_MESSAGE));
         json_auto_t *st = qmp_conn_execute(conn, "guest-exec-status", q, left_ms, error);
+        qmp_conn_set_max_message(conn, bound);
+        if (!st && error && *error && g_error_matches(*error, QMP_ERROR, QMP_ERROR_TOO_BIG))
+            g_prefix_error(error,
+                           "the output of '%s' is more than this client takes (about "
+                           "%u MiB in all; redirect it to a file in the guest): ",
+                           argv[0], QGA_EXEC_MAX_MESSAGE / 4 * 3 >> 20);
         if (!st)
             return NULL;
         if (json_is_true(json_object_get(st, "exited"))) {

@@ -15,7 +15,9 @@ struct QmpConn {
     GByteArray *buf; /* bytes read, not yet consumed */
     gsize scanned;   /* prefix of buf known to hold no '\n' */
     gsize max_message;
-    GQueue events; /* json_t*, oldest first */
+    gsize max_values;
+    GQueue events; /* json_t*, oldest first; at most QMP_MAX_QUEUED_EVENTS */
+    guint events_dropped;
     json_t *version;
     guint64 next_id;
     GError *latched; /* a fatal error: every later call fails with it */
@@ -54,7 +56,8 @@ QmpConn *qmp_conn_new_fd(int fd, QmpMode mode)
     conn->fd = fd;
     conn->mode = mode;
     conn->buf = g_byte_array_new();
-    conn->max_message = QMP_DEFAULT_MAX_MESSAGE;
+    conn->max_message = mode == QMP_MODE_AGENT ? QGA_MAX_MESSAGE : QMP_DEFAULT_MAX_MESSAGE;
+    conn->max_values = mode == QMP_MODE_AGENT ? QGA_MAX_VALUES : QMP_MAX_VALUES;
     conn->next_id = 1;
     g_queue_init(&conn->events);
     return conn;
@@ -76,6 +79,54 @@ void qmp_conn_free(QmpConn *conn)
 void qmp_conn_set_max_message(QmpConn *conn, gsize bytes)
 {
     conn->max_message = bytes;
+}
+
+gsize qmp_conn_get_max_message(QmpConn *conn)
+{
+    return conn->max_message;
+}
+
+guint qmp_conn_events_dropped(QmpConn *conn)
+{
+    return conn->events_dropped;
+}
+
+/* Keeps an event for the caller: none in agent mode, and in monitor mode
+ * the newest QMP_MAX_QUEUED_EVENTS (a flood must not grow without bound). */
+static void queue_event(QmpConn *conn, json_t *ev)
+{
+    if (conn->mode == QMP_MODE_AGENT) {
+        json_decref(ev);
+        conn->events_dropped++;
+        return;
+    }
+    while (conn->events.length >= QMP_MAX_QUEUED_EVENTS) {
+        json_decref(g_queue_pop_head(&conn->events));
+        conn->events_dropped++;
+    }
+    g_queue_push_tail(&conn->events, ev);
+}
+
+/* An upper bound on the JSON values in text (every value but the first
+ * follows a ',' or opens with '{' or '['), counted outside strings. */
+static gsize count_values(const char *p, gsize len)
+{
+    gsize n = 1;
+    gboolean in_str = FALSE;
+    for (gsize i = 0; i < len; i++) {
+        char c = p[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = FALSE;
+        } else if (c == '"') {
+            in_str = TRUE;
+        } else if (c == ',' || c == '{' || c == '[') {
+            n++;
+        }
+    }
+    return n;
 }
 
 int qmp_conn_get_fd(QmpConn *conn)
@@ -177,9 +228,11 @@ static gboolean fill(QmpConn *conn, gint64 deadline, GError **error)
     return TRUE;
 }
 
-/* Takes one complete line out of the buffer into *line (transfer full,
- * without its line ending). Returns FALSE when no full line is there. */
-static gboolean take_line(QmpConn *conn, char **line, gsize *len)
+/* Finds the first complete line in the buffer: *len is its length without
+ * its line ending, *used what drop_line must remove. FALSE when no full
+ * line is there. The line is parsed where it lies (no copy of a message
+ * that may be megabytes). */
+static gboolean find_line(QmpConn *conn, gsize *len, gsize *used)
 {
     guint8 *nl = conn->buf->len > conn->scanned
                      ? memchr(conn->buf->data + conn->scanned, '\n', conn->buf->len - conn->scanned)
@@ -192,11 +245,22 @@ static gboolean take_line(QmpConn *conn, char **line, gsize *len)
     gsize keep = n;
     while (keep > 0 && conn->buf->data[keep - 1] == '\r')
         keep--;
-    *line = g_strndup((const char *)conn->buf->data, keep);
     *len = keep;
-    g_byte_array_remove_range(conn->buf, 0, (guint)(n + 1));
-    conn->scanned = 0;
+    *used = n + 1;
     return TRUE;
+}
+
+static void drop_line(QmpConn *conn, gsize used)
+{
+    g_byte_array_remove_range(conn->buf, 0, (guint)used);
+    conn->scanned = 0;
+}
+
+static json_t *too_big(QmpConn *conn, GError **error, const char *what, gsize bound)
+{
+    return latch(conn, error, QMP_ERROR_TOO_BIG, "message from %s exceeds %" G_GSIZE_FORMAT " %s",
+                 conn->mode == QMP_MODE_AGENT ? "the guest agent" : "QEMU", bound, what),
+           NULL;
 }
 
 /* Reads the next JSON object. With tolerant set, lines that are not JSON
@@ -204,34 +268,33 @@ static gboolean take_line(QmpConn *conn, char **line, gsize *len)
 static json_t *read_message(QmpConn *conn, gint64 deadline, gboolean tolerant, GError **error)
 {
     for (;;) {
-        g_autofree char *line = NULL;
-        gsize len = 0;
-        if (!take_line(conn, &line, &len)) {
+        gsize len = 0, used = 0;
+        if (!find_line(conn, &len, &used)) {
             if (conn->buf->len > conn->max_message)
-                return latch(conn, error, QMP_ERROR_TOO_BIG,
-                             "message from QEMU exceeds %" G_GSIZE_FORMAT " bytes",
-                             conn->max_message),
-                       NULL;
+                return too_big(conn, error, "bytes", conn->max_message);
             if (!fill(conn, deadline, error))
                 return NULL;
             continue;
         }
         if (len > conn->max_message)
-            return latch(conn, error, QMP_ERROR_TOO_BIG,
-                         "message from QEMU exceeds %" G_GSIZE_FORMAT " bytes", conn->max_message),
-                   NULL;
-        const char *p = line;
+            return too_big(conn, error, "bytes", conn->max_message);
+        const char *p = (const char *)conn->buf->data;
         while (len > 0 && (*p == ' ' || *p == '\t' || (guint8)*p == 0xFF)) {
             p++;
             len--;
         }
-        if (len == 0)
+        if (len == 0) {
+            drop_line(conn, used);
             continue;
+        }
+        if (count_values(p, len) > conn->max_values)
+            return too_big(conn, error, "JSON values", conn->max_values);
         json_error_t jerr;
         json_t *msg = json_loadb(p, len, JSON_DECODE_ANY, &jerr);
         if (g_log_get_debug_enabled())
             g_debug("%s <- %.*s", conn->mode == QMP_MODE_AGENT ? "agent" : "qmp",
                     (int)MIN(len, 4096), p);
+        drop_line(conn, used);
         if (msg && json_is_object(msg))
             return msg;
         json_decref(msg);
@@ -288,7 +351,7 @@ static json_t *read_reply(QmpConn *conn, guint64 id, gint64 deadline, GError **e
         if (!msg)
             return NULL;
         if (json_object_get(msg, "event")) {
-            g_queue_push_tail(&conn->events, msg);
+            queue_event(conn, msg);
             continue;
         }
         if (is_id(msg, id))
@@ -415,8 +478,11 @@ json_t *qmp_conn_wait_event(QmpConn *conn, const char *name, gint64 timeout_ms, 
         json_t *msg = read_message(conn, deadline, FALSE, error);
         if (!msg)
             return NULL;
+        if (json_object_get(msg, "event") && conn->mode == QMP_MODE_MONITOR &&
+            g_strcmp0(json_string_value(json_object_get(msg, "event")), name) == 0)
+            return msg;
         if (json_object_get(msg, "event"))
-            g_queue_push_tail(&conn->events, msg);
+            queue_event(conn, msg);
         else
             json_decref(msg);
     }

@@ -36,12 +36,25 @@ typedef enum {
 
 typedef struct QmpConn QmpConn;
 
-/* Default bound on one message (bytes). A guest-exec-status reply carrying
- * 16 MiB of output is ~22 MiB of base64. */
-#define QMP_DEFAULT_MAX_MESSAGE (32u * 1024 * 1024)
+/* What one message from the peer may cost. QEMU and the guest agent are
+ * not trusted with qlaunch's memory (the guest drives the agent, and can
+ * make QEMU emit events): a message is bounded in bytes and in JSON values
+ * (a value costs jansson up to ~250 bytes: 32 MiB of "{}," is 2.5 GiB), the
+ * agent's replies much lower than QEMU's, except guest-exec-status, whose
+ * output is base64. Events are dropped in agent mode (qemu-ga sends none)
+ * and at most QMP_MAX_QUEUED_EVENTS are kept in monitor mode (the oldest
+ * go). Peak RSS against any peer stays under 64 MiB (tests/unit/test-qmp.c). */
+#define QMP_DEFAULT_MAX_MESSAGE (8u * 1024 * 1024)
+#define QMP_MAX_VALUES 100000u
+#define QGA_MAX_MESSAGE (1u * 1024 * 1024)
+#define QGA_MAX_VALUES 20000u
+#define QGA_EXEC_MAX_MESSAGE (16u * 1024 * 1024)
+#define QMP_MAX_QUEUED_EVENTS 256u
 
 /* Wraps a connected stream socket. Takes ownership of fd (transfer full). */
 QmpConn *qmp_conn_new_fd(int fd, QmpMode mode);
+/* How many events were dropped because the queue was full. */
+guint qmp_conn_events_dropped(QmpConn *conn);
 /* Connects to a unix socket at path, retrying until timeout_ms (QEMU may
  * not have created it yet). */
 QmpConn *qmp_conn_connect(const char *path, QmpMode mode, gint64 timeout_ms, GError **error);
@@ -49,6 +62,7 @@ void qmp_conn_free(QmpConn *conn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpConn, qmp_conn_free)
 
 void qmp_conn_set_max_message(QmpConn *conn, gsize bytes);
+gsize qmp_conn_get_max_message(QmpConn *conn);
 int qmp_conn_get_fd(QmpConn *conn);
 
 /* Monitor mode: reads the greeting and negotiates capabilities. */

@@ -1,6 +1,7 @@
 /* libqmp against a fake QMP server on a socketpair: only what a real QEMU
  * cannot be made to do (split replies, garbage, early close, silence). */
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -415,9 +416,9 @@ static void script_deep(int fd)
     srv_reply(fd, "\"return\":{}", FALSE);
     json_int_t id = srv_read_id(fd);
     GString *s = g_string_new("{\"return\":");
-    for (int i = 0; i < 200000; i++)
+    for (int i = 0; i < 5000; i++)
         g_string_append_c(s, '[');
-    for (int i = 0; i < 200000; i++)
+    for (int i = 0; i < 5000; i++)
         g_string_append_c(s, ']');
     g_string_append_printf(s, ",\"id\":%" JSON_INTEGER_FORMAT "}\n", id);
     srv_write(fd, s->str, FALSE);
@@ -434,6 +435,194 @@ static void test_deep_nesting(void)
     g_assert_error(err, QMP_ERROR,
                    QMP_ERROR_PROTOCOL); /* jansson's depth limit, no stack overflow */
     finish(c, t);
+}
+
+/* ---- a hostile peer and qlaunch's memory (each in a fresh process, so
+ * that its peak RSS is its own) ---- */
+
+#define RSS_LIMIT_KB (64 * 1024)
+
+/* Peak resident memory of this process (VmHWM), in KiB. */
+static long peak_rss_kb(void)
+{
+    g_autofree char *status = NULL;
+    g_assert_true(g_file_get_contents("/proc/self/status", &status, NULL, NULL));
+    const char *hwm = strstr(status, "VmHWM:");
+    g_assert_nonnull(hwm);
+    return strtol(hwm + 6, NULL, 10);
+}
+
+/* Writes n bytes made of line, repeated; the peer may close early. */
+static void srv_flood(int fd, const char *line, gsize total)
+{
+    gsize len = strlen(line), chunk_lines = 65536 / len;
+    GString *chunk = g_string_new(NULL);
+    for (gsize i = 0; i < chunk_lines; i++)
+        g_string_append(chunk, line);
+    for (gsize sent = 0; sent < total;) {
+        ssize_t w = write(fd, chunk->str, chunk->len);
+        if (w <= 0)
+            break;
+        sent += (gsize)w;
+    }
+    g_string_free(chunk, TRUE);
+}
+
+#define FLOOD_EVENT "{\"event\": \"RTC_CHANGE\", \"data\": {\"offset\": 1}, \"timestamp\": 1}\n"
+
+/* 66 MiB of events, then the reply: a guest agent cannot send events, and
+ * none is kept. */
+static void script_agent_flood(int fd)
+{
+    srv_agent_sync(fd);
+    json_auto_t *req = srv_read_req(fd);
+    srv_flood(fd, FLOOD_EVENT, 66u << 20);
+    g_autofree char *text = g_strdup_printf("{\"return\": {}, \"id\": %" JSON_INTEGER_FORMAT "}\n",
+                                            json_integer_value(json_object_get(req, "id")));
+    srv_write(fd, text, FALSE);
+}
+
+static void rss_agent_flood(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_agent_flood, QMP_MODE_AGENT, &t);
+    g_autoptr(GError) err = NULL;
+    json_auto_t *r = qmp_conn_execute(c, "guest-ping", NULL, 30000, &err);
+    g_assert_no_error(err);
+    g_assert_null(qmp_conn_pop_event(c));
+    g_assert_cmpuint(qmp_conn_events_dropped(c), >, 1000000);
+    finish(c, t);
+    g_test_message("peak RSS %ld KiB", peak_rss_kb());
+    g_assert_cmpint(peak_rss_kb(), <, RSS_LIMIT_KB);
+}
+
+/* The same flood from QEMU: the newest QMP_MAX_QUEUED_EVENTS are kept. */
+static void script_monitor_flood(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    json_int_t id = srv_read_id(fd);
+    srv_flood(fd, FLOOD_EVENT, 66u << 20);
+    g_autofree char *text =
+        g_strdup_printf("{\"return\":{},\"id\":%" JSON_INTEGER_FORMAT "}\n", id);
+    srv_write(fd, text, FALSE);
+}
+
+static void rss_monitor_flood(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_monitor_flood, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    json_auto_t *r = qmp_conn_execute(c, "cont", NULL, 30000, &err);
+    g_assert_no_error(err);
+    guint kept = 0;
+    for (json_t *ev; (ev = qmp_conn_pop_event(c)); kept++)
+        json_decref(ev);
+    g_assert_cmpuint(kept, ==, QMP_MAX_QUEUED_EVENTS);
+    g_assert_cmpuint(qmp_conn_events_dropped(c), >, 1000000);
+    finish(c, t);
+    g_test_message("peak RSS %ld KiB", peak_rss_kb());
+    g_assert_cmpint(peak_rss_kb(), <, RSS_LIMIT_KB);
+}
+
+/* One reply of [{},{},...] just under the byte bound: cheap on the wire,
+ * ~250 bytes a value in jansson. */
+static char *many_values_reply(json_int_t id, gsize bytes)
+{
+    GString *s = g_string_sized_new(bytes + 64);
+    g_string_append(s, "{\"return\": [{}");
+    while (s->len + 64 < bytes)
+        g_string_append(s, ",{}");
+    g_string_append_printf(s, "], \"id\": %" JSON_INTEGER_FORMAT "}\n", id);
+    return g_string_free(s, FALSE);
+}
+
+static void script_many_values(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    json_int_t id = srv_read_id(fd);
+    g_autofree char *text = many_values_reply(id, QMP_DEFAULT_MAX_MESSAGE);
+    srv_write(fd, text, FALSE);
+}
+
+static void rss_many_values(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_many_values, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    g_assert_null(qmp_conn_execute(c, "query-block", NULL, 30000, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_TOO_BIG);
+    g_assert_nonnull(strstr(err->message, "JSON values"));
+    finish(c, t);
+    g_test_message("peak RSS %ld KiB", peak_rss_kb());
+    g_assert_cmpint(peak_rss_kb(), <, RSS_LIMIT_KB);
+}
+
+static void script_agent_many_values(int fd)
+{
+    srv_agent_sync(fd);
+    json_auto_t *req = srv_read_req(fd);
+    g_autofree char *text =
+        many_values_reply(json_integer_value(json_object_get(req, "id")), QGA_MAX_MESSAGE);
+    srv_write(fd, text, FALSE);
+}
+
+static void rss_agent_many_values(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_agent_many_values, QMP_MODE_AGENT, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_null(qmp_conn_execute(c, "guest-get-fsinfo", NULL, 30000, &err));
+    g_assert_error(err, QMP_ERROR, QMP_ERROR_TOO_BIG);
+    finish(c, t);
+    g_test_message("peak RSS %ld KiB", peak_rss_kb());
+    g_assert_cmpint(peak_rss_kb(), <, RSS_LIMIT_KB);
+}
+
+/* The largest exec output the agent bound lets through still fits. */
+static void script_agent_big_output(int fd)
+{
+    srv_agent_sync(fd);
+    srv_agent_reply(fd, "\"return\": {\"pid\": 7}");
+    json_auto_t *req = srv_read_req(fd);
+    gsize raw = (QGA_EXEC_MAX_MESSAGE - 4096) / 4 * 3;
+    g_autofree guchar *data = g_malloc(raw);
+    memset(data, 'q', raw);
+    g_autofree char *b64 = g_base64_encode(data, raw);
+    g_autofree char *text = g_strdup_printf(
+        "{\"return\": {\"exited\": true, \"exitcode\": 0, \"out-data\": \"%s\"}, \"id\": "
+        "%" JSON_INTEGER_FORMAT "}\n",
+        b64, json_integer_value(json_object_get(req, "id")));
+    g_clear_pointer(&b64, g_free);
+    srv_write(fd, text, FALSE);
+}
+
+static void rss_agent_big_output(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_agent_big_output, QMP_MODE_AGENT, &t);
+    g_autoptr(GError) err = NULL;
+    const char *argv[] = { "/bin/cat", "/big", NULL };
+    g_autoptr(QgaExecResult) r = qga_exec(c, argv, NULL, 30000, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(g_bytes_get_size(r->out), ==, (QGA_EXEC_MAX_MESSAGE - 4096) / 4 * 3);
+    finish(c, t);
+    g_clear_pointer(&r, qga_exec_result_free);
+    g_test_message("peak RSS %ld KiB", peak_rss_kb());
+    g_assert_cmpint(peak_rss_kb(), <, RSS_LIMIT_KB);
+}
+
+static void test_rss(gconstpointer data)
+{
+    if (g_test_subprocess()) {
+        ((void (*)(void))data)();
+        return;
+    }
+    g_test_trap_subprocess(NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
 }
 
 int main(int argc, char **argv)
@@ -453,5 +642,10 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/bad-greeting", test_bad_greeting);
     g_test_add_func("/qga/sync-and-exec", test_agent_exec);
     g_test_add_func("/qga/agent-absent", test_agent_absent);
+    g_test_add_data_func("/rss/agent-event-flood", rss_agent_flood, test_rss);
+    g_test_add_data_func("/rss/monitor-event-flood", rss_monitor_flood, test_rss);
+    g_test_add_data_func("/rss/monitor-many-values", rss_many_values, test_rss);
+    g_test_add_data_func("/rss/agent-many-values", rss_agent_many_values, test_rss);
+    g_test_add_data_func("/rss/agent-largest-exec-output", rss_agent_big_output, test_rss);
     return g_test_run();
 }
