@@ -70,7 +70,8 @@ static json_t *vm_state(VmPaths *v)
         return j;
     }
     if (!(pid > 0 && proc_alive(pid))) {
-        json_object_set_new(j, "state", json_string(pid > 0 ? "stale" : "shut off"));
+        gboolean stale = pid > 0 || vm_pidfile_stale(v); /* QEMU gone, its files left */
+        json_object_set_new(j, "state", json_string(stale ? "stale" : "shut off"));
         return j;
     }
     json_object_set_new(j, "pid", json_integer(pid));

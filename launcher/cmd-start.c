@@ -143,14 +143,33 @@ static gboolean claim_runtime(VmPaths *v, GError **error)
                     v->name, (int)pid, v->name);
         return FALSE;
     }
-    if (pid > 0 || g_file_test(v->qmp, G_FILE_TEST_EXISTS)) {
-        cli_info("cleaning stale runtime dir of %s (pid %d is gone)", v->name, (int)pid);
+    if (pid > 0 || vm_pidfile_stale(v) || g_file_test(v->qmp, G_FILE_TEST_EXISTS)) {
+        cli_info("cleaning stale runtime dir of %s (its QEMU is gone)", v->name);
         const char *stale[] = { v->qmp, v->qga, v->serial, v->pidfile, v->meta, v->profile_copy };
         for (gsize i = 0; i < G_N_ELEMENTS(stale); i++)
             unlink(stale[i]);
     }
     unlink(v->log);
     return TRUE;
+}
+
+/* A start that failed or timed out may leave the daemonized QEMU running
+ * (only its -daemonize parent was ours): end whatever runs with this VM's
+ * -pidfile, and say so. NULL when there was none. */
+static char *kill_unmanaged(VmPaths *v)
+{
+    pid_t pids[8];
+    guint n = proc_find_by_args("-pidfile", v->pidfile, pids, G_N_ELEMENTS(pids));
+    if (n == 0)
+        return NULL;
+    GString *s = g_string_new("; its QEMU was still running and was killed (pid");
+    for (guint i = 0; i < n; i++) {
+        kill(pids[i], SIGKILL);
+        proc_wait_gone(pids[i], 30000);
+        g_string_append_printf(s, " %d", (int)pids[i]);
+    }
+    g_string_append_c(s, ')');
+    return g_string_free(s, FALSE);
 }
 
 static gboolean launch(VmPaths *v, char **argv, int timeout_s, GError **error)
@@ -164,11 +183,12 @@ static gboolean launch(VmPaths *v, char **argv, int timeout_s, GError **error)
         return TRUE;
     g_autofree char *tail = proc_tail_file(v->log, 15);
     g_autofree char *how = ran ? proc_describe_status(status) : g_strdup((*error)->message);
+    g_autofree char *killed = kill_unmanaged(v);
     g_clear_error(error);
     g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                "QEMU failed to start VM %s (%s). Its last "
+                "QEMU failed to start VM %s (%s)%s. Its last "
                 "output:\n%s",
-                v->name, how, tail && *tail ? tail : "(nothing)");
+                v->name, how, killed ? killed : "", tail && *tail ? tail : "(nothing)");
     return FALSE;
 }
 

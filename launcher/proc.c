@@ -2,6 +2,7 @@
 #include "proc.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -163,6 +164,46 @@ gboolean proc_alive(pid_t pid)
         return FALSE;
     const char *paren = strrchr(stat, ')');
     return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
+pid_t proc_lock_holder(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+    int r = fcntl(fd, F_GETLK, &fl);
+    close(fd);
+    return r == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0 ? fl.l_pid : 0;
+}
+
+guint proc_find_by_args(const char *arg1, const char *arg2, pid_t *pids, guint max)
+{
+    guint n = 0;
+    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+    const char *name;
+    while (proc && n < max && (name = g_dir_read_name(proc))) {
+        if (!g_ascii_isdigit(name[0]))
+            continue;
+        g_autofree char *dir = g_build_filename("/proc", name, NULL);
+        g_autofree char *path = g_build_filename(dir, "cmdline", NULL);
+        GStatBuf st;
+        g_autofree char *cmd = NULL;
+        gsize len = 0;
+        if (g_stat(dir, &st) != 0 || st.st_uid != getuid() ||
+            !g_file_get_contents(path, &cmd, &len, NULL))
+            continue;
+        for (gsize i = 0; i < len;) {
+            gsize l = strlen(cmd + i);
+            if (strcmp(cmd + i, arg1) == 0 && i + l + 1 < len &&
+                strcmp(cmd + i + l + 1, arg2) == 0) {
+                pids[n++] = (pid_t)g_ascii_strtoll(name, NULL, 10);
+                break;
+            }
+            i += l + 1;
+        }
+    }
+    return n;
 }
 
 gboolean proc_wait_gone(pid_t pid, gint64 timeout_ms)

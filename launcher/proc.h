@@ -38,6 +38,13 @@ gboolean proc_run_logged(const char *const *argv, const char *log_path, gint64 t
                          int *status, GError **error);
 /* A process exists and is not a zombie. */
 gboolean proc_alive(pid_t pid);
+/* The process holding a write lock on path (QEMU locks its -pidfile for
+ * as long as it runs), or 0: a pid written in a file proves nothing once
+ * its process is gone and the number is reused. */
+pid_t proc_lock_holder(const char *path);
+/* Processes of this user whose argv holds arg1 followed by arg2 (e.g.
+ * "-pidfile" PATH), at most max of them into pids; returns how many. */
+guint proc_find_by_args(const char *arg1, const char *arg2, pid_t *pids, guint max);
 /* Waits until pid is gone or timeout_ms passes; TRUE if gone. */
 gboolean proc_wait_gone(pid_t pid, gint64 timeout_ms);
 /* The last max_lines lines of a text file (transfer full), or NULL. */

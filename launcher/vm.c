@@ -190,7 +190,19 @@ pid_t vm_read_pid(VmPaths *v)
     if (!g_file_get_contents(v->pidfile, &text, NULL, NULL))
         return 0;
     gint64 pid = g_ascii_strtoll(text, NULL, 10);
-    return pid > 0 && pid < G_MAXINT ? (pid_t)pid : 0;
+    if (pid <= 0 || pid >= G_MAXINT)
+        return 0;
+    /* Only the process that holds QEMU's lock on the pidfile is the VM: a
+     * killed QEMU leaves the file, and its number may be someone else's by
+     * now (kill must never signal that one). */
+    return proc_lock_holder(v->pidfile) == (pid_t)pid ? (pid_t)pid : 0;
+}
+
+gboolean vm_pidfile_stale(VmPaths *v)
+{
+    g_autofree char *text = NULL;
+    return vm_dir_check(v, NULL) && g_file_get_contents(v->pidfile, &text, NULL, NULL) &&
+           vm_read_pid(v) == 0;
 }
 
 pid_t vm_running_pid(VmPaths *v, GError **error)

@@ -42,7 +42,11 @@ gboolean vm_private_dir(const char *dir, GError **error);
 gboolean vm_dir_check(VmPaths *v, GError **error);
 int vm_lock(VmPaths *v, GError **error);
 /* QEMU's pid from the pidfile, 0 when absent. */
+/* QEMU's pid from qemu.pid, only while that process holds QEMU's lock on
+ * the file (else 0: gone, or the number was reused). */
 pid_t vm_read_pid(VmPaths *v);
+/* qemu.pid exists but names no running QEMU of this VM. */
+gboolean vm_pidfile_stale(VmPaths *v);
 /* The pid if the VM runs; 0 and VM_ERROR_NOT_RUNNING otherwise. */
 pid_t vm_running_pid(VmPaths *v, GError **error);
 /* Removes the runtime dir and what qlaunch put in it. */

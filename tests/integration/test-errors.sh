@@ -63,6 +63,47 @@ ln -s "$work/realrun" "$work/runlink"
 out=$(QLAUNCH_RUNTIME_DIR=$work/runlink "$QL" start "$work/foreign.ini" 2>&1); rc=$?
 check "a symlinked runtime base is refused too" bash -c '[ "$1" -eq 1 ] && [[ $2 == *"$3 is not a directory (a symlink?)"* ]]' _ "$rc" "$out" "$work/runlink"
 check "... and nothing was created through it" [ -z "$(ls -A "$work/realrun")" ]
+# A stale qemu.pid whose number now belongs to another process of ours (a
+# killed QEMU leaves its pidfile behind; pids are reused): nothing may
+# signal that process, status says stale, start starts.
+printf '[vm]\nname=reuse\nmemory=192M\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet\n[net 0]\nmode=none\n[agent]\nenabled=false\n' > "$work/reuse.ini"
+"$QL" start -q "$work/reuse.ini" >/dev/null
+qp=$(cat "$QLAUNCH_RUNTIME_DIR/reuse/qemu.pid")
+kill -9 "$qp"
+until_ok 10 gone "$qp"
+sleep 300 &
+victim=$!
+echo "$victim" > "$QLAUNCH_RUNTIME_DIR/reuse/qemu.pid"
+run "$QL" kill reuse
+check "kill with a stale qemu.pid naming another process: refused, not running (rc $rc)" \
+    bash -c '[ "$1" -ne 0 ] && [[ $2 == *"not running"* ]]' _ "$rc" "$out"
+run "$QL" stop reuse --timeout 2
+check "... stop too" has "not running"
+check "... and the process the pidfile names was not signalled" kill -0 "$victim"
+run "$QL" status reuse
+check "... status says stale" has "stale"
+run "$QL" start "$work/reuse.ini"
+check "... start does not refuse with 'already running' (rc $rc)" \
+    bash -c '[ "$1" -eq 0 ] && [[ $2 != *"already running"* ]]' _ "$rc" "$out"
+check "... and the other process still runs" kill -0 "$victim"
+kill "$victim"
+"$QL" kill reuse >/dev/null
+
+# A start that times out: its -daemonize parent is killed, and so is the
+# QEMU it daemonized (here a QEMU whose parent never returns, as when a
+# slow host makes QEMU's setup outlast --timeout).
+cat > "$work/slow-parent" <<'EOS'
+#!/usr/bin/env bash
+qemu-system-x86_64 "$@" || exit
+exec sleep 300
+EOS
+chmod +x "$work/slow-parent"
+run env QLAUNCH_QEMU="$work/slow-parent" "$QL" start --timeout 3 "$work/reuse.ini"
+check "start --timeout that expires fails (rc $rc)" [ "$rc" -ne 0 ]
+check "... says the daemonized QEMU was killed" has "its QEMU was still running and was killed"
+check "... and no QEMU of the VM is left" until_ok 10 bash -c '! pgrep -x qlaunch-reuse >/dev/null'
+check "... nor its runtime dir" [ ! -e "$QLAUNCH_RUNTIME_DIR/reuse" ]
+
 run "$QL" snapshot save tiny -x
 check "a snapshot name with a leading '-' is refused as an option" bash -c '[ "$1" -eq 2 ] && [[ $2 == *"Unknown option -x"* ]]' _ "$rc" "$out"
 run "$QL" snapshot save tiny -- -x
