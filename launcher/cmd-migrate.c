@@ -118,7 +118,10 @@ typedef struct {
 } MigrateCli;
 
 /* --local: a destination QEMU from the same (or a given, compatible)
- * profile, in runtime dir "<vm>.incoming", listening on a unix socket. */
+ * profile, in runtime dir "<vm>+incoming.<our pid>", listening on a unix
+ * socket. No VM can be named so ('+' is not allowed in a name), and no
+ * other migration uses it; *dv is set only once this run's QEMU runs, so
+ * a failure discards nothing it did not start. */
 static QmpConn *start_destination(VmPaths *v, const MigrateCli *c, VmPaths **dv, char **uri,
                                   GError **error)
 {
@@ -136,13 +139,14 @@ static QmpConn *start_destination(VmPaths *v, const MigrateCli *c, VmPaths **dv,
                     v->name, why);
         return NULL;
     }
-    g_autofree char *dname = g_strdup_printf("%s.incoming", v->name);
-    *dv = vm_paths_new(dname);
+    g_autofree char *dname = g_strdup_printf("%s+incoming.%d", v->name, (int)getpid());
+    g_autoptr(VmPaths) mine = vm_paths_new(dname);
     StartOpts so = { .incoming = TRUE, .timeout_s = 60 };
     g_autofree char *accel = NULL, *reason = NULL;
-    g_autoptr(QmpConn) dqmp = start_vm(*dv, dp, &so, &accel, &reason, error);
+    g_autoptr(QmpConn) dqmp = start_vm(mine, dp, &so, &accel, &reason, error);
     if (!dqmp)
-        return NULL;
+        return NULL; /* start_vm left nothing of it running */
+    *dv = g_steal_pointer(&mine);
     *uri = g_strdup_printf("unix:%s/migrate.sock", (*dv)->dir);
     if (!migrate_listen(dqmp, *uri, &c->m, error))
         return NULL;

@@ -62,7 +62,7 @@ guest_run "$QL" exec tiny -- cat /data/m.txt /tmp/m.txt
 check "the agent answers and a file written before is readable" has "migrated-file"
 check "memory came along (/tmp)" has "migrated-mem"
 guest_alive
-check "no destination dir is left" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny.incoming" ]
+check "no destination dir is left" [ ! -e "$QLAUNCH_RUNTIME_DIR"/tiny+incoming.* ]
 
 dirty
 run "$QL" migrate tiny --local --json
@@ -95,20 +95,20 @@ guest_run "$QL" exec tiny -- echo source-alive
 check "cancel: the source keeps running and answers the agent" has "source-alive"
 guest_alive
 check "cancel: the source pid is unchanged" [ "$(cat "$QLAUNCH_RUNTIME_DIR/tiny/qemu.pid")" = "$pid" ]
-check "cancel: the destination is gone" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny.incoming" ]
+check "cancel: the destination is gone" [ ! -e "$QLAUNCH_RUNTIME_DIR"/tiny+incoming.* ]
 check "cancel: no second QEMU for tiny" [ "$(pgrep -fc "$QLAUNCH_RUNTIME_DIR/tiny")" -eq 1 ]
 
 # A destination that dies half-way: the migration fails, the source runs on.
 bg "$work/dead.out" "$QL" migrate -v tiny --local --bandwidth 1
 check "dead destination: the migration is under way" await 60 "$work/dead.out" '"status": "active"'
-kill -9 "$(cat "$QLAUNCH_RUNTIME_DIR"/tiny.incoming*/qemu.pid)"
+kill -9 "$(cat "$QLAUNCH_RUNTIME_DIR"/tiny+incoming.*/qemu.pid)"
 bg_wait "$work/dead.out"
 check "dead destination: migrate exits 1" [ "$rc" -eq 1 ]
 check "dead destination: the reason is printed" has "did not complete"
 guest_run "$QL" exec tiny -- echo alive-after-dead-destination
 check "dead destination: the source keeps running" has "alive-after-dead-destination"
 guest_alive
-check "dead destination: its runtime dir is removed" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny.incoming" ]
+check "dead destination: its runtime dir is removed" [ ! -e "$QLAUNCH_RUNTIME_DIR"/tiny+incoming.* ]
 
 # A paused VM migrates paused (QEMU does not start it at the destination).
 "$QL" pause tiny >/dev/null
@@ -121,11 +121,35 @@ guest_run "$QL" exec tiny -- echo resumed-after-paused-migration
 check "... and runs on when resumed (the guest answers)" has "resumed-after-paused-migration"
 guest_alive
 
+# The destination's name is no VM's: a VM named tiny.incoming (a valid
+# name) is not touched by migrate tiny --local.
+printf '[vm]\nname=tiny.incoming\nmemory=128M\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet\n[net 0]\nmode=none\n[agent]\nenabled=false\n' > "$work/bystander.ini"
+"$QL" start -q "$work/bystander.ini" >/dev/null
+by=$(cat "$QLAUNCH_RUNTIME_DIR/tiny.incoming/qemu.pid")
+run "$QL" migrate tiny --local
+check "migrate tiny --local beside a VM named tiny.incoming (rc $rc)" [ "$rc" -eq 0 ]
+check "... which still runs, untouched (pid $by)" bash -c '! [ "$(sed "s/.*) \(.\).*/\1/" /proc/$1/stat 2>/dev/null)" = Z ] && kill -0 "$1"' _ "$by"
+"$QL" kill tiny.incoming >/dev/null
+# Two migrations of one VM at once: the second fails, and discards only
+# the destination it started itself.
+bg "$work/first.out" "$QL" migrate -v tiny --local --bandwidth 1
+check "first migration under way" await 60 "$work/first.out" '"status": "active"'
+run "$QL" migrate tiny --local
+check "a second migration at once fails (rc $rc)" [ "$rc" -ne 0 ]
+live=0; for q in $(pgrep -f -- "-name guest=tiny,.*$QLAUNCH_RUNTIME_DIR/tiny"); do gone "$q" || live=$((live + 1)); done
+check "... the first one's destination still runs (source + destination: $live QEMUs)" [ "$live" -eq 2 ]
+kill -INT "$bg"
+bg_wait "$work/first.out"
+check "... and the first, interrupted, cancels cleanly (rc $rc)" bash -c '[ "$1" -eq 1 ] && [[ $2 == *"keeps running on the source"* ]]' _ "$rc" "$out"
+guest_run "$QL" exec tiny -- echo after-two
+check "... the guest answers on the source" has "after-two"
+guest_alive
+
 printf '[vm]\nname=tiny\nmemory=1G\ncpus=2\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n[disk data]\nsize=1G\n[net 0]\nmode=user\n' > "$work/mismatch.ini"
 run "$QL" migrate tiny --local --profile "$work/mismatch.ini"
 check "a mismatched destination profile is refused" [ "$rc" -eq 1 ]
 check "the refusal names the difference" has "memory differs: 512 MiB here, 1024 MiB"
-check "nothing was started for it" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny.incoming" ]
+check "nothing was started for it" [ ! -e "$QLAUNCH_RUNTIME_DIR"/tiny+incoming.* ]
 
 # The URI path: a destination in its own runtime dir (as on another host).
 port=$((20000 + RANDOM % 20000))
