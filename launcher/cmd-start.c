@@ -1,5 +1,7 @@
 /* qlaunch start: profile -> checks -> runtime dir -> QEMU daemonized -> QMP answers. */
 #include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <signal.h>
 #include <string.h>
@@ -121,15 +123,14 @@ static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, cons
                   (int)p->cpus, "memory_mib", (json_int_t)p->memory_mib);
     if (taps)
         json_object_set(meta, "taps", taps);
-    if (json_dump_file(meta, v->meta, JSON_INDENT(2)) < 0) {
-        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "cannot write %s", v->meta);
+    if (!vm_meta_write(v, meta, error))
         return FALSE;
-    }
-    g_autofree char *text = NULL;
+    /* the bytes parsed, not the file as it is now: an edit since must not
+     * change what later verbs take this VM to be */
     gsize len = 0;
-    if (g_file_get_contents(p->path, &text, &len, NULL))
-        g_file_set_contents(v->profile_copy, text, (gssize)len, NULL);
-    return TRUE;
+    const char *text = p->source ? g_bytes_get_data(p->source, &len) : "";
+    return g_file_set_contents_full(v->profile_copy, text, (gssize)len,
+                                    G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }
 
 /* The runtime dir must not belong to a running VM; a stale one is cleaned. */
@@ -172,12 +173,13 @@ static char *kill_unmanaged(VmPaths *v)
     return g_string_free(s, FALSE);
 }
 
-static gboolean launch(VmPaths *v, char **argv, int timeout_s, GError **error)
+static gboolean launch(VmPaths *v, char **argv, const int *fds, guint n_fds, int timeout_s,
+                       GError **error)
 {
     int status = 0;
     mode_t old = umask(077); /* sockets and files QEMU creates: owner only */
-    gboolean ran =
-        proc_run_logged((const char *const *)argv, v->log, timeout_s * 1000LL, &status, error);
+    gboolean ran = proc_run_logged((const char *const *)argv, v->log, fds, n_fds,
+                                   timeout_s * 1000LL, &status, error);
     umask(old);
     if (ran && status == 0 && vm_read_pid(v) > 0)
         return TRUE;
@@ -192,12 +194,34 @@ static gboolean launch(VmPaths *v, char **argv, int timeout_s, GError **error)
     return FALSE;
 }
 
-/* QEMU's -daemonize sets umask 027 itself; the sockets are only for us. */
-static void restrict_sockets(VmPaths *v)
+/* QEMU's -daemonize sets umask 027 itself: every file it made in the
+ * runtime dir (sockets, pidfile, log) is made owner-only. */
+static void restrict_runtime_files(VmPaths *v)
 {
-    const char *socks[] = { v->qmp, v->qga, v->serial };
-    for (gsize i = 0; i < G_N_ELEMENTS(socks); i++)
-        chmod(socks[i], 0600);
+    g_autoptr(GDir) d = g_dir_open(v->dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(v->dir, name, NULL);
+        GStatBuf st;
+        if (g_lstat(path, &st) == 0 && !S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode))
+            chmod(path, 0600);
+    }
+}
+
+/* [serial] log=: created owner-only before QEMU opens it (under its
+ * daemonize umask it would be 0640); an existing file keeps its mode. */
+static gboolean create_serial_log(const Profile *p, GError **error)
+{
+    if (!p->serial_log)
+        return TRUE;
+    int fd = open(p->serial_log, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [serial] log: %s: %s", p->path,
+                    p->serial_log, g_strerror(errno));
+        return FALSE;
+    }
+    close(fd);
+    return TRUE;
 }
 
 static int report_started(VmPaths *v, const Profile *p, const char *accel, const char *reason,
@@ -256,9 +280,8 @@ static gboolean apply_resources(VmPaths *v, const Profile *p, QmpConn *qmp, GErr
     for (gsize i = 0; dirs && dirs[i]; i++)
         json_array_append_new(cg, json_string(dirs[i]));
     json_object_set_new(meta, "cgroups", cg);
-    if (json_dump_file(meta, v->meta, JSON_INDENT(2)) < 0) {
+    if (!vm_meta_write(v, meta, error)) {
         res_cgroup_remove(dirs);
-        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "cannot write %s", v->meta);
         return FALSE;
     }
     return TRUE;
@@ -348,7 +371,7 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
                              char **reason, GError **error)
 {
     g_autofree char *kvm_cpu = NULL;
-    if (!claim_runtime(v, error) || !prepare_files(p, error) ||
+    if (!claim_runtime(v, error) || !prepare_files(p, error) || !create_serial_log(p, error) ||
         (!o->incoming && !forwards_free(p, error)) ||
         !choose_accel(p, o->force, accel, reason, &kvm_cpu, error))
         return NULL;
@@ -377,13 +400,13 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         close_taps(taps, p->nets->len);
         return NULL;
     }
-    gboolean launched = launch(v, argv, o->timeout_s, error);
+    gboolean launched = launch(v, argv, taps, p->nets->len, o->timeout_s, error);
     close_taps(taps, p->nets->len); /* QEMU holds its own copies */
     if (!launched) {
         vm_runtime_remove(v); /* the error carries the log's tail */
         return NULL;
     }
-    restrict_sockets(v);
+    restrict_runtime_files(v);
     g_autoptr(QmpConn) qmp = vm_qmp_open(v, o->timeout_s * 1000LL, error);
     if (!qmp)
         return NULL;

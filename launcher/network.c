@@ -192,7 +192,8 @@ static void host_free(gpointer p)
 static gboolean read_hosts(GKeyFile *kf, NetDef *d, GError **error)
 {
     g_auto(GStrv) keys = g_key_file_get_keys(kf, "hosts", NULL, NULL);
-    g_autoptr(GRegex) mac_re = g_regex_new("^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", 0, 0, NULL);
+    g_autoptr(GRegex) mac_re =
+        g_regex_new("^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", G_REGEX_DOLLAR_ENDONLY, 0, NULL);
     for (gsize i = 0; keys && keys[i]; i++) {
         g_autofree char *v = value(kf, "hosts", keys[i]);
         if (!v) /* found by fuzz-profile: GKeyFile refuses values that are not UTF-8 */

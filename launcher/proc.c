@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -123,9 +124,35 @@ gboolean proc_run_all(const char *const *argv, gint64 timeout_ms, char **output,
     return run_capturing(NULL, argv, STDERR_MERGE, timeout_ms, output, status, error);
 }
 
-gboolean proc_run_logged(const char *const *argv, const char *log_path, gint64 timeout_ms,
-                         int *status, GError **error)
+static int cmp_int(const void *a, const void *b)
 {
+    return *(const int *)a - *(const int *)b;
+}
+
+/* In the child before exec: closes every fd above 2 not in keep (sorted). */
+static void close_others(int *keep, guint n_keep)
+{
+    unsigned int from = 3;
+    for (guint i = 0; i <= n_keep; i++) {
+        unsigned int to = i < n_keep ? (unsigned int)keep[i] : ~0U;
+        if (i < n_keep && keep[i] < 3)
+            continue;
+        if (to > from && close_range(from, to - 1, 0) != 0)
+            for (unsigned int fd = from; fd < MIN(to, 65536u); fd++)
+                close((int)fd);
+        from = to + 1;
+    }
+}
+
+gboolean proc_run_logged(const char *const *argv, const char *log_path, const int *keep,
+                         guint n_keep, gint64 timeout_ms, int *status, GError **error)
+{
+    g_autofree int *sorted = g_new0(int, n_keep + 1);
+    guint n = 0;
+    for (guint i = 0; i < n_keep; i++)
+        if (keep[i] >= 0)
+            sorted[n++] = keep[i];
+    qsort(sorted, n, sizeof(int), cmp_int);
     int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (logfd < 0) {
         g_set_error(error, LAUNCHER_ERROR_DOMAIN, errno, "%s: %s", log_path, g_strerror(errno));
@@ -138,10 +165,11 @@ gboolean proc_run_logged(const char *const *argv, const char *log_path, gint64 t
         return FALSE;
     }
     if (pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
         dup2(devnull, 0);
         dup2(logfd, 1);
         dup2(logfd, 2);
+        close_others(sorted, n);
         execvp(argv[0], (char *const *)argv);
         dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);

@@ -33,9 +33,10 @@ char *proc_gp_string(const char *value);
 char *proc_csv_field(const char *value);
 /* Runs argv with stdout and stderr appended to log_path and stdin from
  * /dev/null; waits at most timeout_ms for it to exit (QEMU -daemonize
- * exits once the VM is set up). */
-gboolean proc_run_logged(const char *const *argv, const char *log_path, gint64 timeout_ms,
-                         int *status, GError **error);
+ * exits once the VM is set up). The child keeps no file descriptor but
+ * 0-2 and those in keep (n_keep of them, e.g. the taps QEMU is given). */
+gboolean proc_run_logged(const char *const *argv, const char *log_path, const int *keep,
+                         guint n_keep, gint64 timeout_ms, int *status, GError **error);
 /* A process exists and is not a zombie. */
 gboolean proc_alive(pid_t pid);
 /* The process holding a write lock on path (QEMU locks its -pidfile for

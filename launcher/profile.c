@@ -495,8 +495,8 @@ static void net_free(gpointer data)
  * becomes 127.0.0.1 so a forward is never open to the network by accident. */
 char *profile_normalise_forward(const char *v)
 {
-    g_autoptr(GRegex) re =
-        g_regex_new("^(tcp|udp):([0-9.]*):([0-9]{1,5})-([0-9.]*):([0-9]{1,5})$", 0, 0, NULL);
+    g_autoptr(GRegex) re = g_regex_new("^(tcp|udp):([0-9.]*):([0-9]{1,5})-([0-9.]*):([0-9]{1,5})$",
+                                       G_REGEX_DOLLAR_ENDONLY, 0, NULL);
     g_autoptr(GMatchInfo) m = NULL;
     if (!g_regex_match(re, v, 0, &m))
         return NULL;
@@ -532,8 +532,8 @@ static gboolean read_forwards(Ctx *c, const char *g, ProfileNet *n, GError **err
 static gboolean ipv4(const char *s)
 {
     g_autoptr(GRegex) re = g_regex_new(
-        "^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$", 0, 0,
-        NULL);
+        "^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$",
+        G_REGEX_DOLLAR_ENDONLY, 0, NULL);
     return g_regex_match(re, s, 0, NULL);
 }
 
@@ -626,7 +626,8 @@ static gboolean read_net(Ctx *c, const char *g, const char *name, GError **error
         return FALSE;
     n->mac = get_str(c, g, "mac");
     if (n->mac) {
-        g_autoptr(GRegex) re = g_regex_new("^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$", 0, 0, NULL);
+        g_autoptr(GRegex) re =
+            g_regex_new("^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$", G_REGEX_DOLLAR_ENDONLY, 0, NULL);
         if (!g_regex_match(re, n->mac, 0, NULL))
             return fail(c, error, g, "mac", "\"%s\" is not a MAC address (e.g. 52:54:00:12:34:56)",
                         n->mac);
@@ -741,6 +742,7 @@ Profile *profile_load_data(const char *path, const char *data, gsize len, const 
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) local = NULL;
     p->path = g_strdup(path);
+    p->source = g_bytes_new(data, len);
     g_autofree char *dir = g_path_get_dirname(path);
     p->dir = g_path_is_absolute(dir) ? g_steal_pointer(&dir) : g_canonicalize_filename(dir, NULL);
     p->disks = g_ptr_array_new_with_free_func(disk_free);
@@ -782,6 +784,7 @@ void profile_free(Profile *p)
     if (!p)
         return;
     g_free(p->path);
+    g_clear_pointer(&p->source, g_bytes_unref);
     g_free(p->dir);
     g_free(p->name);
     g_free(p->cpu);

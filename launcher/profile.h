@@ -39,8 +39,9 @@ typedef struct {
 } ProfileNet;
 
 typedef struct {
-    char *path; /* the profile file as given */
-    char *dir;  /* its directory (absolute) */
+    char *path;     /* the profile file as given */
+    GBytes *source; /* the bytes that were parsed (the runtime dir keeps these) */
+    char *dir;      /* its directory (absolute) */
     char *name;
     guint64 memory_mib;
     guint cpus;

@@ -342,6 +342,16 @@ QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const ch
     }
 }
 
+gboolean vm_meta_write(VmPaths *v, json_t *meta, GError **error)
+{
+    g_autofree char *text = json_dumps(meta, JSON_INDENT(2));
+    if (!text) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "cannot encode %s", v->meta);
+        return FALSE;
+    }
+    return g_file_set_contents_full(v->meta, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}
+
 json_t *vm_meta_read(VmPaths *v)
 {
     return json_load_file(v->meta, 0, NULL);

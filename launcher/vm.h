@@ -67,6 +67,8 @@ char *vm_run_state(QmpConn *qmp, gint64 timeout_ms);
  * may be NULL: a connection is opened for the question (FALSE if it fails). */
 gboolean vm_guest_panicked(VmPaths *v, QmpConn *qmp);
 /* meta.json: what start recorded (transfer full), or NULL. */
+/* Writes meta.json owner-only (0600), atomically. */
+gboolean vm_meta_write(VmPaths *v, json_t *meta, GError **error);
 json_t *vm_meta_read(VmPaths *v);
 /* VM names with a runtime dir (transfer full, sorted). */
 GStrv vm_list_names(void);

@@ -101,8 +101,39 @@ chmod +x "$work/slow-parent"
 run env QLAUNCH_QEMU="$work/slow-parent" "$QL" start --timeout 3 "$work/reuse.ini"
 check "start --timeout that expires fails (rc $rc)" [ "$rc" -ne 0 ]
 check "... says the daemonized QEMU was killed" has "its QEMU was still running and was killed"
-check "... and no QEMU of the VM is left" until_ok 10 bash -c '! pgrep -x qlaunch-reuse >/dev/null'
+check "... and no QEMU of the VM is left" until_ok 10 bash -c '! pgrep -f -- "-pidfile $1" >/dev/null' _ "$QLAUNCH_RUNTIME_DIR/reuse/qemu.pid"
 check "... nor its runtime dir" [ ! -e "$QLAUNCH_RUNTIME_DIR/reuse" ]
+
+# What QEMU inherits and creates: no descriptor of ours but 0-2 (and its
+# taps), every file in the runtime dir and the serial log owner-only.
+printf '[vm]\nname=files\nmemory=128M\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet\n[net 0]\nmode=none\n[agent]\nenabled=false\n[serial]\nlog=%s/files-serial.log\n' "$work" > "$work/files.ini"
+exec 7> "$work/inherited"
+"$QL" start -q "$work/files.ini" >/dev/null
+exec 7>&-
+qp=$(cat "$QLAUNCH_RUNTIME_DIR/files/qemu.pid")
+check "QEMU does not inherit qlaunch's other descriptors" bash -c '! ls -l /proc/$1/fd | grep -q -- "$2"' _ "$qp" "$work/inherited"
+check "the serial log is created 0600 ($(stat -c %a "$work/files-serial.log"))" [ "$(stat -c %a "$work/files-serial.log")" = 600 ]
+loose=$(find "$QLAUNCH_RUNTIME_DIR/files" -mindepth 1 ! -perm 600 -printf '%f(%m) ')
+check "every file in the runtime dir is 0600 (${loose:-all})" [ -z "$loose" ]
+"$QL" kill files >/dev/null
+
+# The profile is read once: an edit while start runs (here by a qemu-img
+# first on PATH, called as start creates the disk) does not change what
+# the runtime dir records as the profile started.
+mkdir -p "$work/editbin"
+cat > "$work/editbin/qemu-img" <<EOS
+#!/usr/bin/env bash
+sed -i 's/^memory=.*/memory=999M/' "$work/edited.ini"
+exec $(command -v qemu-img) "\$@"
+EOS
+chmod +x "$work/editbin/qemu-img"
+printf '[vm]\nname=edited\nmemory=160M\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet\n[disk d]\nsize=16M\n[net 0]\nmode=none\n[agent]\nenabled=false\n' > "$work/edited.ini"
+PATH="$work/editbin:$PATH" "$QL" start -q "$work/edited.ini" >/dev/null
+check "the profile was edited during start (the seam ran)" grep -q "memory=999M" "$work/edited.ini"
+check "... the runtime dir keeps the bytes that were parsed" grep -q "^memory=160M" "$QLAUNCH_RUNTIME_DIR/edited/profile.ini"
+run "$QL" status edited --json
+check "... and status shows the VM as started (160 MiB)" has '"memory_mib": 160'
+"$QL" kill edited >/dev/null
 
 run "$QL" snapshot save tiny -x
 check "a snapshot name with a leading '-' is refused as an option" bash -c '[ "$1" -eq 2 ] && [[ $2 == *"Unknown option -x"* ]]' _ "$rc" "$out"
