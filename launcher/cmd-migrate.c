@@ -255,6 +255,8 @@ int cmd_migrate(int argc, char **argv)
     else if (c.local)
         c.m.bandwidth_bps = 100ull << 30; /* loopback: do not throttle */
     g_autoptr(GError) err = NULL;
+    if (!c.local && !migrate_uri_valid(argv[2], &err))
+        return cli_fail(err);
     pid_t pid = 0;
     g_autoptr(VmPaths) v = cli_running_vm(argv[1], &pid, &err);
     if (!v)

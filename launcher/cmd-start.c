@@ -484,6 +484,8 @@ int cmd_start(int argc, char **argv)
         return EXIT_USAGE;
     gint64 t0 = g_get_monotonic_time();
     g_autoptr(GError) err = NULL;
+    if (incoming && !migrate_uri_valid(incoming, &err))
+        return cli_fail(err);
     g_autoptr(Profile) p = cli_load_profile(argv[1], &err);
     if (!p)
         return cli_fail(err);

@@ -207,3 +207,43 @@ gboolean migrate_compatible(const Profile *a, const Profile *b, char **why)
            b->path);
     return TRUE;
 }
+
+static gboolean host_ok(const char *h, gsize len)
+{
+    if (len >= 2 && h[0] == '[' && h[len - 1] == ']') { /* [IPv6] */
+        for (gsize i = 1; i + 1 < len; i++)
+            if (!g_ascii_isxdigit(h[i]) && h[i] != ':' && h[i] != '.')
+                return FALSE;
+        return len > 2;
+    }
+    for (gsize i = 0; i < len; i++)
+        if (!g_ascii_isalnum(h[i]) && h[i] != '.' && h[i] != '-')
+            return FALSE;
+    return len > 0;
+}
+
+gboolean migrate_uri_valid(const char *uri, GError **error)
+{
+    const char *why = NULL;
+    if (g_str_has_prefix(uri, "unix:")) {
+        const char *path = uri + 5;
+        if (*path != '/')
+            why = "unix: takes an absolute path (unix:/run/user/1000/dest.sock)";
+        else if (strpbrk(path, ",\n"))
+            why = "the socket path may not hold a comma or a newline";
+    } else if (g_str_has_prefix(uri, "tcp:")) {
+        const char *hp = uri + 4, *colon = strrchr(hp, ':');
+        char *end = NULL;
+        guint64 port = colon ? g_ascii_strtoull(colon + 1, &end, 10) : 0;
+        if (!colon || !host_ok(hp, (gsize)(colon - hp)) || !g_ascii_isdigit(colon[1]) || *end ||
+            port < 1 || port > 65535)
+            why = "tcp: takes HOST:PORT (tcp:192.0.2.7:4444, tcp:[::1]:4444)";
+    } else {
+        why = "only tcp:HOST:PORT and unix:PATH are accepted (exec: would run a shell command)";
+    }
+    if (why) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "migration URI \"%s\": %s", uri, why);
+        return FALSE;
+    }
+    return TRUE;
+}

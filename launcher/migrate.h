@@ -33,3 +33,7 @@ json_t *migrate_summary(json_t *info, const MigrateOpts *o);
 /* Pure: can a VM of profile a move into a QEMU started from profile b?
  * FALSE with the first difference in *why (transfer full). */
 gboolean migrate_compatible(const Profile *a, const Profile *b, char **why);
+/* Only tcp:HOST:PORT and unix:/ABSOLUTE/PATH: QEMU's exec: would run a
+ * shell command, fd:/file:/rdma: are not what qlaunch offers. FALSE with
+ * the reason. */
+gboolean migrate_uri_valid(const char *uri, GError **error);

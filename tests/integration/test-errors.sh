@@ -135,6 +135,10 @@ run "$QL" status edited --json
 check "... and status shows the VM as started (160 MiB)" has '"memory_mib": 160'
 "$QL" kill edited >/dev/null
 
+run "$QL" migrate tiny "exec:touch $work/pwned-mig"
+check "migrate to an exec: URI is refused, saying what is accepted" bash -c '[ "$1" -eq 1 ] && [[ $2 == *"only tcp:HOST:PORT and unix:PATH"* ]]' _ "$rc" "$out"
+run "$QL" start "$work/files.ini" --incoming "exec:touch $work/pwned-mig"
+check "... so is start --incoming exec:, before anything starts" bash -c '[ "$1" -eq 1 ] && [ ! -e "$2" ] && [ ! -e "$3/files" ]' _ "$rc" "$work/pwned-mig" "$QLAUNCH_RUNTIME_DIR"
 run "$QL" snapshot save tiny -x
 check "a snapshot name with a leading '-' is refused as an option" bash -c '[ "$1" -eq 2 ] && [[ $2 == *"Unknown option -x"* ]]' _ "$rc" "$out"
 run "$QL" snapshot save tiny -- -x

@@ -54,10 +54,44 @@ static void test_differences(void)
            "machine differs: q35 here, pc");
 }
 
+/* exec: reaches a shell inside QEMU: only tcp: and unix: pass. */
+static void test_uri(void)
+{
+    const char *good[] = { "tcp:127.0.0.1:4444", "tcp:[::1]:4444", "tcp:dest.example:1",
+                           "unix:/run/user/1000/m.sock", NULL };
+    const char *bad[] = { "exec:touch /tmp/x",
+                          "exec:cat > /tmp/x",
+                          "fd:3",
+                          "file:/tmp/x",
+                          "rdma:1.2.3.4:5",
+                          "tcp:127.0.0.1",
+                          "tcp:127.0.0.1:0",
+                          "tcp:127.0.0.1:65536",
+                          "tcp:a b:4",
+                          "tcp:h:4x",
+                          "unix:rel.sock",
+                          "unix:/a,b",
+                          "",
+                          "TCP:1.2.3.4:5",
+                          NULL };
+    for (gsize i = 0; good[i]; i++) {
+        g_autoptr(GError) e = NULL;
+        if (!migrate_uri_valid(good[i], &e))
+            g_error("%s refused: %s", good[i], e->message);
+    }
+    for (gsize i = 0; bad[i]; i++) {
+        g_autoptr(GError) e = NULL;
+        if (migrate_uri_valid(bad[i], &e))
+            g_error("%s accepted", bad[i]);
+        g_assert_nonnull(strstr(e->message, "migration URI"));
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migrate/compatible", test_compatible);
+    g_test_add_func("/migrate/uri", test_uri);
     g_test_add_func("/migrate/differences", test_differences);
     return g_test_run();
 }
