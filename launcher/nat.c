@@ -272,16 +272,22 @@ static gboolean start_nft(const NetDef *d, const char *nft, const char *dir, jso
 {
     g_autofree char *table = netdef_nft_table(d), *rules = netdef_nft_rules(d);
     g_autofree char *file = g_build_filename(dir, "nftables.conf", NULL);
+    /* nat_start runs only where no state of this network is left (a
+     * leftover is stopped first), so a table of this name is not ours: it
+     * is never replaced (stop deletes only the table the state records). */
+    if (nft_table_exists(nft, table)) {
+        g_set_error(error, NAT_ERROR, 1,
+                    "nft table ip %s already exists and qlaunch's state does not record it as "
+                    "network %s's; refusing to replace it (if it is a leftover: nft delete table "
+                    "ip %s)",
+                    table, d->name, table);
+        return FALSE;
+    }
     if (!g_file_set_contents(file, rules, -1, error))
         return FALSE;
     json_object_set_new(st, "nft_table", json_string(table));
     if (!state_write(d->name, st, error))
         return FALSE;
-    if (nft_table_exists(nft, table)) {
-        const char *del[] = { nft, "delete", "table", "ip", table, NULL };
-        if (!run_tool(del, NULL, error))
-            return FALSE;
-    }
     const char *add[] = { nft, "-f", file, NULL };
     return run_tool(add, NULL, error);
 }
@@ -459,6 +465,7 @@ gboolean nat_stop(const char *name, const NetDef *d, gboolean force, GStrv *remo
     }
     g_autofree char *dir = nat_state_dir(name);
     json_auto_t *st = nat_state_read(name);
+    gboolean recorded = st != NULL;
     if (!st && d)
         st = state_from_def(d);
     if (!st) {
@@ -466,7 +473,9 @@ gboolean nat_stop(const char *name, const NetDef *d, gboolean force, GStrv *remo
         return TRUE; /* not started, no file to say what it would have made */
     }
     const char *bridge = json_string_value(json_object_get(st, "bridge"));
-    const char *table = json_string_value(json_object_get(st, "nft_table"));
+    /* only a table our state file records (the bridge is checked by its
+     * ownership alias below) */
+    const char *table = recorded ? json_string_value(json_object_get(st, "nft_table")) : NULL;
     g_auto(GStrv) ports = bridge && bridge_is_ours(bridge, name) ? bridge_ports(bridge) : NULL;
     if (ports && ports[0] && !force) {
         g_autofree char *list = describe_ports(ports);

@@ -91,9 +91,18 @@ char *netdef_subnet_string(const NetDef *d)
 
 char *netdef_nft_table(const NetDef *d)
 {
-    g_autofree char *t = g_strdup_printf("qlaunch_%s", d->name);
-    g_strdelimit(t, "-", '_');
-    return g_steal_pointer(&t);
+    /* One name, one table: '_' is written "__" and '-' "_h", so lab-1 and
+     * lab_1 no longer share (and delete) one table. */
+    GString *t = g_string_new("qlaunch_");
+    for (const char *c = d->name; *c; c++) {
+        if (*c == '_')
+            g_string_append(t, "__");
+        else if (*c == '-')
+            g_string_append(t, "_h");
+        else
+            g_string_append_c(t, *c);
+    }
+    return g_string_free(t, FALSE);
 }
 
 static char *value(GKeyFile *kf, const char *g, const char *k)

@@ -128,4 +128,27 @@ links=$(inns ip -o link show)
 check "... no bridge left" bash -c '[[ $1 != *qlbr0* ]]' _ "$links"
 check "the foreign bridge is still there" link_exists qlbusy0
 
+# --- two networks whose names differ only in '-' and '_': their own tables ---
+printf '[network]\nsubnet=192.168.130.0/24\nnat=no\ndns=no\n' > "$work/profiles/networks/lab-1.ini"
+printf '[network]\nsubnet=192.168.131.0/24\nnat=yes\ndns=no\n' > "$work/profiles/networks/lab_1.ini"
+run inns "$QL" net start lab-1
+check "net start lab-1 (isolated, nat=no)" [ "$rc" -eq 0 ]
+run inns "$QL" net start lab_1
+check "net start lab_1" [ "$rc" -eq 0 ]
+tables=$(inns nft list tables)
+check "... each has a table of its own" bash -c '[[ $1 == *"table ip qlaunch_lab_h1"* && $1 == *"table ip qlaunch_lab__1"* ]]' _ "$tables"
+check "... lab-1 keeps its isolation (its bridge's traffic is dropped, not masqueraded)" bash -c 't=$(ip netns exec "$1" nft list table ip qlaunch_lab_h1); [[ $t == *"iifname \"ql-lab-1\" drop"* && $t != *masquerade* ]]' _ "$ns"
+inns "$QL" net stop lab_1 >/dev/null
+check "stopping lab_1 leaves lab-1's table" bash -c 'ip netns exec "$1" nft list tables | grep -q "qlaunch_lab_h1"' _ "$ns"
+inns "$QL" net stop lab-1 >/dev/null
+# a table of the name a network would use, made by someone else
+inns nft add table ip qlaunch_mine
+printf '[network]\nsubnet=192.168.132.0/24\ndns=no\n' > "$work/profiles/networks/mine.ini"
+run inns "$QL" net start mine
+check "a table of that name not recorded as ours: start refuses, naming it" \
+    bash -c '[ "$1" -ne 0 ] && [[ $2 == *"nft table ip qlaunch_mine already exists"* ]]' _ "$rc" "$out"
+check "... and leaves it" bash -c 'ip netns exec "$1" nft list tables | grep -q "table ip qlaunch_mine"' _ "$ns"
+run inns "$QL" net stop mine
+check "... stop does not delete it either" bash -c 'ip netns exec "$1" nft list tables | grep -q "table ip qlaunch_mine"' _ "$ns"
+
 done_testing

@@ -40,7 +40,11 @@ static void test_defaults(void)
     g_assert_cmpstr(a, ==, "10.5.0.2"); /* like libvirt: everything after the gateway */
     g_assert_cmpstr(b, ==, "10.5.255.254");
     g_autofree char *table = netdef_nft_table(d);
-    g_assert_cmpstr(table, ==, "qlaunch_lab_net");
+    g_assert_cmpstr(table, ==, "qlaunch_lab_hnet"); /* '-' is "_h", '_' is "__": one to one */
+    g_free(d->name);
+    d->name = g_strdup("lab_net");
+    g_autofree char *t2 = netdef_nft_table(d);
+    g_assert_cmpstr(t2, ==, "qlaunch_lab__net");
 }
 
 static const struct {
