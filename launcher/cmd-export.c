@@ -64,7 +64,9 @@ int cmd_export(int argc, char **argv)
         g_autofree char *emu = g_find_program_in_path(qlaunch_qemu_binary());
         text = export_libvirt(p, accel, emu ? emu : "/usr/bin/qemu-system-x86_64", &lost);
     } else if (!strcmp(format, "proxmox")) {
-        text = export_proxmox(p, accel, &lost);
+        text = export_proxmox(p, accel, &lost, &err);
+        if (!text)
+            return cli_fail(err);
     } else {
         CmdlineOpts o = { .qemu = qlaunch_qemu_binary(),
                           .runtime_dir = RUNDIR_MARK,

@@ -241,8 +241,64 @@ char *export_libvirt(const Profile *p, const char *accel, const char *qemu, char
     return g_string_free(s, FALSE);
 }
 
-char *export_proxmox(const Profile *p, const char *accel, char **lost_out)
+static gboolean has_control(const char *v)
 {
+    for (const char *c = v; c && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return TRUE;
+    return FALSE;
+}
+
+/* What a Proxmox config cannot carry, or FALSE with the reason: a value
+ * is one line, and a volume in a property string ("virtio0: FILE,cache=")
+ * has no escaping, so ',', '=' and ';' would add options of their own. */
+/* What a Proxmox config cannot carry, or FALSE with the reason: a value
+ * is one line, and a volume in a property string ("virtio0: FILE,cache=")
+ * has no escaping, so ',', '=' and ';' would add options of their own. */
+typedef struct {
+    const char *what, *value;
+    gboolean volume;
+} PveValue;
+
+static gboolean pve_check_one(const PveValue *v, GError **error)
+{
+    const char *why = !v->value               ? NULL
+                      : has_control(v->value) ? "holds a control character (a newline would "
+                                                "start a config line of its own)"
+                      : v->volume && strpbrk(v->value, ",=;")
+                          ? "holds ',', '=' or ';', which a Proxmox volume cannot carry (rename "
+                            "the file)"
+                          : NULL;
+    if (why)
+        g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_INVALID,
+                    "export --format proxmox: %s \"%s\" %s", v->what, v->value, why);
+    return why == NULL;
+}
+
+static gboolean pve_check(const Profile *p, GError **error)
+{
+    const PveValue fixed[] = {
+        { "[vm] cpu", p->cpu, FALSE },         { "[vm] machine", p->machine, FALSE },
+        { "[boot] kernel", p->kernel, FALSE }, { "[boot] initrd", p->initrd, FALSE },
+        { "[boot] append", p->append, FALSE }, { "[boot] cdrom", p->cdrom, TRUE },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(fixed); i++)
+        if (!pve_check_one(&fixed[i], error))
+            return FALSE;
+    for (guint i = 0; i < p->disks->len; i++) {
+        const ProfileDisk *d = p->disks->pdata[i];
+        g_autofree char *what = g_strdup_printf("[disk %s] file", d->name);
+        PveValue v = { what, d->file, TRUE };
+        if (!pve_check_one(&v, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+char *export_proxmox(const Profile *p, const char *accel, char **lost_out, GError **error)
+{
+    if (!pve_check(p, error))
+        return NULL;
     GString *lost = g_string_new(NULL);
     GString *s = g_string_new(NULL);
     g_autofree char *cpu = g_strdup(cmdline_cpu_model(p, accel));
@@ -314,10 +370,13 @@ char *export_proxmox(const Profile *p, const char *accel, char **lost_out)
                   n->name, n->network);
     }
     if (p->kernel) {
+        /* args: is split like a shell command line: every value quoted */
+        g_autofree char *kernel = g_shell_quote(p->kernel);
+        g_autofree char *initrd = p->initrd ? g_shell_quote(p->initrd) : NULL;
         g_autofree char *append = p->append ? g_shell_quote(p->append) : NULL;
-        g_string_append_printf(s, "args: -kernel %s%s%s%s%s\n", p->kernel,
-                               p->initrd ? " -initrd " : "", p->initrd ? p->initrd : "",
-                               append ? " -append " : "", append ? append : "");
+        g_string_append_printf(s, "args: -kernel %s%s%s%s%s\n", kernel, initrd ? " -initrd " : "",
+                               initrd ? initrd : "", append ? " -append " : "",
+                               append ? append : "");
     }
     if (boot->len && !p->kernel)
         g_string_append_printf(s, "boot: order=%s\n", boot->str);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "../../launcher/cmdline.h"
+#include "../../launcher/export.h"
 #include "../qemu-opts.h"
 
 #define GOLDEN SRCDIR "/tests/golden"
@@ -131,6 +132,31 @@ static void test_incoming_and_panic(void)
     g_assert_null(strstr(all, "pvpanic"));
 }
 
+/* A disk path with a comma cannot add options to a Proxmox volume, and
+ * paths in args: are quoted (the config is refused, or says exactly this). */
+static void test_proxmox_injection(void)
+{
+    const char *bad =
+        "[vm]\nname=x\n[boot]\nkernel=/k\n[disk d]\nfile=/p/d,format=raw,file=/etc/shadow\n";
+    g_autoptr(Profile) p = profile_load_data("/t/x.ini", bad, strlen(bad), &env, NULL);
+    g_assert_nonnull(p);
+    g_autofree char *lost = NULL;
+    g_autoptr(GError) err = NULL;
+    g_assert_null(export_proxmox(p, "tcg", &lost, &err));
+    g_assert_nonnull(strstr(err->message, "[disk d] file"));
+    const char *nl = "[vm]\nname=x\nmachine=q35\\nargs: -x\n[boot]\nkernel=/k\n";
+    g_autoptr(Profile) q = profile_load_data("/t/x.ini", nl, strlen(nl), &env, NULL);
+    g_autoptr(GError) e2 = NULL;
+    g_autofree char *lost2 = NULL;
+    g_assert_true(q == NULL || export_proxmox(q, "tcg", &lost2, &e2) == NULL);
+    const char *sp = "[vm]\nname=x\n[boot]\nkernel=/my kernels/k;rm\ninitrd=/i\n";
+    g_autoptr(Profile) r = profile_load_data("/t/x.ini", sp, strlen(sp), &env, NULL);
+    g_assert_nonnull(r);
+    g_autofree char *lost3 = NULL;
+    g_autofree char *conf = export_proxmox(r, "tcg", &lost3, NULL);
+    g_assert_nonnull(strstr(conf, "args: -kernel '/my kernels/k;rm' -initrd '/i'\n"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -145,5 +171,6 @@ int main(int argc, char **argv)
     g_test_add_func("/cmdline/escape", test_escape);
     g_test_add_func("/cmdline/mac-and-cpu", test_mac_and_cpu);
     g_test_add_func("/cmdline/incoming-and-panic", test_incoming_and_panic);
+    g_test_add_func("/export/proxmox-injection", test_proxmox_injection);
     return g_test_run();
 }
