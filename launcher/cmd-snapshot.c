@@ -110,11 +110,38 @@ static gboolean run_live(Snap *s, const char *op, GError **error)
     return ok;
 }
 
-static gboolean run_op(Snap *s, const char *op, GError **error)
+static gboolean run_op_on(Snap *s, const char *op, const char *const *disks, GError **error)
 {
     if (s->qmp)
         return run_live(s, op, error);
-    return snapshot_offline(s->p, op, s->tag, (const char *const *)s->disks, error);
+    return snapshot_offline(s->p, op, s->tag, disks, error);
+}
+
+static gboolean run_op(Snap *s, const char *op, GError **error)
+{
+    return run_op_on(s, op, (const char *const *)s->disks, error);
+}
+
+/* Every participating disk holds the snapshot: else a load would roll some
+ * disks back and not others. */
+static gboolean on_every_disk(const Snap *s, const SnapInfo *info, GError **error)
+{
+    GString *missing = g_string_new(NULL);
+    for (gsize i = 0; s->disks[i]; i++) {
+        gboolean has = FALSE;
+        for (guint k = 0; k < info->disks->len && !has; k++)
+            has = !strcmp(info->disks->pdata[k], s->disks[i]);
+        if (!has)
+            g_string_append_printf(missing, "%s[disk %s]", missing->len ? ", " : "", s->disks[i]);
+    }
+    gboolean ok = missing->len == 0;
+    if (!ok)
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "snapshot '%s' of %s is not on %s: loading it would roll back some disks and "
+                    "not others; nothing was changed (delete it and save it again)",
+                    s->tag, s->p->name, missing->str);
+    g_string_free(missing, TRUE);
+    return ok;
 }
 
 /* "; /dir has 3.9 MiB free" for the filesystem of the vmstate disk. */
@@ -147,12 +174,19 @@ static int report(const Snap *s, const char *done, double secs, guint64 vm_state
 static int do_save(Snap *s, GPtrArray *list)
 {
     g_autoptr(GError) err = NULL;
-    if (snapshot_find(list, s->tag)) {
+    SnapInfo *old = snapshot_find(list, s->tag);
+    if (!s->qmp && !snapshot_offline_check(s->p, (const char *const *)s->disks, &err))
+        return cli_failf("saving snapshot '%s' of %s: %s", s->tag, s->p->name, err->message);
+    if (old) {
         if (!s->force)
             return cli_failf("snapshot '%s' already exists on VM %s (use --force to replace it, or "
                              "choose another name)",
                              s->tag, s->p->name);
-        if (!run_op(s, "delete", &err))
+        /* only where it is: a disk without it would fail the delete */
+        g_ptr_array_add(old->disks, NULL);
+        gboolean ok = run_op_on(s, "delete", (const char *const *)old->disks->pdata, &err);
+        g_ptr_array_remove_index(old->disks, old->disks->len - 1);
+        if (!ok)
             return cli_failf("replacing snapshot '%s' of %s: %s", s->tag, s->p->name, err->message);
     }
     gint64 t0 = g_get_monotonic_time();
@@ -192,6 +226,9 @@ static int do_load(Snap *s, GPtrArray *list)
         return cli_failf("no snapshot named '%s' on VM %s (see 'qlaunch snapshot list %s')", s->tag,
                          s->p->name, s->p->name);
     g_autoptr(GError) err = NULL;
+    if (!on_every_disk(s, info, &err) ||
+        (!s->qmp && !snapshot_offline_check(s->p, (const char *const *)s->disks, &err)))
+        return cli_failf("loading snapshot '%s' of %s: %s", s->tag, s->p->name, err->message);
     gint64 t0 = g_get_monotonic_time();
     gboolean was_running = s->qmp && vm_is_running(s->qmp);
     gboolean ok = run_op(s, "load", &err);

@@ -217,6 +217,34 @@ gboolean snapshot_live(QmpConn *qmp, const char *op, const char *tag, const char
     return wait_job(qmp, job_id, progress, data, deadline, error);
 }
 
+gboolean snapshot_offline_check(const Profile *p, const char *const *disks, GError **error)
+{
+    for (gsize i = 0; disks[i]; i++) {
+        const ProfileDisk *d = profile_find_disk(p, disks[i]);
+        /* without -U qemu-img takes the lock a running QEMU holds */
+        const char *argv[] = { "qemu-img", "info", "--output=json", d->file, NULL };
+        g_autofree char *out = NULL;
+        int status = 0;
+        if (!proc_run_all(argv, 60000, &out, &status, error))
+            return FALSE;
+        if (status != 0) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "[disk %s] %s cannot be used (%s); nothing was changed", d->name, d->file,
+                        out ? g_strstrip(out) : "qemu-img info failed");
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static char *disk_list(const char *const *disks, gsize from, gsize to)
+{
+    GString *s = g_string_new(NULL);
+    for (gsize i = from; i < to && disks[i]; i++)
+        g_string_append_printf(s, "%s[disk %s]", s->len ? ", " : "", disks[i]);
+    return g_string_free(s, FALSE);
+}
+
 gboolean snapshot_offline(const Profile *p, const char *op, const char *tag,
                           const char *const *disks, GError **error)
 {
@@ -226,15 +254,20 @@ gboolean snapshot_offline(const Profile *p, const char *op, const char *tag,
         const char *argv[] = { "qemu-img", "snapshot", flag, tag, d->file, NULL };
         g_autofree char *out = NULL;
         int status = 0;
-        if (!proc_run(argv, 600000, &out, &status, error))
-            return FALSE;
-        if (status != 0) {
-            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                        "qemu-img snapshot %s %s on [disk %s] "
-                        "failed%s%s",
-                        flag, tag, d->name, out && *out ? ": " : "", out ? g_strstrip(out) : "");
-            return FALSE;
-        }
+        gboolean ran = proc_run_all(argv, 600000, &out, &status, error);
+        if (ran && status == 0)
+            continue;
+        /* half-way: say exactly which disks changed */
+        g_autofree char *done = disk_list(disks, 0, i);
+        g_autofree char *rest = disk_list(disks, i + 1, G_MAXSIZE);
+        g_autofree char *why =
+            ran ? g_strdup(out && *out ? g_strstrip(out) : "failed") : g_strdup((*error)->message);
+        g_clear_error(error);
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "qemu-img snapshot %s %s on [disk %s] failed: %s; %s%s%s%s", flag, tag, d->name,
+                    why, *done ? "already done on " : "no disk was changed", done,
+                    *rest ? "; not done on " : "", rest);
+        return FALSE;
     }
     return TRUE;
 }
@@ -252,8 +285,13 @@ GPtrArray *snapshot_list_offline(const Profile *p, const char *const *disks, GEr
         if (!proc_run(argv, 60000, &out, &status, error))
             goto fail;
         json_auto_t *info = status == 0 ? json_loads(out, 0, NULL) : NULL;
-        if (!info) {
-            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "qemu-img info %s failed", d->file);
+        if (!info) { /* its stderr, e.g. another process holds its lock */
+            const char *again[] = { "qemu-img", "info", d->file, NULL };
+            g_autofree char *why = NULL;
+            proc_run_all(again, 60000, &why, &status, NULL);
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "[disk %s] %s cannot be used (%s); nothing was changed", d->name, d->file,
+                        why && *why ? g_strstrip(why) : "qemu-img info failed");
             goto fail;
         }
         merge_snapshots(list, d->name, json_object_get(info, "snapshots"));

@@ -35,7 +35,11 @@ gboolean snapshot_live(QmpConn *qmp, const char *op, const char *tag, const char
 /* Live list from query-block (transfer full, SnapInfo*). */
 GPtrArray *snapshot_list_live(QmpConn *qmp, GError **error);
 
-/* Offline (VM stopped): qemu-img snapshot -c/-a/-d on every disk. */
+/* Offline: every disk opens and none is locked by another process
+ * (checked before anything is changed). */
+gboolean snapshot_offline_check(const Profile *p, const char *const *disks, GError **error);
+/* Offline (VM stopped): qemu-img snapshot -c/-a/-d on every disk; a
+ * failure half-way names the disks already changed and those not. */
 gboolean snapshot_offline(const Profile *p, const char *op, const char *tag,
                           const char *const *disks, GError **error);
 GPtrArray *snapshot_list_offline(const Profile *p, const char *const *disks, GError **error);

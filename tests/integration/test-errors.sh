@@ -139,6 +139,33 @@ run "$QL" migrate tiny "exec:touch $work/pwned-mig"
 check "migrate to an exec: URI is refused, saying what is accepted" bash -c '[ "$1" -eq 1 ] && [[ $2 == *"only tcp:HOST:PORT and unix:PATH"* ]]' _ "$rc" "$out"
 run "$QL" start "$work/files.ini" --incoming "exec:touch $work/pwned-mig"
 check "... so is start --incoming exec:, before anything starts" bash -c '[ "$1" -eq 1 ] && [ ! -e "$2" ] && [ ! -e "$3/files" ]' _ "$rc" "$work/pwned-mig" "$QLAUNCH_RUNTIME_DIR"
+# Offline snapshots act on every disk or on none: s1 on disk a only.
+mkdir -p "$work/two"
+qemu-img create -q -f qcow2 "$work/two/a.qcow2" 16M
+qemu-img create -q -f qcow2 "$work/two/b.qcow2" 16M
+printf '[vm]\nname=two\naccel=tcg\nsnapshot-disk=a\n[boot]\nkernel=@guest/vmlinuz\n[disk a]\nfile=%s/two/a.qcow2\n[disk b]\nfile=%s/two/b.qcow2\n' "$work" "$work" > "$work/two.ini"
+qemu-img snapshot -c s1 "$work/two/a.qcow2"
+qemu-io -c 'write -P 0x55 0 4k' "$work/two/a.qcow2" >/dev/null
+run "$QL" snapshot load "$work/two.ini" s1
+check "offline load of a snapshot on disk a only is refused, naming disk b (rc $rc)" \
+    bash -c '[ "$1" -eq 1 ] && [[ $2 == *"is not on [disk b]"*"nothing was changed"* ]]' _ "$rc" "$out"
+check "... and disk a was not rolled back" bash -c 'r=$(qemu-io -c "read -P 0x55 0 4k" "$1" 2>&1); [[ $r == *"read 4096/4096"* && $r != *"verification failed"* ]]' _ "$work/two/a.qcow2"
+run "$QL" snapshot save --force "$work/two.ini" s1
+check "save --force replaces it where it was and saves it on both (rc $rc)" \
+    bash -c '[ "$1" -eq 0 ] && qemu-img snapshot -l "$2" | grep -qw s1 && qemu-img snapshot -l "$3" | grep -qw s1' _ "$rc" "$work/two/a.qcow2" "$work/two/b.qcow2"
+# disk b held open for writing by another process: checked before anything changes
+mkfifo "$work/two/io"
+qemu-io "$work/two/b.qcow2" < "$work/two/io" > /dev/null 2>&1 &
+holder=$!
+exec 8> "$work/two/io"
+until_ok 10 bash -c '! qemu-img info "$1" >/dev/null 2>&1' _ "$work/two/b.qcow2"
+run "$QL" snapshot save --force "$work/two.ini" s1
+check "save --force with disk b in use: refused before anything changed (rc $rc)" \
+    bash -c '[ "$1" -eq 1 ] && [[ $2 == *"[disk b]"*"nothing was changed"* ]]' _ "$rc" "$out"
+check "... disk a's s1 is still there" bash -c 'qemu-img snapshot -l "$1" | grep -qw s1' _ "$work/two/a.qcow2"
+exec 8>&-
+wait "$holder" 2>/dev/null
+
 run "$QL" snapshot save tiny -x
 check "a snapshot name with a leading '-' is refused as an option" bash -c '[ "$1" -eq 2 ] && [[ $2 == *"Unknown option -x"* ]]' _ "$rc" "$out"
 run "$QL" snapshot save tiny -- -x
