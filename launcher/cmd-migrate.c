@@ -155,6 +155,15 @@ static QmpConn *start_destination(VmPaths *v, const MigrateCli *c, VmPaths **dv,
 
 static int migrate_failed(VmPaths *v, QmpConn *src, VmPaths *dv, const GError *err)
 {
+    if (g_error_matches(err, VM_ERROR, VM_ERROR_POSTCOPY)) {
+        g_autofree char *state = vm_run_state(src, 5000);
+        return cli_failf("migration of %s: %s. The source is %s and serves the pages the "
+                         "destination still lacks%s%s; both QEMUs are left running: see "
+                         "'qlaunch qmp %s '{\"execute\":\"query-migrate\"}''",
+                         v->name, err->message, state ? state : "not answering",
+                         dv ? "; the destination's runtime dir is " : "", dv ? dv->dir : "",
+                         v->name);
+    }
     if (dv)
         discard_destination(dv);
     /* QEMU resumes a source that ran once a migration fails or is cancelled. */
@@ -235,7 +244,9 @@ int cmd_migrate(int argc, char **argv)
         { "auto-converge", 0, 0, G_OPTION_ARG_NONE, &c.m.auto_converge,
           "Throttle vCPUs until it converges", NULL },
         { "multifd", 0, 0, G_OPTION_ARG_INT, &c.m.multifd, "Send over N channels", "N" },
-        { "timeout", 't', 0, G_OPTION_ARG_INT, &c.timeout_s, "Cancel after S seconds (600)", "S" },
+        { "timeout", 't', 0, G_OPTION_ARG_INT, &c.timeout_s,
+          "Cancel after S seconds (600); after the switch to post-copy it is never cancelled",
+          "S" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &c.json, "Print the metrics as JSON", NULL },
         G_OPTION_ENTRY_NULL
     };

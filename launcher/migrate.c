@@ -118,10 +118,18 @@ json_t *migrate_run(QmpConn *src, const char *uri, const MigrateOpts *o,
         return NULL;
     gboolean switched = FALSE, cancel_sent = FALSE, done = FALSE;
     const char *cancel_reason = NULL;
+    json_int_t last_bytes = -1;
+    gint64 last_progress = g_get_monotonic_time();
     for (;;) {
         json_t *info = qmp_conn_execute(src, "query-migrate", NULL, 10000, error);
         if (!info)
             return NULL;
+        json_int_t bytes =
+            json_integer_value(json_object_get(json_object_get(info, "ram"), "transferred"));
+        if (bytes != last_bytes) {
+            last_bytes = bytes;
+            last_progress = g_get_monotonic_time();
+        }
         if (!step(src, o, info, &switched, &done, error)) {
             if (done)
                 return final_info(src, info, error);
@@ -135,8 +143,18 @@ json_t *migrate_run(QmpConn *src, const char *uri, const MigrateOpts *o,
         json_decref(info);
         gboolean timeout = g_get_monotonic_time() >= deadline;
         /* After the switch to post-copy the VM runs at the destination and
-         * the source no longer holds all of it: an interrupt lets it finish. */
-        if (!cancel_sent && ((cancel && *cancel && !switched) || timeout)) {
+         * the source no longer holds all of it: a cancel would lose the
+         * guest, so neither an interrupt nor the timeout cancels. It is let
+         * finish while pages still move; a stall ends the wait, saying so. */
+        if (switched && timeout &&
+            g_get_monotonic_time() - last_progress > MIGRATE_POSTCOPY_STALL_MS * 1000) {
+            g_set_error(error, VM_ERROR, VM_ERROR_POSTCOPY,
+                        "post-copy made no progress for %d s after the timeout; it was not "
+                        "cancelled (that would lose the guest, which runs at the destination)",
+                        MIGRATE_POSTCOPY_STALL_MS / 1000);
+            return NULL;
+        }
+        if (!cancel_sent && !switched && ((cancel && *cancel) || timeout)) {
             cancel_reason = timeout ? "timed out" : "interrupted";
             json_auto_t *c = qmp_conn_execute(src, "migrate_cancel", NULL, 10000, NULL);
             cancel_sent = TRUE;

@@ -25,6 +25,11 @@ typedef void (*MigrateProgress)(json_t *info, gpointer data);
  * (e.g. from SIGINT) sends migrate_cancel, unless post-copy has begun (then
  * it runs to its end). Returns the final query-migrate
  * of a completed migration (transfer full); else NULL and why. */
+/* After the switch to post-copy, how long the wait goes on past the
+ * timeout without a byte moving before migrate_run gives up (without
+ * cancelling: VM_ERROR_POSTCOPY). */
+#define MIGRATE_POSTCOPY_STALL_MS 30000
+
 json_t *migrate_run(QmpConn *src, const char *uri, const MigrateOpts *o,
                     volatile sig_atomic_t *cancel, MigrateProgress progress, gpointer data,
                     gint64 timeout_ms, GError **error);

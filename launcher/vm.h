@@ -9,7 +9,13 @@
 
 #define VM_ERROR (vm_error_quark())
 GQuark vm_error_quark(void);
-typedef enum { VM_ERROR_NOT_RUNNING, VM_ERROR_BUSY, VM_ERROR_UNSAFE, VM_ERROR_FAILED } VmErrorCode;
+typedef enum {
+    VM_ERROR_NOT_RUNNING,
+    VM_ERROR_BUSY,
+    VM_ERROR_UNSAFE,
+    VM_ERROR_FAILED,
+    VM_ERROR_POSTCOPY, /* a post-copy migration stalled after the switch: not cancelled */
+} VmErrorCode;
 
 typedef struct {
     char *name;

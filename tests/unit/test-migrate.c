@@ -1,5 +1,7 @@
 /* Migration compatibility between a running profile and a destination profile (pure). */
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../../launcher/migrate.h"
 
@@ -87,11 +89,85 @@ static void test_uri(void)
     }
 }
 
+/* ---- post-copy and the timeout, against a fake QEMU (a real one cannot be
+ * made to pass the timeout exactly between the switch and completion) ---- */
+
+typedef struct {
+    int fd;
+    gboolean cancelled, switched;
+} FakeSrc;
+
+static json_t *read_req(int fd)
+{
+    GString *line = g_string_new(NULL);
+    char c;
+    while (read(fd, &c, 1) == 1 && c != '\n')
+        g_string_append_c(line, c);
+    json_t *req = line->len ? json_loads(line->str, 0, NULL) : NULL;
+    g_string_free(line, TRUE);
+    return req;
+}
+
+/* migrate, then query-migrate: active (first pass done), post-copy with
+ * bytes moving for ~1 s (well past the client's 200 ms timeout), done. */
+static gpointer fake_source(gpointer data)
+{
+    FakeSrc *f = data;
+    gint64 t_switch = 0;
+    json_t *req;
+    while ((req = read_req(f->fd))) {
+        const char *cmd = json_string_value(json_object_get(req, "execute"));
+        json_int_t id = json_integer_value(json_object_get(req, "id"));
+        g_autofree char *ret = NULL;
+        if (!g_strcmp0(cmd, "migrate_cancel"))
+            f->cancelled = TRUE;
+        if (!g_strcmp0(cmd, "migrate-start-postcopy")) {
+            f->switched = TRUE;
+            t_switch = g_get_monotonic_time();
+        }
+        if (!g_strcmp0(cmd, "query-migrate")) {
+            gint64 since = t_switch ? g_get_monotonic_time() - t_switch : 0;
+            const char *st = !f->switched             ? "active"
+                             : since < G_USEC_PER_SEC ? "postcopy-active"
+                                                      : "completed";
+            ret = g_strdup_printf("{\"status\":\"%s\",\"total-time\":1200,\"downtime\":5,"
+                                  "\"ram\":{\"transferred\":%" G_GINT64_FORMAT
+                                  ",\"dirty-sync-count\":2}}",
+                                  st, since / 1000);
+        }
+        g_autofree char *reply = g_strdup_printf(
+            "{\"return\":%s,\"id\":%" JSON_INTEGER_FORMAT "}\n", ret ? ret : "{}", id);
+        g_assert_cmpint(write(f->fd, reply, strlen(reply)), ==, (gssize)strlen(reply));
+        json_decref(req);
+    }
+    return NULL;
+}
+
+static void test_postcopy_timeout_never_cancels(void)
+{
+    int sv[2];
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    FakeSrc f = { .fd = sv[1] };
+    GThread *t = g_thread_new("fake-qemu", fake_source, &f);
+    QmpConn *c = qmp_conn_new_fd(sv[0], QMP_MODE_MONITOR);
+    MigrateOpts o = { .postcopy = TRUE };
+    g_autoptr(GError) err = NULL;
+    json_auto_t *info = migrate_run(c, "unix:/x", &o, NULL, NULL, NULL, 200, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(json_string_value(json_object_get(info, "status")), ==, "completed");
+    g_assert_true(f.switched);
+    g_assert_false(f.cancelled); /* the timeout passed in post-copy: not cancelled */
+    qmp_conn_free(c);
+    g_thread_join(t);
+    close(sv[1]);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migrate/compatible", test_compatible);
     g_test_add_func("/migrate/uri", test_uri);
+    g_test_add_func("/migrate/postcopy-timeout-never-cancels", test_postcopy_timeout_never_cancels);
     g_test_add_func("/migrate/differences", test_differences);
     return g_test_run();
 }
