@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "migrate.h"
+#include "netfwd.h"
 #include "proc.h"
 
 /* "migrating: 45% of 512 MiB, 110 MiB/s, dirty 2000 pages/s, pass 3" */
@@ -139,6 +140,10 @@ static QmpConn *start_destination(VmPaths *v, const MigrateCli *c, VmPaths **dv,
                     v->name, why);
         return NULL;
     }
+    /* The source holds the forwarded host ports until it ends: the
+     * destination starts without them and takes them over (take_forwards). */
+    for (guint i = 0; i < dp->nets->len; i++)
+        g_clear_pointer(&((ProfileNet *)dp->nets->pdata[i])->forwards, g_strfreev);
     g_autofree char *dname = g_strdup_printf("%s+incoming.%d", v->name, (int)getpid());
     g_autoptr(VmPaths) mine = vm_paths_new(dname);
     StartOpts so = { .incoming = TRUE, .timeout_s = 60 };
@@ -151,6 +156,32 @@ static QmpConn *start_destination(VmPaths *v, const MigrateCli *c, VmPaths **dv,
     if (!migrate_listen(dqmp, *uri, &c->m, error))
         return NULL;
     return g_steal_pointer(&dqmp);
+}
+
+/* After a local migration, once the source is gone: its live forwards
+ * (from the profile and added at run time) onto the destination. Returns
+ * the rules it could not take over, as JSON (transfer full). */
+static json_t *take_forwards(QmpConn *dqmp, json_t *fwds)
+{
+    json_t *lost = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach(fwds, i, f)
+    {
+        const char *netdev = json_string_value(json_object_get(f, "netdev"));
+        g_autofree char *rule =
+            g_strdup_printf("%s:%s:%" JSON_INTEGER_FORMAT "-%s:%" JSON_INTEGER_FORMAT,
+                            json_string_value(json_object_get(f, "proto")),
+                            json_string_value(json_object_get(f, "host_addr")),
+                            json_integer_value(json_object_get(f, "host_port")),
+                            json_string_value(json_object_get(f, "guest_addr")),
+                            json_integer_value(json_object_get(f, "guest_port")));
+        g_autoptr(GError) e = NULL;
+        if (!netdev || !g_str_has_prefix(netdev, "net-") || !fwd_add(dqmp, netdev + 4, rule, &e))
+            json_array_append_new(
+                lost, json_pack("{s:s, s:s}", "rule", rule, "error", e ? e->message : "no netdev"));
+    }
+    return lost;
 }
 
 static int migrate_failed(VmPaths *v, QmpConn *src, VmPaths *dv, const GError *err)
@@ -190,6 +221,7 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
     }
     if (!migrate_configure(src, &c->m, FALSE, &err))
         return migrate_failed(v, src, dv, err);
+    json_auto_t *fwds = c->local ? fwd_list(src, NULL) : NULL;
     g_autofree char *was = vm_run_state(src, 5000);
     cli_catch_interrupts(TRUE);
     json_auto_t *info = migrate_run(src, uri, &c->m, &cli_interrupted, show_progress, NULL,
@@ -211,6 +243,15 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
     if (c->local) {
         if (!hand_over(v, dv, &err))
             return cli_fail(err);
+        json_t *lost = take_forwards(dqmp, fwds);
+        json_object_set_new(summary, "forwards", json_integer((json_int_t)json_array_size(fwds)));
+        size_t i;
+        json_t *l;
+        json_array_foreach(lost, i, l)
+            fprintf(stderr, "qlaunch: forward %s could not be taken over by the destination: %s\n",
+                    json_string_value(json_object_get(l, "rule")),
+                    json_string_value(json_object_get(l, "error")));
+        json_object_set_new(summary, "forwards_lost", lost);
         json_object_set_new(summary, "old_pid", json_integer(pid));
         json_object_set_new(summary, "new_pid", json_integer(vm_read_pid(v)));
     } else {

@@ -57,6 +57,16 @@ run "$QL" forward remove web "tcp:127.0.0.1:$p2"
 check "removing it twice says QEMU has no such rule" has "not found"
 run "$QL" forward add web "tcp::99999-:80"
 check "a bad rule is refused with an example" has "is not a forward (try tcp:127.0.0.1:8080-:80"
+# --- forwards follow a local migration, the profile's and run-time ones ---
+inns "$QL" forward add web "tcp::$p2-:80" >/dev/null
+for round in 1 2; do
+    run inns "$QL" migrate web --local --json
+    check "migration $round of a VM with two forwards (rc $rc)" bash -c '[ "$1" -eq 0 ] && [[ $2 == *"\"forwards\": 2"* && $2 == *"\"forwards_lost\": []"* ]]' _ "$rc" "$out"
+    out=$(fetch $p1)
+    check "... the profile's forward reaches the guest on the new QEMU" has "hello-from-the-guest"
+    out=$(fetch $p2)
+    check "... so does the one added at run time" has "hello-from-the-guest"
+done
 "$QL" stop -q web >/dev/null
 
 # --- net= and restrict= ---
