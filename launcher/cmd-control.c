@@ -76,7 +76,8 @@ static json_t *vm_state(VmPaths *v)
     }
     json_object_set_new(j, "pid", json_integer(pid));
     json_auto_t *meta = vm_meta_read(v);
-    const char *keys[] = { "accel", "accel_reason", "profile", "cpus", "memory_mib" };
+    const char *keys[] = { "accel", "accel_reason", "profile",
+                           "cpus",  "memory_mib",   "ram_held_back_kib" };
     for (gsize i = 0; meta && i < G_N_ELEMENTS(keys); i++)
         if (json_object_get(meta, keys[i]))
             json_object_set(j, keys[i], json_object_get(meta, keys[i]));
@@ -220,9 +221,13 @@ int cmd_status(int argc, char **argv)
                json_integer_value(json_object_get(j, "pid")));
         printf("accel:   %s (%s)\n", json_string_value(json_object_get(j, "accel")),
                json_string_value(json_object_get(j, "accel_reason")));
-        printf("vcpus:   %" JSON_INTEGER_FORMAT "\nmemory:  %" JSON_INTEGER_FORMAT " MiB\n",
+        printf("vcpus:   %" JSON_INTEGER_FORMAT "\nmemory:  %" JSON_INTEGER_FORMAT " MiB%s\n",
                json_integer_value(json_object_get(j, "cpus")),
-               json_integer_value(json_object_get(j, "memory_mib")));
+               json_integer_value(json_object_get(j, "memory_mib")),
+               json_object_get(j, "ram_held_back_kib")
+                   ? " less 8 KiB (QEMU < 9.0 under TCG: keeps live migration from losing "
+                     "guest writes; README, Limits)"
+                   : "");
         json_t *aff = json_object_get(j, "vcpu_affinity");
         if (aff) {
             printf("pinned: ");

@@ -113,7 +113,7 @@ static void print_summary(json_t *s, const char *vm, const char *where, gboolean
 
 typedef struct {
     MigrateOpts m;
-    gboolean local, json;
+    gboolean local, json, copy_ram;
     int bandwidth_mib, timeout_s;
     char *dest_profile;
 } MigrateCli;
@@ -123,7 +123,7 @@ typedef struct {
  * socket. No VM can be named so ('+' is not allowed in a name), and no
  * other migration uses it; *dv is set only once this run's QEMU runs, so
  * a failure discards nothing it did not start. */
-static QmpConn *start_destination(VmPaths *v, const MigrateCli *c, VmPaths **dv, char **uri,
+static QmpConn *start_destination(VmPaths *v, MigrateCli *c, VmPaths **dv, char **uri,
                                   GError **error)
 {
     g_autoptr(Profile) p = cli_running_profile(v, error);
@@ -146,7 +146,18 @@ static QmpConn *start_destination(VmPaths *v, const MigrateCli *c, VmPaths **dv,
         g_clear_pointer(&((ProfileNet *)dp->nets->pdata[i])->forwards, g_strfreev);
     g_autofree char *dname = g_strdup_printf("%s+incoming.%d", v->name, (int)getpid());
     g_autoptr(VmPaths) mine = vm_paths_new(dname);
-    StartOpts so = { .incoming = TRUE, .timeout_s = 60 };
+    /* The source's guest RAM is a shared memfd: the destination maps the
+     * same memory and nothing of it is copied (a VM started by an older
+     * qlaunch has private RAM, which is copied as before). */
+    /* Anything that shapes how RAM is sent (post-copy is incompatible with
+     * x-ignore-shared; a bandwidth cap, xbzrle, auto-converge or multifd
+     * are asked for to see it sent) copies it, as --copy-ram does. */
+    g_autofree char *ram = proc_find_fd(vm_read_pid(v), "/memfd:memory-backend-memfd");
+    c->m.ignore_shared = ram && !c->copy_ram && !c->m.postcopy && !c->m.xbzrle &&
+                         !c->m.auto_converge && c->m.multifd == 0 && c->bandwidth_mib <= 0;
+    StartOpts so = { .incoming = TRUE,
+                     .timeout_s = 60,
+                     .ram_from = c->m.ignore_shared ? ram : NULL };
     g_autofree char *accel = NULL, *reason = NULL;
     g_autoptr(QmpConn) dqmp = start_vm(mine, dp, &so, &accel, &reason, error);
     if (!dqmp)
@@ -197,6 +208,7 @@ static int migrate_failed(VmPaths *v, QmpConn *src, VmPaths *dv, const GError *e
     }
     if (dv)
         discard_destination(dv);
+    migrate_unshare(src, NULL); /* it runs on: its snapshots must save RAM */
     /* QEMU resumes a source that ran once a migration fails or is cancelled. */
     g_autofree char *state = vm_run_state(src, 5000);
     return cli_failf("migration of %s did not complete: %s. The VM keeps running on the source "
@@ -243,6 +255,10 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
     if (c->local) {
         if (!hand_over(v, dv, &err))
             return cli_fail(err);
+        if (c->m.ignore_shared && !migrate_unshare(dqmp, &err))
+            return cli_failf("VM %s migrated, but x-ignore-shared could not be turned off on the "
+                             "new QEMU (%s): a snapshot save would skip its RAM",
+                             v->name, err->message);
         json_t *lost = take_forwards(dqmp, fwds);
         json_object_set_new(summary, "forwards", json_integer((json_int_t)json_array_size(fwds)));
         size_t i;
@@ -273,6 +289,10 @@ int cmd_migrate(int argc, char **argv)
     GOptionEntry entries[] = {
         { "local", 0, 0, G_OPTION_ARG_NONE, &c.local,
           "Migrate into a new QEMU on this host; the VM keeps its name", NULL },
+        { "copy-ram", 0, 0, G_OPTION_ARG_NONE, &c.copy_ram,
+          "--local: copy guest RAM as to another host, instead of the destination mapping the "
+          "source's shared RAM",
+          NULL },
         { "profile", 0, 0, G_OPTION_ARG_FILENAME, &c.dest_profile,
           "--local: start the destination from this profile (must match)", "FILE" },
         { "downtime-limit", 0, 0, G_OPTION_ARG_INT, &c.m.downtime_limit_ms,

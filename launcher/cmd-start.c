@@ -38,6 +38,21 @@ const char *qlaunch_qemu_binary(void)
     return path;
 }
 
+int qlaunch_qemu_major(void)
+{
+    static int major = -1;
+    if (major < 0) {
+        const char *argv[] = { qlaunch_qemu_binary(), "--version", NULL };
+        g_autofree char *out = NULL;
+        int status = 0;
+        const char *v = NULL;
+        if (proc_run_quiet(argv, 10000, &out, &status, NULL) && status == 0)
+            v = strstr(out, "version ");
+        major = v ? (int)g_ascii_strtoll(v + 8, NULL, 10) : 0;
+    }
+    return major;
+}
+
 /* Creates missing qcow2 disks; checks that every other file exists. */
 static gboolean prepare_files(const Profile *p, GError **error)
 {
@@ -110,7 +125,8 @@ static gboolean choose_accel(const Profile *p, gboolean force, char **accel, cha
 }
 
 static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, const char *reason,
-                           const char *cpu, char **argv, json_t *taps, GError **error)
+                           const char *cpu, gboolean ram_trim, char **argv, json_t *taps,
+                           GError **error)
 {
     json_auto_t *args = json_array();
     for (gsize i = 0; argv[i]; i++)
@@ -123,6 +139,8 @@ static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, cons
                   (int)p->cpus, "memory_mib", (json_int_t)p->memory_mib);
     if (taps)
         json_object_set(meta, "taps", taps);
+    if (ram_trim)
+        json_object_set_new(meta, "ram_held_back_kib", json_integer(8));
     if (!vm_meta_write(v, meta, error))
         return FALSE;
     /* the bytes parsed, not the file as it is now: an edit since must not
@@ -383,11 +401,15 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
                        .runtime_dir = v->dir,
                        .accel = *accel,
                        .kvm_cpu = kvm_cpu,
+                       .ram_from = o->ram_from,
+                       /* TCG on QEMU before 9.0 loses guest writes in a
+                        * live migration unless RAM takes the slow sync */
+                       .ram_trim = !strcmp(*accel, "tcg") && qlaunch_qemu_major() < 9,
                        .daemonize = !o->foreground,
                        .incoming = o->incoming,
                        .tap_fds = taps };
     g_auto(GStrv) argv = cmdline_build(p, &co);
-    if (!write_meta(v, p, *accel, *reason, cmdline_cpu(p, &co), argv,
+    if (!write_meta(v, p, *accel, *reason, cmdline_cpu(p, &co), co.ram_trim, argv,
                     json_array_size(tap_info) ? tap_info : NULL, error)) {
         close_taps(taps, p->nets->len);
         return NULL;

@@ -178,7 +178,7 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     add(b, "-name");
     addf(b, "guest=%s,process=qlaunch-%s", name, name);
     add(b, "-machine");
-    add(b, p->machine);
+    addf(b, "%s,memory-backend=pc.ram", p->machine);
     add(b, "-accel");
     if (strcmp(o->accel, "tcg") == 0 && (p->tcg_tb_size_mib || p->tcg_thread)) {
         GString *a = g_string_new("tcg");
@@ -193,8 +193,18 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     }
     add(b, "-cpu");
     add(b, cmdline_cpu(p, o));
+    g_autofree char *size =
+        o->ram_trim ? g_strdup_printf("%" G_GUINT64_FORMAT "K", p->memory_mib * 1024 - 8)
+                    : g_strdup_printf("%" G_GUINT64_FORMAT "M", p->memory_mib);
     add(b, "-m");
-    addf(b, "%" G_GUINT64_FORMAT "M", p->memory_mib);
+    add(b, size);
+    add(b, "-object");
+    if (o->ram_from) {
+        g_autofree char *from = cmdline_escape(o->ram_from);
+        addf(b, "memory-backend-file,id=pc.ram,size=%s,mem-path=%s,share=on", size, from);
+    } else {
+        addf(b, "memory-backend-memfd,id=pc.ram,size=%s,share=on", size);
+    }
     add(b, "-smp");
     addf(b, "%u", p->cpus);
     add(b, "-nodefaults");

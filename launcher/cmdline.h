@@ -8,6 +8,15 @@ typedef struct {
     const char *runtime_dir; /* where qmp.sock, qga.sock, serial.sock, qemu.pid go */
     const char *accel;       /* "kvm" or "tcg" (already decided) */
     const char *kvm_cpu;     /* the model the KVM probe ran for cpu=auto, or NULL (host) */
+    /* Guest RAM is a shared memfd (memory-backend-memfd "pc.ram", the name
+     * QEMU's own default RAM has, so older snapshots still load): a local
+     * migration destination maps the same memory (ram_from: the source's
+     * memfd as /proc/PID/fd/N) and nothing is copied (x-ignore-shared). */
+    const char *ram_from;
+    /* RAM 8 KiB short of memory=: QEMU 7.2 under TCG then takes its
+     * correct, per-page dirty sync in migration (a size aligned to 256 KiB
+     * takes a fast path that loses guest writes; fixed in QEMU 9.0). */
+    gboolean ram_trim;
     gboolean daemonize;
     gboolean incoming;  /* -incoming defer */
     const int *tap_fds; /* per [net]: the open tap of a mode=tap NIC, or -1; NULL = none */

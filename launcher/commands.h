@@ -35,7 +35,8 @@ typedef struct {
     gboolean force;
     gboolean json;
     int timeout_s;
-    gboolean incoming; /* -incoming defer: QEMU waits for migrate-incoming */
+    gboolean incoming;    /* -incoming defer: QEMU waits for migrate-incoming */
+    const char *ram_from; /* a local migration destination: the source's RAM */
 } StartOpts;
 
 /* Starts profile p in runtime dir v (prepared and locked here); returns
@@ -53,3 +54,5 @@ const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent,
 
 /* $QLAUNCH_QEMU or qemu-system-x86_64 */
 const char *qlaunch_qemu_binary(void);
+/* QEMU's major version (qemu --version, asked once), 0 when unknown. */
+int qlaunch_qemu_major(void);

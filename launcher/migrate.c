@@ -16,6 +16,7 @@ gboolean migrate_configure(QmpConn *qmp, const MigrateOpts *o, gboolean destinat
     add_cap(caps, "events", TRUE);
     add_cap(caps, "postcopy-ram", o->postcopy);
     add_cap(caps, "multifd", o->multifd > 0);
+    add_cap(caps, "x-ignore-shared", o->ignore_shared);
     if (!destination) {
         add_cap(caps, "xbzrle", o->xbzrle);
         add_cap(caps, "auto-converge", o->auto_converge);
@@ -44,6 +45,15 @@ gboolean migrate_configure(QmpConn *qmp, const MigrateOpts *o, gboolean destinat
     if (!r2)
         g_prefix_error(error, "migrate-set-parameters: ");
     return r2 != NULL;
+}
+
+gboolean migrate_unshare(QmpConn *qmp, GError **error)
+{
+    json_auto_t *caps = json_array();
+    add_cap(caps, "x-ignore-shared", FALSE);
+    json_auto_t *args = json_pack("{s:O}", "capabilities", caps);
+    json_auto_t *r = qmp_conn_execute(qmp, "migrate-set-capabilities", args, 10000, error);
+    return r != NULL;
 }
 
 gboolean migrate_listen(QmpConn *dest, const char *uri, const MigrateOpts *o, GError **error)
@@ -179,6 +189,8 @@ json_t *migrate_summary(json_t *info, const MigrateOpts *o)
         json_array_append_new(caps, json_string("xbzrle"));
     if (o->multifd)
         json_array_append_new(caps, json_string("multifd"));
+    if (o->ignore_shared) /* shared RAM: mapped by both QEMUs, not copied */
+        json_array_append_new(caps, json_string("x-ignore-shared"));
     return json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "mode", mode,
                      "capabilities", caps, "total_time_ms", geti(info, "total-time"), "downtime_ms",
                      geti(info, "downtime"), "setup_time_ms", geti(info, "setup-time"),

@@ -10,13 +10,17 @@ typedef struct {
     int downtime_limit_ms; /* 0 = QEMU's default (300 ms) */
     guint64 bandwidth_bps; /* 0 = QEMU's default (128 MiB/s) */
     gboolean postcopy, xbzrle, auto_converge;
-    int multifd; /* channels; 0 = off */
+    int multifd;            /* channels; 0 = off */
+    gboolean ignore_shared; /* local: both QEMUs map the same RAM, none is copied */
 } MigrateOpts;
 
 /* Sets capabilities and parameters. On a destination only those that must
  * match both ends (postcopy-ram, multifd) are set, plus events. */
 gboolean migrate_configure(QmpConn *qmp, const MigrateOpts *o, gboolean destination,
                            GError **error);
+/* Turns x-ignore-shared off again on a QEMU that survives a local
+ * migration: left on, a later snapshot save would skip guest RAM. */
+gboolean migrate_unshare(QmpConn *qmp, GError **error);
 /* Destination: configure (o may be NULL) and migrate-incoming uri. */
 gboolean migrate_listen(QmpConn *dest, const char *uri, const MigrateOpts *o, GError **error);
 

@@ -205,6 +205,20 @@ pid_t proc_lock_holder(const char *path)
     return r == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0 ? fl.l_pid : 0;
 }
 
+char *proc_find_fd(pid_t pid, const char *target)
+{
+    g_autofree char *dir = g_strdup_printf("/proc/%d/fd", (int)pid);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        g_autofree char *link = g_file_read_link(path, NULL);
+        if (link && g_str_has_prefix(link, target))
+            return g_steal_pointer(&path);
+    }
+    return NULL;
+}
+
 guint proc_find_by_args(const char *arg1, const char *arg2, pid_t *pids, guint max)
 {
     guint n = 0;

@@ -43,6 +43,9 @@ gboolean proc_alive(pid_t pid);
  * as long as it runs), or 0: a pid written in a file proves nothing once
  * its process is gone and the number is reused. */
 pid_t proc_lock_holder(const char *path);
+/* "/proc/PID/fd/N" for the first descriptor of pid whose link starts
+ * with target (e.g. "/memfd:memory-backend-memfd"), or NULL (transfer full). */
+char *proc_find_fd(pid_t pid, const char *target);
 /* Processes of this user whose argv holds arg1 followed by arg2 (e.g.
  * "-pidfile" PATH), at most max of them into pids; returns how many. */
 guint proc_find_by_args(const char *arg1, const char *arg2, pid_t *pids, guint max);

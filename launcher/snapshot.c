@@ -205,6 +205,13 @@ gboolean snapshot_live(QmpConn *qmp, const char *op, const char *tag, const char
     if (strcmp(op, "delete") != 0)
         json_object_set_new(args, "vmstate", json_sprintf("%s%s", node_prefix, vmstate_disk));
     g_autoptr(GError) local = NULL;
+    if (!strcmp(op, "save")) {
+        /* x-ignore-shared, if a local migration left it on, would make the
+         * save skip guest RAM (a shared memfd): never save with it */
+        json_auto_t *caps = json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability",
+                                      "x-ignore-shared", "state", FALSE);
+        json_auto_t *c = qmp_conn_execute(qmp, "migrate-set-capabilities", caps, 10000, NULL);
+    }
     /* QEMU 7.2 answers snapshot-save only once the VM state is written (the
      * monitor is held meanwhile): the reply gets the whole job's time. */
     json_auto_t *r = qmp_conn_execute(qmp, cmd, args, timeout_ms, &local);

@@ -132,6 +132,27 @@ static void test_incoming_and_panic(void)
     g_assert_null(strstr(all, "pvpanic"));
 }
 
+/* Guest RAM: a shared memfd named like QEMU's default RAM; a local
+ * destination maps the source's; under the TCG workaround 8 KiB less. */
+static void test_shared_ram(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(Profile) p = profile_load(GOLDEN "/tiny-like.ini", &env, &err);
+    g_assert_no_error(err);
+    CmdlineOpts o = { .qemu = "q", .runtime_dir = "/r", .accel = "tcg" };
+    g_auto(GStrv) a1 = cmdline_build(p, &o);
+    g_autofree char *s1 = g_strjoinv(" ", a1);
+    g_assert_nonnull(strstr(s1, " -machine q35,memory-backend=pc.ram "));
+    g_assert_nonnull(
+        strstr(s1, " -m 512M -object memory-backend-memfd,id=pc.ram,size=512M,share=on "));
+    o.ram_trim = TRUE;
+    o.ram_from = "/proc/12,3/fd/7";
+    g_auto(GStrv) a2 = cmdline_build(p, &o);
+    g_autofree char *s2 = g_strjoinv(" ", a2);
+    g_assert_nonnull(strstr(s2, " -m 524280K -object memory-backend-file,id=pc.ram,size=524280K,"
+                                "mem-path=/proc/12,,3/fd/7,share=on "));
+}
+
 /* A disk path with a comma cannot add options to a Proxmox volume, and
  * paths in args: are quoted (the config is refused, or says exactly this). */
 static void test_proxmox_injection(void)
@@ -171,6 +192,7 @@ int main(int argc, char **argv)
     g_test_add_func("/cmdline/escape", test_escape);
     g_test_add_func("/cmdline/mac-and-cpu", test_mac_and_cpu);
     g_test_add_func("/cmdline/incoming-and-panic", test_incoming_and_panic);
+    g_test_add_func("/cmdline/shared-ram", test_shared_ram);
     g_test_add_func("/export/proxmox-injection", test_proxmox_injection);
     return g_test_run();
 }
