@@ -333,5 +333,11 @@ int cmd_migrate(int argc, char **argv)
     g_autoptr(VmPaths) v = cli_running_vm(argv[1], &pid, &err);
     if (!v)
         return cli_fail(err);
-    return run_migration(v, pid, &c, c.local ? NULL : argv[2]);
+    /* one migration (or start or stop) of a VM at a time */
+    int lock = vm_lock(v, &err);
+    if (lock < 0)
+        return cli_fail(err);
+    int rc = run_migration(v, pid, &c, c.local ? NULL : argv[2]);
+    close(lock);
+    return rc;
 }

@@ -97,7 +97,23 @@ int cmd_stop(int argc, char **argv)
         return cli_fail(err);
     gint64 t0 = g_get_monotonic_time();
     cli_catch_interrupts(TRUE);
+    /* one lifecycle change at a time: a start, another stop or a migration
+     * of this VM is waited for (kill is not: it is the way out of those) */
+    int lock = vm_lock_wait(v, (timeout_s + 30) * 1000LL, &cli_interrupted, &err);
+    if (lock < 0 && g_file_test(v->dir, G_FILE_TEST_IS_DIR)) {
+        cli_catch_interrupts(FALSE);
+        return cli_fail(err);
+    }
+    pid = lock >= 0 ? vm_read_pid(v) : 0; /* a migration meanwhile moved it to a new QEMU */
+    if (!pid) {
+        if (lock >= 0)
+            close(lock);
+        cli_catch_interrupts(FALSE);
+        return cli_failf("VM %s is not running any more (another qlaunch stopped it meanwhile)",
+                         v->name);
+    }
     const char *how = stop_vm(v, pid, timeout_s, !no_agent, TRUE);
+    close(lock);
     cli_catch_interrupts(FALSE);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     if (!how)

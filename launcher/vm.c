@@ -174,12 +174,28 @@ int vm_lock(VmPaths *v, GError **error)
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         close(fd);
         g_set_error(error, VM_ERROR, VM_ERROR_BUSY,
-                    "VM %s is busy: another qlaunch is starting or "
-                    "stopping it; try again in a moment",
+                    "VM %s is busy: another qlaunch is starting, stopping or migrating it; try "
+                    "again in a moment",
                     v->name);
         return -1;
     }
     return fd;
+}
+
+int vm_lock_wait(VmPaths *v, gint64 timeout_ms, const volatile sig_atomic_t *stop, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
+    for (;;) {
+        g_autoptr(GError) busy = NULL;
+        int fd = vm_lock(v, &busy);
+        if (fd >= 0 || !g_error_matches(busy, VM_ERROR, VM_ERROR_BUSY) ||
+            g_get_monotonic_time() >= deadline || (stop && *stop)) {
+            if (fd < 0)
+                g_propagate_error(error, g_steal_pointer(&busy));
+            return fd;
+        }
+        g_usleep(20000);
+    }
 }
 
 pid_t vm_read_pid(VmPaths *v)

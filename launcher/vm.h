@@ -1,6 +1,8 @@
 /* A VM's runtime directory: where it lives while it runs, and how to reach it. */
 #pragma once
 
+#include <signal.h>
+
 #include <glib.h>
 #include <jansson.h>
 #include <sys/types.h>
@@ -51,6 +53,8 @@ int vm_lock(VmPaths *v, GError **error);
 /* QEMU's pid from qemu.pid, only while that process holds QEMU's lock on
  * the file (else 0: gone, or the number was reused). */
 pid_t vm_read_pid(VmPaths *v);
+/* vm_lock, waiting up to timeout_ms (or until *stop) for another holder. */
+int vm_lock_wait(VmPaths *v, gint64 timeout_ms, const volatile sig_atomic_t *stop, GError **error);
 /* qemu.pid exists but names no running QEMU of this VM. */
 gboolean vm_pidfile_stale(VmPaths *v);
 /* The pid if the VM runs; 0 and VM_ERROR_NOT_RUNNING otherwise. */

@@ -50,6 +50,7 @@ ex 'echo migrated-file > /data/m.txt && echo migrated-mem > /tmp/m.txt && sync'
 old=$(cat "$QLAUNCH_RUNTIME_DIR/tiny/qemu.pid")
 
 run "$QL" migrate tiny --local --json
+mig1=$out
 check "local migration of an idle VM" [ "$rc" -eq 0 ]
 new=$(field new_pid)
 check "metrics: total time > 0" positive "$(field total_time_ms)"
@@ -63,6 +64,18 @@ check "the agent answers and a file written before is readable" has "migrated-fi
 check "memory came along (/tmp)" has "migrated-mem"
 guest_alive
 check "no destination dir is left" [ ! -e "$QLAUNCH_RUNTIME_DIR"/tiny+incoming.* ]
+check "the migration sent no guest RAM (shared memory, x-ignore-shared)" bash -c '[[ $1 == *"\"x-ignore-shared\""* ]]' _ "$mig1"
+# a snapshot of the VM after such a migration still holds its RAM
+ex 'echo before-snap > /tmp/s.txt' >/dev/null
+run "$QL" snapshot save tiny aftermig --json
+vmstate=$(sed -n 's/.*"vm_state_size": \([0-9]*\).*/\1/p' <<< "$out")
+check "snapshot save after a shared-RAM migration saves RAM (VM state ${vmstate:-?} bytes)" [ "${vmstate:-0}" -gt 20000000 ]
+ex 'echo after-snap > /tmp/s.txt' >/dev/null
+"$QL" snapshot load tiny aftermig >/dev/null
+guest_run "$QL" exec tiny -- cat /tmp/s.txt
+check "... and loading it brings the memory back" has "before-snap"
+guest_alive
+"$QL" snapshot delete tiny aftermig >/dev/null
 
 dirty
 run "$QL" migrate tiny --local --json
@@ -135,7 +148,7 @@ check "... which still runs, untouched (pid $by)" bash -c '! [ "$(sed "s/.*) \(.
 bg "$work/first.out" "$QL" migrate -v tiny --local --bandwidth 1
 check "first migration under way" await 60 "$work/first.out" '"status": "active"'
 run "$QL" migrate tiny --local
-check "a second migration at once fails (rc $rc)" [ "$rc" -ne 0 ]
+check "a second migration at once fails, saying the VM is busy (rc $rc)" bash -c '[ "$1" -ne 0 ] && [[ $2 == *"is busy"* ]]' _ "$rc" "$out"
 live=0; for q in $(pgrep -f -- "-name guest=tiny,.*$QLAUNCH_RUNTIME_DIR/tiny"); do gone "$q" || live=$((live + 1)); done
 check "... the first one's destination still runs (source + destination: $live QEMUs)" [ "$live" -eq 2 ]
 kill -INT "$bg"
@@ -144,6 +157,27 @@ check "... and the first, interrupted, cancels cleanly (rc $rc)" bash -c '[ "$1"
 guest_run "$QL" exec tiny -- echo after-two
 check "... the guest answers on the source" has "after-two"
 guest_alive
+
+# Lifecycle verbs take turns on one VM: two stops at once stop it once,
+# and a stop during a migration waits for it, then stops the VM where it
+# now runs.
+bg "$work/mig3.out" "$QL" migrate -v tiny --local --bandwidth 8
+check "a slow migration is under way" await 60 "$work/mig3.out" '"status": "active"'
+run "$QL" migrate tiny --local
+check "a second migration at once is refused: busy (rc $rc)" bash -c '[ "$1" -ne 0 ] && [[ $2 == *"is busy"* ]]' _ "$rc" "$out"
+( "$QL" stop tiny > "$work/stop1.out" 2>&1; echo "rc=$?" >> "$work/stop1.out" ) &
+s1=$!
+( "$QL" stop tiny > "$work/stop2.out" 2>&1; echo "rc=$?" >> "$work/stop2.out" ) &
+s2=$!
+bg_wait "$work/mig3.out"
+check "... the first migration completes meanwhile (rc $rc)" [ "$rc" -eq 0 ]
+wait "$s1" "$s2"
+stops=$(cat "$work/stop1.out" "$work/stop2.out")
+check "two stops racing a migration: one stops the VM where it now runs, one says it is gone" \
+    bash -c '[[ $(grep -c "^stopped tiny" <<< "$1") -eq 1 && $1 == *"not running any more"* ]]' _ "$stops"
+check "... and nothing of tiny is left" bash -c '[ ! -e "$1/tiny" ] && ! pgrep -f -- "-pidfile $1/tiny" >/dev/null' _ "$QLAUNCH_RUNTIME_DIR"
+"$QL" start -q tiny --wait-agent >/dev/null
+ex 'echo migrated-mem > /tmp/m.txt'
 
 printf '[vm]\nname=tiny\nmemory=1G\ncpus=2\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n[disk data]\nsize=1G\n[net 0]\nmode=user\n' > "$work/mismatch.ini"
 run "$QL" migrate tiny --local --profile "$work/mismatch.ini"
