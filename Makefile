@@ -139,6 +139,7 @@ migrate-soak: qlaunch guest
 
 bench: qlaunch guest $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch
 	tests/bench/lifecycle.sh
+	tests/bench/probe.sh
 	tests/bench/migrate.sh
 	tests/bench/net.sh
 	tests/bench/watch.sh
