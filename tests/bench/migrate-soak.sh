@@ -8,7 +8,8 @@
 # (default: --local, the destination maps the source's shared RAM), copy
 # (--local --copy-ram: RAM sent as to another host) or tcp (a destination
 # started with --incoming tcp:127.0.0.1:PORT in a second runtime dir, the VM
-# going back and forth). Result: build/bench/migrate-soak[-MODE].json.
+# going back and forth) or postcopy (--local --postcopy of a guest busy
+# writing memory). Result: build/bench/migrate-soak[-MODE].json.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 ql=$top/qlaunch
@@ -16,7 +17,7 @@ out=$top/build/bench
 n=${SOAK_MIGRATIONS:-150}
 thread=${SOAK_TCG_THREAD:-multi}
 mode=${SOAK_MODE:-local}
-case $mode in local | copy | tcp) ;; *) echo "migrate-soak: SOAK_MODE is local, copy or tcp" >&2; exit 2 ;; esac
+case $mode in local | copy | tcp | postcopy) ;; *) echo "migrate-soak: SOAK_MODE is local, copy, tcp or postcopy" >&2; exit 2 ;; esac
 suffix=; [ "$mode" = local ] || suffix=-$mode
 work=$(mktemp -d /tmp/qlaunch-soak.XXXXXX)
 export QLAUNCH_RUNTIME_DIR=$work/run QLAUNCH_STATE_DIR=$work/state XDG_CACHE_HOME=$work/cache \
@@ -40,6 +41,9 @@ migrate_once() {
     case $mode in
     local) "$ql" migrate -q soak --local --timeout 120 ;;
     copy) "$ql" migrate -q soak --local --copy-ram --timeout 120 ;;
+    postcopy) # a busy guest: memory written all the time
+        "$ql" exec soak -- sh -c 'pgrep sysbench >/dev/null || { sysbench memory --time=100000 --memory-total-size=100000G run >/dev/null 2>&1 & }' &&
+            "$ql" migrate -q soak --local --postcopy --timeout 120 ;;
     tcp)
         local port=$((20000 + RANDOM % 20000))
         QLAUNCH_RUNTIME_DIR=$there "$ql" start -q soak.ini --incoming "tcp:127.0.0.1:$port" >/dev/null &&
