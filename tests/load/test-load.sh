@@ -36,7 +36,16 @@ qemus() { live -x "qlaunch-ld[0-9]+"; }
 zombies() { ps -eo stat= | grep -c '^Z' || true; }
 taps() { inns ip -o link show 2>/dev/null | grep -c ': qltap' || true; }
 rundirs() { find "$QLAUNCH_RUNTIME_DIR" -mindepth 1 -maxdepth 1 ! -name _networks 2>/dev/null | wc -l; }
-qlaunches() { live -x qlaunch; }
+# qlaunch processes of this test (its runtime dir in their environment):
+# another qlaunch on the machine is not this test's leak
+qlaunches() {
+    local p c=0
+    for p in $(pgrep -x qlaunch 2>/dev/null); do
+        gone "$p" && continue
+        tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qxF "QLAUNCH_RUNTIME_DIR=$QLAUNCH_RUNTIME_DIR" && c=$((c + 1))
+    done
+    echo "$c"
+}
 dnsmasqs() { live -f -- "--conf-file=$work/"; }
 filenr() { cut -f1 /proc/sys/fs/file-nr; }
 # fds of each running QEMU, sorted, one line
