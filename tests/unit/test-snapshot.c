@@ -97,8 +97,11 @@ static void reply(int fd, json_t *req, const char *body)
 static gpointer old_qemu(gpointer data)
 {
     int fd = GPOINTER_TO_INT(data);
-    const char *expect[] = { "snapshot-save", "savevm s1", "snapshot-load", "loadvm nosuch" };
+    /* a save first turns x-ignore-shared off (a snapshot must hold RAM) */
+    const char *expect[] = { "migrate-set-capabilities", "snapshot-save", "savevm s1",
+                             "snapshot-load", "loadvm nosuch" };
     const char *answer[] = {
+        "\"return\": {}",
         "\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command snapshot-save has not "
         "been found\"}",
         "\"return\": \"\"",
@@ -112,6 +115,12 @@ static gpointer old_qemu(gpointer data)
         const char *line =
             json_string_value(json_object_get(json_object_get(req, "arguments"), "command-line"));
         g_assert_cmpstr(line ? line : cmd, ==, expect[i]);
+        if (i == 0) {
+            g_autofree char *args = json_dumps(json_object_get(req, "arguments"), JSON_COMPACT);
+            g_assert_cmpstr(args, ==,
+                            "{\"capabilities\":[{\"capability\":\"x-ignore-shared\","
+                            "\"state\":false}]}");
+        }
         reply(fd, req, answer[i]);
     }
     close(fd);
