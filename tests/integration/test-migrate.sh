@@ -3,10 +3,10 @@
 # auto-converge and post-copy, cancel half-way, a mismatched destination,
 # and the URI path to a destination started with --incoming (on loopback).
 
-# QEMU 7.2 under TCG sometimes corrupts the guest across a live migration
-# (README Limits: 1 idle migration in 600 on a quiet host here, more on a
-# busy one; the guest kernel oopses in its idle loop, or goes silent).
-# When the first attempt fails
+# After a post-copy migration of a busy guest under TCG (QEMU 7.2) the
+# guest agent sometimes goes silent (README Limits: 2 in 100 here, with the
+# dirty-sync workaround that took precopy's losses to 0 in 1300). When the
+# first attempt fails
 # that way -- the guest panicked or its agent went silent after a migration --
 # its output is shown as comments and the test runs once more on a fresh VM;
 # any other failure, or the same one twice, fails the test.
