@@ -188,7 +188,17 @@ static json_t *take_forwards(QmpConn *dqmp, json_t *fwds)
                             json_string_value(json_object_get(f, "guest_addr")),
                             json_integer_value(json_object_get(f, "guest_port")));
         g_autoptr(GError) e = NULL;
-        if (!netdev || !g_str_has_prefix(netdev, "net-") || !fwd_add(dqmp, netdev + 4, rule, &e))
+        /* the port is free once the killed source's sockets are released,
+         * which can trail its exit on a loaded host: poll, with a deadline */
+        gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+        gboolean ok = FALSE;
+        while (netdev && g_str_has_prefix(netdev, "net-") &&
+               !(ok = fwd_add(dqmp, netdev + 4, rule, &e)) && g_get_monotonic_time() < deadline &&
+               strstr(e->message, "Could not set up")) {
+            g_clear_error(&e);
+            g_usleep(50000);
+        }
+        if (!ok)
             json_array_append_new(
                 lost, json_pack("{s:s, s:s}", "rule", rule, "error", e ? e->message : "no netdev"));
     }
