@@ -23,6 +23,67 @@ int cli_failf(const char *fmt, ...)
     return EXIT_FAIL;
 }
 
+int cli_usagef(const char *verb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "qlaunch: %s (see qlaunch %s --help)\n", msg, verb);
+    return EXIT_USAGE;
+}
+
+/* a and b differ by one letter changed, added or dropped, or two swapped */
+static gboolean one_edit(const char *a, const char *b)
+{
+    gsize la = strlen(a), lb = strlen(b), i = 0;
+    if (la < lb)
+        return one_edit(b, a);
+    if (la - lb > 1)
+        return FALSE;
+    while (i < lb && a[i] == b[i])
+        i++;
+    if (la == lb)
+        return !strcmp(a + i + 1, b + i + 1) || (i + 1 < la && a[i] == b[i + 1] &&
+                                                 a[i + 1] == b[i] && !strcmp(a + i + 2, b + i + 2));
+    return !strcmp(a + i + 1, b + i);
+}
+
+const char *cli_closest(const char *word, const char *const *choices)
+{
+    const char *best = NULL;
+    gsize best_score = 0;
+    for (gsize i = 0; choices[i]; i++) {
+        if (one_edit(word, choices[i]) && strlen(word) > 1)
+            return choices[i];
+        gsize n = 0; /* common prefix: a cheap, good enough measure for verbs */
+        while (word[n] && word[n] == choices[i][n])
+            n++;
+        if (n > best_score || (n == best_score && n > 0 && strstr(choices[i], word))) {
+            best_score = n;
+            best = choices[i];
+        }
+    }
+    return best_score >= 2 ? best : NULL;
+}
+
+char *cli_did_you_mean(const char *word, const char *const *choices)
+{
+    const char *hint = cli_closest(word, choices);
+    return hint ? g_strdup_printf(" (did you mean '%s'?)", hint) : g_strdup("");
+}
+
+gboolean cli_subverb(const char *verb, const char *op, const char *const *choices)
+{
+    for (gsize i = 0; choices[i]; i++)
+        if (!strcmp(op, choices[i]))
+            return TRUE;
+    g_autofree char *hint = cli_did_you_mean(op, choices);
+    g_autofree char *all = g_strjoinv(", ", (char **)choices);
+    cli_usagef(verb, "%s: '%s' is not one of %s%s", verb, op, all, hint);
+    return FALSE;
+}
+
 volatile sig_atomic_t cli_interrupted;
 
 static void on_interrupt(int sig)
@@ -58,15 +119,21 @@ void cli_info(const char *fmt, ...)
 gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const char *args,
                    const char *summary, int min_pos, int max_pos)
 {
-    g_autofree char *usage = g_strdup_printf("%s %s", (*argv)[0], args);
+    g_autofree char *usage =
+        *args ? g_strdup_printf("%s %s", (*argv)[0], args) : g_strdup((*argv)[0]);
     /* --help prints "Usage: qlaunch VERB [OPTION…] ARGS" */
     g_autofree char *prg = g_strdup_printf("qlaunch %s", (*argv)[0]);
     g_set_prgname(prg);
     g_autoptr(GOptionContext) ctx = g_option_context_new(args);
     g_option_context_set_summary(ctx, summary);
-    /* Options may follow the arguments (virsh style), except for verbs that
-     * pass a command on after "--" (exec): there the first word stops us. */
-    g_option_context_set_strict_posix(ctx, strstr(args, " -- ") != NULL);
+    /* Options may follow the arguments (virsh style). A verb that passes a
+     * command on (exec VM -- CMD) takes its options up to the "--" (exec VM
+     * -t 5 -- ls); without one, the first word after the VM starts the
+     * command, so "exec VM ls -l" keeps its -l. */
+    gboolean has_dashdash = FALSE;
+    for (int i = 1; i < *argc; i++)
+        has_dashdash |= strcmp((*argv)[i], "--") == 0;
+    g_option_context_set_strict_posix(ctx, strstr(args, " -- ") != NULL && !has_dashdash);
     gboolean verbose = FALSE;
     GOptionEntry common[] = { { "quiet", 'q', 0, G_OPTION_ARG_NONE, &cli_quiet,
                                 "Print only errors and results", NULL },
@@ -104,7 +171,15 @@ gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const c
         }
     }
     if (pos < min_pos || (max_pos >= 0 && pos > max_pos)) {
-        fprintf(stderr, "qlaunch %s: expected %s\nusage: qlaunch %s\n", (*argv)[0], args, usage);
+        if (max_pos == 0)
+            fprintf(stderr, "qlaunch %s: takes no arguments, got '%s'\n", (*argv)[0], (*argv)[1]);
+        else if (pos > max_pos)
+            fprintf(stderr, "qlaunch %s: too many arguments (%d given, at most %d): expected %s\n",
+                    (*argv)[0], pos, max_pos, args);
+        else
+            fprintf(stderr, "qlaunch %s: missing argument%s: expected %s\n", (*argv)[0],
+                    min_pos - pos > 1 ? "s" : "", args);
+        fprintf(stderr, "usage: qlaunch %s (see qlaunch %s --help)\n", usage, (*argv)[0]);
         return FALSE;
     }
     return TRUE;
@@ -117,24 +192,99 @@ ProfileEnv cli_profile_env(char **guest_dir, char **state_base)
     return (ProfileEnv){ .guest_dir = *guest_dir, .state_base = *state_base };
 }
 
-/* Where a profile name (not a path) is looked for. */
-static GPtrArray *profile_search_dirs(void)
+GPtrArray *cli_profile_dirs(GPtrArray **origins)
 {
     GPtrArray *dirs = g_ptr_array_new_with_free_func(g_free);
+    GPtrArray *from = g_ptr_array_new_with_free_func(g_free);
     const char *env = g_getenv("QLAUNCH_PROFILE_PATH");
     if (env && *env) {
         g_auto(GStrv) parts = g_strsplit(env, ":", -1);
         for (gsize i = 0; parts[i]; i++)
-            if (*parts[i])
+            if (*parts[i]) {
                 g_ptr_array_add(dirs, g_strdup(parts[i]));
+                g_ptr_array_add(from, g_strdup("$QLAUNCH_PROFILE_PATH"));
+            }
     }
     g_ptr_array_add(dirs, g_strdup("profiles"));
+    g_ptr_array_add(from, g_strdup("./profiles"));
     g_ptr_array_add(dirs, g_build_filename(g_get_user_config_dir(), "qlaunch", "profiles", NULL));
+    g_ptr_array_add(from, g_strdup("user config"));
     g_autofree char *exe_dir = vm_exe_dir();
     g_ptr_array_add(dirs, g_build_filename(exe_dir, "profiles", NULL));
+    g_ptr_array_add(from, g_strdup("beside the qlaunch binary"));
     g_autofree char *prefix = g_path_get_dirname(exe_dir);
     g_ptr_array_add(dirs, g_build_filename(prefix, "share", "qlaunch", "profiles", NULL));
+    g_ptr_array_add(from, g_strdup("installed"));
+    if (origins)
+        *origins = from;
+    else
+        g_ptr_array_unref(from);
     return dirs;
+}
+
+static GPtrArray *profile_search_dirs(void)
+{
+    return cli_profile_dirs(NULL);
+}
+
+static int compare_strp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+GPtrArray *cli_profile_files(GPtrArray **origins)
+{
+    g_autoptr(GPtrArray) from = NULL;
+    g_autoptr(GPtrArray) dirs = cli_profile_dirs(&from);
+    GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+    GPtrArray *where = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < dirs->len; i++) {
+        g_autoptr(GDir) d = g_dir_open(dirs->pdata[i], 0, NULL);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        for (const char *n; d && (n = g_dir_read_name(d));)
+            if (g_str_has_suffix(n, ".ini") && !g_hash_table_contains(seen, n))
+                g_ptr_array_add(names, g_strdup(n));
+        g_ptr_array_sort(names, compare_strp);
+        for (guint k = 0; k < names->len; k++) {
+            g_autofree char *path = g_build_filename(dirs->pdata[i], names->pdata[k], NULL);
+            if (!g_file_test(path, G_FILE_TEST_IS_REGULAR))
+                continue;
+            g_hash_table_add(seen, g_strdup(names->pdata[k])); /* the first dir wins */
+            g_ptr_array_add(files, g_steal_pointer(&path));
+            g_ptr_array_add(where, g_strdup(from->pdata[i]));
+        }
+    }
+    if (origins)
+        *origins = where;
+    else
+        g_ptr_array_unref(where);
+    return files;
+}
+
+void cli_note_name(const Profile *p)
+{
+    g_autofree char *stem = g_path_get_basename(p->path);
+    char *dot = strrchr(stem, '.');
+    if (dot)
+        *dot = '\0';
+    if (strcmp(stem, p->name))
+        cli_info("note: profile %s names its VM '%s' ([vm] name=), not '%s' after its file",
+                 p->path, p->name, stem);
+}
+
+GStrv cli_known_vm_names(void)
+{
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    g_auto(GStrv) running = vm_list_names();
+    g_strv_builder_addv(b, (const char **)running);
+    g_autoptr(GPtrArray) files = cli_profile_files(NULL);
+    for (guint i = 0; i < files->len; i++) {
+        g_autofree char *base = g_path_get_basename(files->pdata[i]);
+        base[strlen(base) - 4] = '\0'; /* .ini */
+        g_strv_builder_add(b, base);
+    }
+    return g_strv_builder_end(b);
 }
 
 Profile *cli_load_profile(const char *arg, GError **error)
@@ -211,6 +361,17 @@ GStrv cli_network_files(void)
 
 VmPaths *cli_vm(const char *name, GError **error)
 {
+    if (!profile_name_valid(name) && (strchr(name, '/') || g_str_has_suffix(name, ".ini"))) {
+        /* stop profiles/tiny.ini: say which VM that profile is */
+        g_autoptr(Profile) p =
+            g_file_test(name, G_FILE_TEST_IS_REGULAR) ? cli_load_profile(name, NULL) : NULL;
+        if (p) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "'%s' is a profile, not a VM name: its VM is '%s' (give that name)", name,
+                        p->name);
+            return NULL;
+        }
+    }
     if (!profile_name_valid(name)) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                     "'%s' is not a valid VM name (letters, digits, "

@@ -31,6 +31,17 @@ void cli_catch_interrupts(gboolean on);
 /* Prints "qlaunch: MESSAGE" to stderr and returns EXIT_FAIL. */
 int cli_fail(const GError *error);
 int cli_failf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* Prints "qlaunch: MESSAGE" and a pointer to VERB --help; returns
+ * EXIT_USAGE. For a command line that cannot be right whatever the host. */
+int cli_usagef(const char *verb, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* The choice (NULL-terminated) word most likely stands for, or NULL: a
+ * shared prefix of 2 or more, or one letter changed, added or dropped. */
+const char *cli_closest(const char *word, const char *const *choices);
+/* " (did you mean 'X'?)" for cli_closest, or "" (transfer full) */
+char *cli_did_you_mean(const char *word, const char *const *choices);
+/* Checks a sub-verb (snapshot save, net start, ...); prints the error with
+ * a suggestion and returns FALSE when op is none of choices. */
+gboolean cli_subverb(const char *verb, const char *op, const char *const *choices);
 /* Prints a message unless --quiet. */
 void cli_info(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Parses a verb's options; prints usage and returns FALSE on error. Leaves
@@ -45,6 +56,16 @@ Profile *cli_load_profile_as(const char *arg, const char *name, GError **error);
 /* A network file path, or NAME looked up as networks/NAME.ini in the
  * profile directories. */
 NetDef *cli_load_network(const char *arg, GError **error);
+/* Says (cli_info) when p's name= differs from its file's name. */
+void cli_note_name(const Profile *p);
+/* The profile directories in lookup order; *origins (may be NULL) says
+ * where each comes from ("$QLAUNCH_PROFILE_PATH", "./profiles", ...). */
+GPtrArray *cli_profile_dirs(GPtrArray **origins);
+/* Every NAME.ini in the profile directories, the first of a name winning:
+ * paths, and in *origins (may be NULL) where each was found. */
+GPtrArray *cli_profile_files(GPtrArray **origins);
+/* Names a VM verb may mean: VMs with a runtime dir, and profiles. */
+GStrv cli_known_vm_names(void);
 /* Every networks/NAME.ini in the profile directories (transfer full). */
 GStrv cli_network_files(void);
 ProfileEnv cli_profile_env(char **guest_dir, char **state_base);

@@ -590,13 +590,15 @@ int cmd_bench(int argc, char **argv)
         return EXIT_USAGE;
     if (do_compare) {
         if (argc != 3)
-            return cli_failf("bench --compare needs two results.json files (got %d)", argc - 1);
+            return cli_usagef("bench", "bench --compare needs two results.json files (got %d)",
+                              argc - 1);
         return compare(argv[1], argv[2]);
     }
     if (runs < 1 || runs > 1000)
-        return cli_failf("bench --runs: %d is not a run count (1 to 1000)", runs);
+        return cli_usagef("bench", "bench --runs: %d is not a run count (1 to 1000)", runs);
     if (time_s < 1 || time_s > 3600)
-        return cli_failf("bench --time: %d is not a number of seconds (1 to 3600)", time_s);
+        return cli_usagef("bench", "bench --time: %d is not a number of seconds (1 to 3600)",
+                          time_s);
     b.runs = (guint)runs;
     b.time_s = (guint)time_s;
     b.tests = tests ? tests : "cpu,memory,threads,fileio";
@@ -608,12 +610,13 @@ int cmd_bench(int argc, char **argv)
     b.tty = isatty(STDERR_FILENO);
     if (scenario) {
         if (argc != 1)
-            return cli_failf("bench --scenario takes no profiles (the file names them)");
+            return cli_usagef("bench", "bench --scenario takes no profiles (the file names them)");
         return scenario_run(scenario, out, json);
     }
     if (argc < 2)
-        return cli_failf("bench: name at least one profile (e.g. qlaunch bench tiny), or use "
-                         "--scenario FILE or --compare A.json B.json");
+        return cli_usagef("bench",
+                          "bench: name at least one profile (e.g. qlaunch bench tiny), or use "
+                          "--scenario FILE or --compare A.json B.json");
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) profiles = g_ptr_array_new_with_free_func((GDestroyNotify)profile_free);
     for (int i = 1; i < argc; i++) {

@@ -59,6 +59,35 @@ int cmd_resume(int argc, char **argv)
 static void add_resources(json_t *j, json_t *meta, QmpConn *qmp, pid_t pid);
 static void add_nics(json_t *j, VmPaths *v, QmpConn *qmp);
 
+/* A VM of this name exists in some form: a runtime dir, a state dir (its
+ * disks) or a profile of that name on the search path. */
+static gboolean vm_known(const char *name)
+{
+    g_autoptr(VmPaths) v = vm_paths_new(name);
+    g_autofree char *base = vm_state_base();
+    g_autofree char *state = g_build_filename(base, name, NULL);
+    if (g_file_test(v->dir, G_FILE_TEST_EXISTS) || g_file_test(state, G_FILE_TEST_IS_DIR))
+        return TRUE;
+    g_auto(GStrv) names = cli_known_vm_names();
+    return g_strv_contains((const char *const *)names, name);
+}
+
+/* status's exit code (LSB/systemctl style, README): 0 QEMU answers and the
+ * VM runs or is paused (or migrating, suspended, ...), 1 it does not
+ * answer, is refused, or its guest or QEMU failed, 3 not running, 4 no VM
+ * of that name */
+static int state_exit_code(const char *state)
+{
+    static const char *const failed[] = { "unresponsive",   "refused",  "guest-panicked",
+                                          "internal-error", "io-error", "shutdown",
+                                          "watchdog",       NULL };
+    if (!g_strcmp0(state, "not found"))
+        return 4;
+    if (!g_strcmp0(state, "shut off") || !g_strcmp0(state, "stale"))
+        return 3;
+    return !state || g_strv_contains(failed, state) ? EXIT_FAIL : EXIT_OK;
+}
+
 static json_t *vm_state(VmPaths *v)
 {
     pid_t pid = vm_read_pid(v);
@@ -71,7 +100,10 @@ static json_t *vm_state(VmPaths *v)
     }
     if (!(pid > 0 && proc_alive(pid))) {
         gboolean stale = pid > 0 || vm_pidfile_stale(v); /* QEMU gone, its files left */
-        json_object_set_new(j, "state", json_string(stale ? "stale" : "shut off"));
+        json_object_set_new(j, "state",
+                            json_string(stale               ? "stale"
+                                        : vm_known(v->name) ? "shut off"
+                                                            : "not found"));
         return j;
     }
     json_object_set_new(j, "pid", json_integer(pid));
@@ -206,12 +238,26 @@ int cmd_status(int argc, char **argv)
     if (!v)
         return cli_fail(err);
     json_auto_t *j = vm_state(v);
-    /* its runtime dir is not safe to use: an error, whatever the format */
-    int rc = g_str_equal(json_string_value(json_object_get(j, "state")), "refused") ? EXIT_FAILURE
-                                                                                    : EXIT_OK;
+    const char *state = json_string_value(json_object_get(j, "state"));
+    int rc = state_exit_code(state);
     if (json) {
         cli_print_json(j);
         return rc;
+    }
+    if (rc == 4) {
+        g_auto(GStrv) names = cli_known_vm_names();
+        g_autofree char *hint = cli_did_you_mean(v->name, (const char *const *)names);
+        if (!*hint) { /* TINY for tiny */
+            for (gsize i = 0; names[i] && !*hint; i++)
+                if (!g_ascii_strcasecmp(names[i], v->name)) {
+                    g_free(hint);
+                    hint = g_strdup_printf(" (did you mean '%s'?)", names[i]);
+                }
+        }
+        fprintf(stderr,
+                "qlaunch: no VM named '%s': no runtime dir, no disks and no profile of that "
+                "name%s; see qlaunch list --all and qlaunch profiles\n",
+                v->name, hint);
     }
     printf("name:    %s\nstate:   %s\n", v->name, json_string_value(json_object_get(j, "state")));
     if (json_object_get(j, "error"))
@@ -281,16 +327,51 @@ int cmd_status(int argc, char **argv)
     return rc;
 }
 
+static int compare_strp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The VMs with a runtime dir and those the profiles on the search path
+ * name, sorted, each once (transfer full). */
+static GStrv profile_vm_names(void)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_auto(GStrv) running = vm_list_names();
+    for (gsize i = 0; running[i]; i++)
+        g_hash_table_add(seen, g_strdup(running[i]));
+    g_autoptr(GPtrArray) files = cli_profile_files(NULL);
+    for (guint i = 0; i < files->len; i++) {
+        g_autoptr(Profile) p = cli_load_profile(files->pdata[i], NULL);
+        if (p)
+            g_hash_table_add(seen, g_strdup(p->name));
+    }
+    g_autofree const char **keys = (const char **)g_hash_table_get_keys_as_array(seen, NULL);
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    g_strv_builder_addv(b, keys);
+    GStrv names = g_strv_builder_end(b);
+    qsort(names, g_strv_length(names), sizeof(char *), compare_strp);
+    return names;
+}
+
 int cmd_list(int argc, char **argv)
 {
-    gboolean json = FALSE, names_only = FALSE;
-    GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-                               { "names", 0, 0, G_OPTION_ARG_NONE, &names_only,
-                                 "Only the names, without asking the VMs (for completion)", NULL },
-                               G_OPTION_ENTRY_NULL };
-    if (!cli_parse(&argc, &argv, entries, "", "List VMs that have a runtime dir.", 0, 0))
+    gboolean json = FALSE, names_only = FALSE, all_vms = FALSE;
+    GOptionEntry entries[] = {
+        { "all", 'a', 0, G_OPTION_ARG_NONE, &all_vms,
+          "Also the VMs of every profile on the search path, running or not (as virsh list --all)",
+          NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+        { "names", 0, 0, G_OPTION_ARG_NONE, &names_only,
+          "Only the names, without asking the VMs (for completion)", NULL },
+        G_OPTION_ENTRY_NULL
+    };
+    if (!cli_parse(&argc, &argv, entries, "",
+                   "List the VMs that have a runtime dir (running, or left stale); with --all, "
+                   "also those of every profile.",
+                   0, 0))
         return EXIT_USAGE;
-    g_auto(GStrv) names = vm_list_names();
+    g_auto(GStrv) names = all_vms ? profile_vm_names() : vm_list_names();
     if (names_only) {
         for (gsize i = 0; names[i]; i++)
             printf("%s\n", names[i]);
@@ -305,6 +386,11 @@ int cmd_list(int argc, char **argv)
         cli_print_json(all);
         return EXIT_OK;
     }
+    if (!json_array_size(all) && !cli_quiet)
+        fprintf(stderr, "%s\n",
+                all_vms ? "no VMs: no runtime dirs and no profiles on the search path (see "
+                          "qlaunch profiles)"
+                        : "no VMs are running (qlaunch list --all shows those of every profile)");
     size_t i;
     json_t *j;
     json_array_foreach(all, i, j) print_state(j);

@@ -48,11 +48,11 @@ int cmd_export(int argc, char **argv)
                    1, 1))
         return EXIT_USAGE;
     if (!format)
-        return cli_failf("export: give --format libvirt, proxmox or sh");
+        return cli_usagef("export", "export: give --format libvirt, proxmox or sh");
     if (strcmp(format, "libvirt") && strcmp(format, "proxmox") && strcmp(format, "sh"))
-        return cli_failf("export: --format %s: use libvirt, proxmox or sh", format);
+        return cli_usagef("export", "export: --format %s: use libvirt, proxmox or sh", format);
     if (accel_arg && strcmp(accel_arg, "kvm") && strcmp(accel_arg, "tcg"))
-        return cli_failf("export: --accel %s: use kvm or tcg", accel_arg);
+        return cli_usagef("export", "export: --accel %s: use kvm or tcg", accel_arg);
     g_autoptr(GError) err = NULL;
     g_autofree char *accel = NULL;
     g_autoptr(Profile) p = export_source(argv[1], accel_arg, &accel, &err);

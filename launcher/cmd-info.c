@@ -31,6 +31,30 @@ char *cli_preview_accel(const Profile *p, const char *accel_arg)
     return g_steal_pointer(&accel);
 }
 
+/* What start would refuse, said by cmdline too (which starts nothing). */
+static void warn_missing(const Profile *p)
+{
+    const char *keys[] = { "kernel", "initrd", "cdrom" };
+    const char *files[] = { p->kernel, p->initrd, p->cdrom };
+    for (gsize i = 0; i < G_N_ELEMENTS(files); i++)
+        if (files[i] && !g_file_test(files[i], G_FILE_TEST_IS_REGULAR))
+            fprintf(stderr,
+                    "qlaunch: warning: profile %s [boot] %s: %s does not exist (start "
+                    "will refuse)\n",
+                    p->path, keys[i], files[i]);
+    for (guint i = 0; i < p->disks->len; i++) {
+        const ProfileDisk *d = p->disks->pdata[i];
+        if (!d->size && !g_file_test(d->file, G_FILE_TEST_EXISTS))
+            fprintf(stderr,
+                    "qlaunch: warning: profile %s [disk %s] file: %s does not exist and "
+                    "has no size= (start will refuse)\n",
+                    p->path, d->name, d->file);
+    }
+    g_autoptr(GError) err = NULL;
+    if (!cli_memory_fits(p, &err))
+        fprintf(stderr, "qlaunch: warning: %s (start will refuse)\n", err->message);
+}
+
 int cmd_cmdline(int argc, char **argv)
 {
     char *accel_opt = NULL;
@@ -55,6 +79,8 @@ int cmd_cmdline(int argc, char **argv)
     g_autoptr(Profile) p = cli_load_profile(argv[1], &err);
     if (!p)
         return cli_fail(err);
+    cli_note_name(p);
+    warn_missing(p);
     g_autofree char *accel = cli_preview_accel(p, accel_arg);
     g_autoptr(VmPaths) v = vm_paths_new(p->name);
     CmdlineOpts o = {

@@ -65,13 +65,14 @@ int cmd_forward(int argc, char **argv)
     const char *op = argv[1], *vm = argv[2], *rule = argc > 3 ? argv[3] : NULL;
     gboolean list = strcmp(op, "list") == 0, add = strcmp(op, "add") == 0,
              remove = strcmp(op, "remove") == 0;
-    if (!list && !add && !remove)
-        return cli_failf("forward: \"%s\" is not add, remove or list", op);
+    static const char *const ops[] = { "add", "remove", "list", NULL };
+    if (!cli_subverb("forward", op, ops))
+        return EXIT_USAGE;
     if ((add || remove) && !rule)
-        return cli_failf("forward %s: give the rule, e.g. qlaunch forward %s %s %s", op, op, vm,
-                         add ? "tcp:127.0.0.1:8080-:80" : "tcp:127.0.0.1:8080");
+        return cli_usagef("forward", "forward %s: give the rule, e.g. qlaunch forward %s %s %s", op,
+                          op, vm, add ? "tcp:127.0.0.1:8080-:80" : "tcp:127.0.0.1:8080");
     if (list && rule)
-        return cli_failf("forward list takes no rule");
+        return cli_usagef("forward", "forward list takes no rule");
     g_autoptr(GError) err = NULL;
     pid_t pid = 0;
     g_autoptr(VmPaths) v = cli_running_vm(vm, &pid, &err);
@@ -80,9 +81,10 @@ int cmd_forward(int argc, char **argv)
         return cli_fail(err);
     g_autofree char *norm = add ? profile_normalise_forward(rule) : NULL;
     if (add && !norm)
-        return cli_failf("forward add: \"%s\" is not a forward (try tcp:127.0.0.1:8080-:80, "
-                         "i.e. proto:hostaddr:hostport-guestaddr:guestport)",
-                         rule);
+        return cli_usagef("forward",
+                          "forward add: \"%s\" is not a forward (try tcp:127.0.0.1:8080-:80, "
+                          "i.e. proto:hostaddr:hostport-guestaddr:guestport)",
+                          rule);
     /* before our own QMP connection: the check asks every VM, this one too */
     if (add && !fwd_port_free(norm, NULL, &err))
         return cli_failf("forward add %s %s: %s", vm, norm, err->message);

@@ -173,15 +173,17 @@ int cmd_net(int argc, char **argv)
                    1, 2))
         return EXIT_USAGE;
     const char *op = argv[1], *name = argc > 2 ? argv[2] : NULL;
+    static const char *const ops[] = { "start", "stop", "status", "list", NULL };
+    if (!cli_subverb("net", op, ops))
+        return EXIT_USAGE;
     if (!strcmp(op, "list")) {
         if (name)
-            return cli_failf("net list takes no name");
+            return cli_usagef("net", "net list takes no name");
         return net_list(json);
     }
-    if (strcmp(op, "start") && strcmp(op, "stop") && strcmp(op, "status"))
-        return cli_failf("net: \"%s\" is not start, stop, status or list", op);
     if (!name)
-        return cli_failf("net %s: give the network's name, e.g. qlaunch net %s default", op, op);
+        return cli_usagef("net", "net %s: give the network's name, e.g. qlaunch net %s default", op,
+                          op);
     if (!strcmp(op, "start"))
         return net_start(name, json);
     if (!strcmp(op, "stop"))

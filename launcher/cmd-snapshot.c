@@ -341,19 +341,23 @@ int cmd_snapshot(int argc, char **argv)
                    2, 3))
         return EXIT_USAGE;
     const char *op = argv[1];
-    gboolean is_list = !strcmp(op, "list");
-    if ((is_list && argc != 3) ||
-        (!is_list &&
-         (argc != 4 || (strcmp(op, "save") && strcmp(op, "load") && strcmp(op, "delete"))))) {
-        fprintf(stderr, "qlaunch snapshot: usage: qlaunch snapshot save|load|delete VM NAME, or "
-                        "qlaunch snapshot list VM\n");
+    static const char *const ops[] = { "save", "load", "delete", "list", NULL };
+    if (!cli_subverb("snapshot", op, ops))
         return EXIT_USAGE;
-    }
+    gboolean is_list = !strcmp(op, "list");
+    if (is_list && argc != 3)
+        return cli_usagef("snapshot", "snapshot list takes one VM: qlaunch snapshot list VM");
+    if (!is_list && argc != 4)
+        return cli_usagef("snapshot",
+                          "snapshot %s takes a VM and a snapshot name: qlaunch "
+                          "snapshot %s VM NAME",
+                          op, op);
     s.tag = is_list ? NULL : argv[3];
     if (s.tag && !snapshot_name_valid(s.tag))
-        return cli_failf("'%s' is not a valid snapshot name (letters, digits, '.', '_', '-'; "
-                         "starting with a letter or digit; not all digits)",
-                         s.tag);
+        return cli_usagef("snapshot",
+                          "'%s' is not a valid snapshot name (letters, digits, '.', '_', '-'; "
+                          "starting with a letter or digit; not all digits)",
+                          s.tag);
     g_autoptr(GError) err = NULL;
     int rc = EXIT_FAIL;
     g_autoptr(GPtrArray) list = NULL;

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "accel.h"
@@ -53,9 +55,47 @@ int qlaunch_qemu_major(void)
     return major;
 }
 
+/* An existing disk's virtual size: a qcow2 header's, or a raw file's
+ * length; 0 when unknown. */
+static guint64 disk_virtual_size(const ProfileDisk *d)
+{
+    struct stat st;
+    if (stat(d->file, &st) != 0)
+        return 0;
+    if (strcmp(d->format, "qcow2"))
+        return S_ISREG(st.st_mode) ? (guint64)st.st_size : 0;
+    int fd = open(d->file, O_RDONLY | O_CLOEXEC);
+    guint8 h[32];
+    gboolean ok =
+        fd >= 0 && pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && !memcmp(h, "QFI\xfb", 4);
+    if (fd >= 0)
+        close(fd);
+    guint64 size = 0;
+    for (int i = 0; ok && i < 8; i++) /* big-endian at offset 24 */
+        size = size << 8 | h[24 + i];
+    return size;
+}
+
+gboolean cli_memory_fits(const Profile *p, GError **error)
+{
+    struct sysinfo si;
+    if (sysinfo(&si) != 0)
+        return TRUE;
+    guint64 ram = (guint64)si.totalram * si.mem_unit, swap = (guint64)si.totalswap * si.mem_unit;
+    if ((guint64)p->memory_mib << 20 <= ram + swap)
+        return TRUE;
+    g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                "profile %s [vm] memory: %" G_GUINT64_FORMAT " MiB is more than this host could "
+                "ever give (RAM %" G_GUINT64_FORMAT " MiB + swap %" G_GUINT64_FORMAT " MiB)",
+                p->path, p->memory_mib, ram >> 20, swap >> 20);
+    return FALSE;
+}
+
 /* Creates missing qcow2 disks; checks that every other file exists. */
 static gboolean prepare_files(const Profile *p, GError **error)
 {
+    if (!cli_memory_fits(p, error))
+        return FALSE;
     const char *boot[] = { p->kernel, p->initrd, p->cdrom };
     for (gsize i = 0; i < G_N_ELEMENTS(boot); i++) {
         if (boot[i] && !g_file_test(boot[i], G_FILE_TEST_IS_REGULAR)) {
@@ -69,8 +109,16 @@ static gboolean prepare_files(const Profile *p, GError **error)
     }
     for (guint i = 0; i < p->disks->len; i++) {
         const ProfileDisk *d = p->disks->pdata[i];
-        if (g_file_test(d->file, G_FILE_TEST_EXISTS))
+        if (g_file_test(d->file, G_FILE_TEST_EXISTS)) {
+            guint64 has = d->size ? disk_virtual_size(d) : 0;
+            if (has && has != d->size)
+                cli_info("note: profile %s [disk %s] size= is %" G_GUINT64_FORMAT
+                         " MiB but %s exists with %" G_GUINT64_FORMAT
+                         " MiB: size= only applies when the disk is created (grow it with "
+                         "qemu-img resize while the VM is stopped)",
+                         p->path, d->name, d->size >> 20, d->file, has >> 20);
             continue;
+        }
         if (!d->size) {
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                         "profile %s [disk %s] file: %s does not "
@@ -151,15 +199,63 @@ static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, cons
                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }
 
+/* A file's identity for "the same disk": its real path, else the path */
+static char *real_or_given(const char *path)
+{
+    char *r = realpath(path, NULL);
+    return r ? r : g_strdup(path);
+}
+
+/* No other running VM has one of p's writable disks (a copied profile with
+ * a file= of its original; QEMU's own lock error would not say whose). */
+static gboolean disks_free(const Profile *p, GError **error)
+{
+    g_auto(GStrv) names = vm_list_names();
+    for (gsize i = 0; names[i]; i++) {
+        if (!strcmp(names[i], p->name))
+            continue;
+        g_autoptr(VmPaths) ov = vm_paths_new(names[i]);
+        pid_t pid = vm_dir_check(ov, NULL) ? vm_read_pid(ov) : 0;
+        g_autoptr(Profile) op = pid > 0 && proc_alive(pid) ? cli_running_profile(ov, NULL) : NULL;
+        for (guint k = 0; op && k < op->disks->len; k++) {
+            const ProfileDisk *od = op->disks->pdata[k];
+            g_autofree char *theirs = real_or_given(od->file);
+            for (guint d = 0; d < p->disks->len; d++) {
+                const ProfileDisk *mine = p->disks->pdata[d];
+                g_autofree char *file = real_or_given(mine->file);
+                if (strcmp(file, theirs) || (mine->readonly && od->readonly))
+                    continue;
+                g_set_error(error, VM_ERROR, VM_ERROR_BUSY,
+                            "profile %s [disk %s]: %s is the disk of running VM %s (profile %s); "
+                            "give this profile a disk of its own (file=, or none: then it is "
+                            "created for the VM's name)",
+                            p->path, mine->name, mine->file, op->name, op->path);
+                return FALSE;
+            }
+        }
+    }
+    return TRUE;
+}
+
 /* The runtime dir must not belong to a running VM; a stale one is cleaned. */
-static gboolean claim_runtime(VmPaths *v, GError **error)
+static gboolean claim_runtime(VmPaths *v, const Profile *p, GError **error)
 {
     pid_t pid = vm_read_pid(v);
     if (pid > 0 && proc_alive(pid)) {
-        g_set_error(error, VM_ERROR, VM_ERROR_BUSY,
-                    "VM %s is already running (pid %d); stop it with "
-                    "'qlaunch stop %s' first",
-                    v->name, (int)pid, v->name);
+        json_auto_t *meta = vm_meta_read(v);
+        const char *theirs = json_string_value(json_object_get(meta, "profile"));
+        g_autofree char *mine = g_canonicalize_filename(p->path, NULL);
+        if (theirs && strcmp(theirs, mine)) /* a copied profile that kept name= */
+            g_set_error(error, VM_ERROR, VM_ERROR_BUSY,
+                        "profile %s: VM %s is already running from another profile, %s (pid "
+                        "%d); give this one a name of its own ([vm] name=, or no name=: the file "
+                        "name)",
+                        p->path, v->name, theirs, (int)pid);
+        else
+            g_set_error(error, VM_ERROR, VM_ERROR_BUSY,
+                        "VM %s is already running (pid %d); stop it with "
+                        "'qlaunch stop %s' first",
+                        v->name, (int)pid, v->name);
         return FALSE;
     }
     if (pid > 0 || vm_pidfile_stale(v) || g_file_test(v->qmp, G_FILE_TEST_EXISTS)) {
@@ -389,10 +485,14 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
                              char **reason, GError **error)
 {
     g_autofree char *kvm_cpu = NULL;
-    if (!claim_runtime(v, error) || !prepare_files(p, error) || !create_serial_log(p, error) ||
-        (!o->incoming && !forwards_free(p, error)) ||
-        !choose_accel(p, o->force, accel, reason, &kvm_cpu, error))
+    if (!claim_runtime(v, p, error))
         return NULL;
+    if ((!o->incoming && !disks_free(p, error)) || !prepare_files(p, error) ||
+        !create_serial_log(p, error) || (!o->incoming && !forwards_free(p, error)) ||
+        !choose_accel(p, o->force, accel, reason, &kvm_cpu, error)) {
+        vm_runtime_remove(v); /* refused before QEMU ran: nothing of the VM is left */
+        return NULL;
+    }
     g_autofree int *taps = g_new(int, p->nets->len + 1);
     json_auto_t *tap_info = json_array();
     if (!open_taps(p, taps, tap_info, error))
@@ -511,6 +611,7 @@ int cmd_start(int argc, char **argv)
     g_autoptr(Profile) p = cli_load_profile(argv[1], &err);
     if (!p)
         return cli_fail(err);
+    cli_note_name(p);
     g_autoptr(VmPaths) v = vm_paths_new(p->name);
     g_autofree char *accel = NULL, *reason = NULL;
     o.incoming = incoming != NULL;

@@ -108,7 +108,8 @@ int cmd_stats(int argc, char **argv)
                    1, 1))
         return EXIT_USAGE;
     if (interval < 0 || count < 0 || (count > 1 && interval <= 0))
-        return cli_failf("stats: --count N>1 needs --interval S>0 (e.g. --interval 1 --count 5)");
+        return cli_usagef("stats",
+                          "stats: --count N>1 needs --interval S>0 (e.g. --interval 1 --count 5)");
     if (count == 0)
         count = interval > 0 ? G_MAXINT : 1;
     g_autoptr(GError) err = NULL;
@@ -326,7 +327,7 @@ int cmd_top(int argc, char **argv)
                    0))
         return EXIT_USAGE;
     if (delay <= 0)
-        return cli_failf("top: --delay must be more than 0 seconds");
+        return cli_usagef("top", "top: --delay must be more than 0 seconds");
     if (sort) {
         if (!strcmp(sort, "cpu"))
             sort_key = SORT_CPU;
@@ -337,7 +338,7 @@ int cmd_top(int argc, char **argv)
         else if (!strcmp(sort, "name"))
             sort_key = SORT_NAME;
         else
-            return cli_failf("top: --sort %s: use cpu, mem, disk or name", sort);
+            return cli_usagef("top", "top: --sort %s: use cpu, mem, disk or name", sort);
     }
     if (!once && !json && isatty(0) && isatty(1))
         return top_interactive(delay);

@@ -24,6 +24,7 @@ int cmd_net(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_profiles(int argc, char **argv);
 
 /* The accelerator to show for p: accel_arg, else what the cached KVM probe
  * says (no VM is booted to find out). transfer full */
@@ -51,6 +52,9 @@ QmpConn *start_vm(VmPaths *v, const Profile *p, const StartOpts *o, char **accel
  * guest powers off returns NULL: the VM is left running, runtime intact. */
 const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent,
                     gboolean interruptible);
+
+/* p's memory is no more than this host's RAM and swap together. */
+gboolean cli_memory_fits(const Profile *p, GError **error);
 
 /* $QLAUNCH_QEMU or qemu-system-x86_64 */
 const char *qlaunch_qemu_binary(void);

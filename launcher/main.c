@@ -12,7 +12,8 @@ static const Verb verbs[] = {
     { "pause", cmd_pause, "VM", "pause the vCPUs" },
     { "resume", cmd_resume, "VM", "resume a paused VM" },
     { "status", cmd_status, "VM", "state, pid, accelerator and why" },
-    { "list", cmd_list, "", "VMs with a runtime dir" },
+    { "list", cmd_list, "[--all]", "VMs with a runtime dir; --all: every profile's VM too" },
+    { "profiles", cmd_profiles, "", "profiles on the search path, their VMs and state" },
     { "cpus", cmd_cpus, "VM", "vCPU threads, host CPU, CPU time" },
     { "stats", cmd_stats, "VM", "CPU, memory, block and NIC counters (--interval, --json)" },
     { "top", cmd_top, "", "every running VM, refreshed (--once when not a terminal)" },
@@ -34,54 +35,81 @@ static const Verb verbs[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: qlaunch VERB [OPTIONS] ARGS   (qlaunch VERB --help for a verb's options)\n\n");
+    fprintf(f, "usage: qlaunch [-q|-v] VERB [OPTIONS] ARGS   (qlaunch help VERB, or qlaunch VERB "
+               "--help, for a verb's options)\n\n");
     for (gsize i = 0; i < G_N_ELEMENTS(verbs); i++) {
         g_autofree char *head = g_strdup_printf("%s %s", verbs[i].name, verbs[i].args);
-        fprintf(f, "  %-28s %s\n", head, verbs[i].summary);
+        if (strlen(head) > 28) /* a long argument list gets a line of its own */
+            fprintf(f, "  %s\n  %-28s %s\n", head, "", verbs[i].summary);
+        else
+            fprintf(f, "  %-28s %s\n", head, verbs[i].summary);
     }
-    fprintf(
-        f,
-        "\nexit codes: 0 ok, 1 failure, 2 usage error; exec exits with the guest command's code\n");
+    fprintf(f, "\nexit codes: 0 ok, 1 failure, 2 usage error; exec exits with the guest command's "
+               "code;\nstatus: 0 running or paused, 1 unresponsive or refused, 3 not running, 4 no "
+               "such VM\n");
 }
 
-static const char *closest_verb(const char *word)
+static const Verb *find_verb(const char *name)
 {
-    const char *best = NULL;
-    gsize best_score = 0;
-    for (gsize i = 0; i < G_N_ELEMENTS(verbs); i++) {
-        /* common prefix length, a cheap and good enough measure for verbs */
-        gsize n = 0;
-        while (word[n] && word[n] == verbs[i].name[n])
-            n++;
-        if (n > best_score || (n == best_score && n > 0 && strstr(verbs[i].name, word))) {
-            best_score = n;
-            best = verbs[i].name;
-        }
-    }
-    return best_score >= 2 ? best : NULL;
+    for (gsize i = 0; i < G_N_ELEMENTS(verbs); i++)
+        if (strcmp(name, verbs[i].name) == 0)
+            return &verbs[i];
+    return NULL;
+}
+
+static int unknown_verb(const char *word)
+{
+    const char *names[G_N_ELEMENTS(verbs) + 1];
+    for (gsize i = 0; i < G_N_ELEMENTS(verbs); i++)
+        names[i] = verbs[i].name;
+    names[G_N_ELEMENTS(verbs)] = NULL;
+    g_autofree char *hint = cli_did_you_mean(word, names);
+    fprintf(stderr, "qlaunch: unknown verb '%s'%s; see qlaunch --help\n", word, hint);
+    return EXIT_USAGE;
+}
+
+static gboolean is_global_option(const char *a)
+{
+    return !strcmp(a, "-q") || !strcmp(a, "--quiet") || !strcmp(a, "-v") || !strcmp(a, "--verbose");
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
+    /* global options before the verb (qlaunch -v list) go after it, where
+     * every verb's parser takes them */
+    int first = 1;
+    while (first < argc && is_global_option(argv[first]))
+        first++;
+    if (first >= argc) {
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    const char *word = argv[first];
+    if (!strcmp(word, "--help") || !strcmp(word, "-h") || !strcmp(word, "help")) {
+        if (!strcmp(word, "help") && first + 1 < argc) { /* qlaunch help VERB */
+            const Verb *v = find_verb(argv[first + 1]);
+            if (!v)
+                return unknown_verb(argv[first + 1]);
+            char *help[] = { argv[first + 1], "--help", NULL };
+            return v->run(2, help);
+        }
         usage(stdout);
         return EXIT_OK;
     }
-    if (!strcmp(argv[1], "--version")) {
+    if (!strcmp(word, "--version")) {
         printf("qlaunch %s\n", QLAUNCH_VERSION);
         return EXIT_OK;
     }
-    for (gsize i = 0; i < G_N_ELEMENTS(verbs); i++) {
-        if (strcmp(argv[1], verbs[i].name) == 0)
-            return verbs[i].run(argc - 1, argv + 1);
-    }
-    const char *hint = closest_verb(argv[1]);
-    fprintf(stderr, "qlaunch: unknown verb '%s'%s%s%s; see qlaunch --help\n", argv[1],
-            hint ? ", did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
-    return EXIT_USAGE;
+    const Verb *v = find_verb(word);
+    if (!v)
+        return unknown_verb(word);
+    /* argv for the verb: VERB, the global options, the rest */
+    g_autofree char **vargv = g_new0(char *, (gsize)argc + 1);
+    int n = 0;
+    vargv[n++] = argv[first];
+    for (int i = 1; i < first; i++)
+        vargv[n++] = argv[i];
+    for (int i = first + 1; i < argc; i++)
+        vargv[n++] = argv[i];
+    return v->run(n, vargv);
 }

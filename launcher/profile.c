@@ -369,8 +369,14 @@ static gboolean read_vm(Ctx *c, GError **error)
     guint64 bytes = 512ull << 20;
     if (mem && !profile_parse_size(mem, 1ull << 20, &bytes))
         return fail(c, error, g, "memory", "\"%s\" is not a size (try 512M or 2G)", mem);
-    if (bytes < (16ull << 20) || bytes % (1ull << 20))
-        return fail(c, error, g, "memory", "\"%s\" must be a whole number of MiB, at least 16M",
+    if (bytes < (16ull << 20))
+        return fail(c, error, g, "memory",
+                    "\"%s\" is %" G_GUINT64_FORMAT " %s; a VM needs at least 16M (a bare "
+                    "number is MiB: try 512M or 2G)",
+                    mem, bytes % (1ull << 20) ? bytes >> 10 : bytes >> 20,
+                    bytes % (1ull << 20) ? "KiB" : "MiB");
+    if (bytes % (1ull << 20))
+        return fail(c, error, g, "memory", "\"%s\" must be a whole number of MiB (e.g. 1536M)",
                     mem);
     p->memory_mib = bytes >> 20;
 
@@ -670,6 +676,42 @@ static GHashTable *collect_forwards(const char *data, gsize len)
     return t;
 }
 
+/* GKeyFile keeps the last of a repeated key without a word: a key given
+ * twice in a group (also when the group itself is repeated) is refused,
+ * naming both lines, and so is a forward= repeated with the same rule. */
+static gboolean check_repeats(Ctx *c, const char *data, gsize len, GError **error)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autofree char *text = g_strndup(data, len);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_autofree char *group = NULL;
+    for (gsize i = 0; lines[i]; i++) {
+        char *l = g_strstrip(lines[i]);
+        char *eq = strchr(l, '=');
+        if (*l == '[' && l[strlen(l) - 1] == ']') {
+            g_free(group);
+            group = g_strndup(l + 1, strlen(l) - 2);
+            continue;
+        }
+        if (!group || *l == '#' || *l == ';' || !eq)
+            continue;
+        g_autofree char *key = g_strstrip(g_strndup(l, (gsize)(eq - l)));
+        gboolean fwd = !strcmp(key, "forward");
+        g_autofree char *value = fwd ? profile_strip_comment(g_strdup(eq + 1)) : NULL;
+        g_autofree char *id =
+            g_strdup_printf("%s\n%s%s%s", group, key, fwd ? "=" : "", fwd ? g_strstrip(value) : "");
+        gsize first = GPOINTER_TO_SIZE(g_hash_table_lookup(seen, id));
+        if (first)
+            return fail(c, error, group, key,
+                        fwd ? "the same forward is given twice (lines %zu and %zu): keep one"
+                            : "given twice (lines %zu and %zu; only the last would count): keep "
+                              "one",
+                        first, i + 1);
+        g_hash_table_insert(seen, g_steal_pointer(&id), GSIZE_TO_POINTER(i + 1));
+    }
+    return TRUE;
+}
+
 /* "disk data" -> kind "disk", name "data". */
 static gboolean split_group(Ctx *c, const char *group, char **kind, char **name, GError **error)
 {
@@ -753,8 +795,8 @@ Profile *profile_load_data(const char *path, const char *data, gsize len, const 
         return NULL;
     }
     Ctx c = { .path = path, .kf = kf, .env = env, .p = p, .forwards = collect_forwards(data, len) };
-    gboolean ok = check_groups(&c, error) && read_vm(&c, error) && read_boot(&c, error) &&
-                  read_groups(&c, error);
+    gboolean ok = check_repeats(&c, data, len, error) && check_groups(&c, error) &&
+                  read_vm(&c, error) && read_boot(&c, error) && read_groups(&c, error);
     if (ok && p->snapshot_disk && !profile_find_disk(p, p->snapshot_disk))
         ok = fail(&c, error, "vm", "snapshot-disk",
                   "\"%s\" names no [disk %s] group in this profile", p->snapshot_disk,

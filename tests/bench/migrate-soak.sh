@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$out"
-sed -e 's/^name=tiny/name=soak/' -e "s/^accel=.*/accel=tcg\ntcg-thread=$thread/" \
+sed -e "s/^accel=.*/accel=tcg\ntcg-thread=$thread/" \
     -e "s|^\[agent\]|[serial]\nlog=$work/serial.log\n\n[agent]|" "$top/profiles/tiny.ini" > "$work/soak.ini"
 grep -q '^log=' "$work/soak.ini" || { echo "migrate-soak: could not add a serial log to the profile" >&2; exit 1; }
 
@@ -42,7 +42,7 @@ migrate_once() {
     local) "$ql" migrate -q soak --local --timeout 120 ;;
     copy) "$ql" migrate -q soak --local --copy-ram --timeout 120 ;;
     postcopy) # a busy guest: memory written all the time
-        "$ql" exec soak -- sh -c 'pgrep sysbench >/dev/null || { sysbench memory --time=100000 --memory-total-size=100000G run >/dev/null 2>&1 & }' &&
+        "$ql" exec soak -- sh -c 'pidof sysbench >/dev/null || { sysbench memory --time=100000 --memory-total-size=100000G run >/dev/null 2>&1 & }' &&
             "$ql" migrate -q soak --local --postcopy --timeout 120 ;;
     tcp)
         local port=$((20000 + RANDOM % 20000))

@@ -13,7 +13,7 @@ export QLAUNCH_RUNTIME_DIR=$work/run QLAUNCH_STATE_DIR=$work/state XDG_CACHE_HOM
 cleanup() { "$ql" kill probe >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 mkdir -p "$out"
-sed -e 's/^name=tiny/name=probe/' -e 's/^accel=.*/accel=auto/' "$top/profiles/tiny.ini" > "$work/probe.ini"
+sed -e 's/^accel=.*/accel=auto/' "$top/profiles/tiny.ini" > "$work/probe.ini"
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 first=() cached=()

@@ -14,7 +14,7 @@ run "$QL" start "$p"
 check "QEMU failing at start: exit 1" [ "$rc" -eq 1 ]
 check "QEMU failing at start: its stderr is shown" has "unsupported machine type"
 run "$QL" status broken
-check "nothing left running after a failed start" has "shut off"
+check "nothing left running after a failed start: no such VM, exit 4 (rc $rc)" bash -c '[ "$1" -eq 4 ] && [[ $2 == *"not found"* ]]' _ "$rc" "$out"
 check "a failed start leaves no runtime dir behind" [ ! -e "$QLAUNCH_RUNTIME_DIR/broken" ]
 
 p=$work/nodisk.ini

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# What a newcomer meets first: exit codes that tell the truth, usage errors,
+# suggestions, profiles that cannot silently take another VM's place.
+. "$(dirname "$0")/lib.sh"
+export QLAUNCH_PROFILE_PATH=$work/profiles
+mkdir -p "$work/profiles"
+
+# --- status: 0 running or paused, 1 unresponsive/refused, 3 not running, 4 no such VM
+run "$QL" status nosuchvm
+check "status of no such VM: exit 4 (rc $rc)" [ "$rc" -eq 4 ]
+check "... says so and where to look" has "no VM named 'nosuchvm'"
+run "$QL" status nosuchvm --json
+check "... --json carries it: state not found, exit 4" bash -c '[ "$1" -eq 4 ] && [[ $2 == *"\"state\": \"not found\""* ]]' _ "$rc" "$out"
+run "$QL" status TINY
+check "status TINY: exit 4 with did you mean 'tiny'" bash -c '[ "$1" -eq 4 ] && [[ $2 == *"did you mean '"'"'tiny'"'"'?"* ]]' _ "$rc" "$out"
+run "$QL" status tiny
+check "status of a stopped VM that has a profile: exit 3, shut off (rc $rc)" bash -c '[ "$1" -eq 3 ] && [[ $2 == *"state:   shut off"* ]]' _ "$rc" "$out"
+
+# --- usage errors exit 2
+for c in "bench" "export tiny" "net start" "forward add tiny" "list extra" "start a b" "snapshot sav tiny x" "net strat default" "forward ad tiny"; do
+    run "$QL" $c
+    check "'qlaunch $c' is a usage error: exit 2 (rc $rc)" [ "$rc" -eq 2 ]
+done
+run "$QL" list extra
+check "list extra says it takes no arguments" has "takes no arguments, got 'extra'"
+run "$QL" start a b
+check "start a b says there are too many" has "too many arguments (2 given, at most 1)"
+run "$QL" snapshot sav tiny x
+check "snapshot sav: did you mean 'save'" has "did you mean 'save'?"
+run "$QL" net strat default
+check "net strat: did you mean 'start'" has "did you mean 'start'?"
+run "$QL" -q list
+check "global options before the verb are taken (-q list: rc $rc)" bash -c '[ "$1" -eq 0 ] && [[ $2 != *"unknown verb"* ]]' _ "$rc" "$out"
+run "$QL" -v status nosuchvm
+check "... -v status: the verb runs (rc $rc)" [ "$rc" -eq 4 ]
+run "$QL" help start
+check "help start shows start's options" bash -c '[ "$1" -eq 0 ] && [[ $2 == *"--wait-agent"* ]]' _ "$rc" "$out"
+run "$QL" help frobnicate
+check "help of no verb: exit 2" [ "$rc" -eq 2 ]
+run "$QL" --help
+check "--help puts a long argument list on a line of its own" bash -c '! grep -qE "^  snapshot save\|load\|delete VM NAME +internal" <<< "$1"' _ "$out"
+run "$QL" stop "$top/profiles/tiny.ini"
+check "stop PROFILE.ini names the VM that profile is" has "its VM is 'tiny'"
+
+# --- listing what there is
+run "$QL" list
+check "list with no VM says so" has "no VMs are running"
+cp "$top/profiles/tiny.ini" "$work/profiles/web.ini"
+run "$QL" profiles
+check "profiles lists a profile on the search path with its origin" matches "$out" "web +web +shut off +\\\$QLAUNCH_PROFILE_PATH +$work/profiles/web.ini"
+run "$QL" profiles --names
+check "profiles --names gives web and tiny" bash -c '[[ $1 == *web* && $1 == *tiny* ]]' _ "$out"
+run "$QL" list --all
+check "list --all shows web, stopped" matches "$out" "web +shut off"
+
+# --- a copied profile: its own VM; one that keeps name= is refused while the other runs
+run "$QL" cmdline web
+check "a copy of tiny.ini is VM web (its file name)" has "guest=web,"
+run "$QL" start -q web --wait-agent
+check "start web (rc $rc)" [ "$rc" -eq 0 ]
+run "$QL" status web
+check "status of a running VM: exit 0 (rc $rc)" bash -c '[ "$1" -eq 0 ] && [[ $2 == *"state:   running"* ]]' _ "$rc" "$out"
+printf '[vm]\nname=web\nmemory=128M\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n[net 0]\nmode=none\n[agent]\nenabled=false\n' > "$work/copy.ini"
+run "$QL" start "$work/copy.ini"
+check "a second profile claiming running VM web is refused (rc $rc)" [ "$rc" -eq 1 ]
+check "... naming both files" bash -c '[[ $1 == *"$2"* && $1 == *"$3"* && $1 == *"from another profile"* ]]' _ "$out" "$work/copy.ini" "$work/profiles/web.ini"
+run "$QL" cmdline "$work/copy.ini"
+check "cmdline shows that name= differs from the file name" has "names its VM 'web' ([vm] name=), not 'copy'"
+disk=$work/state/web/data.qcow2
+printf '[vm]\nmemory=128M\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n[disk data]\nfile=%s\n[net 0]\nmode=none\n[agent]\nenabled=false\n' "$disk" > "$work/thief.ini"
+run "$QL" start "$work/thief.ini"
+check "a profile using running VM web's disk is refused (rc $rc)" bash -c '[ "$1" -eq 1 ] && [[ $2 == *"is the disk of running VM web"* ]]' _ "$rc" "$out"
+check "... and nothing of it runs" [ ! -e "$QLAUNCH_RUNTIME_DIR/thief" ]
+run "$QL" pause web
+run "$QL" status web
+check "status of a paused VM: exit 0 (rc $rc)" bash -c '[ "$1" -eq 0 ] && [[ $2 == *"state:   paused"* ]]' _ "$rc" "$out"
+run "$QL" resume web
+
+# --- exec: options between the VM and "--" are qlaunch's
+run "$QL" exec web -t 5 -- echo hello
+check "exec VM -t 5 -- CMD: -t is qlaunch's, the command runs (rc $rc)" bash -c '[ "$1" -eq 0 ] && [[ $2 == "hello" ]]' _ "$rc" "$out"
+run "$QL" exec web echo -n x
+check "exec VM CMD -n: the command keeps its options" bash -c '[ "$1" -eq 0 ] && [[ $2 == "x" ]]' _ "$rc" "$out"
+
+# --- an unresponsive QEMU: status exit 1
+pid=$(cat "$QLAUNCH_RUNTIME_DIR/web/qemu.pid")
+kill -STOP "$pid"
+run "$QL" status web
+kill -CONT "$pid"
+check "status of a QEMU that does not answer: exit 1, unresponsive (rc $rc)" bash -c '[ "$1" -eq 1 ] && [[ $2 == *unresponsive* ]]' _ "$rc" "$out"
+
+# --- size= of an existing disk is not silently ignored
+"$QL" stop -q web >/dev/null 2>&1
+sed -i 's/^size=1G/size=2G/' "$work/profiles/web.ini"
+run "$QL" start web --wait-agent
+check "start with size= other than the existing disk's says so" has "size= only applies when the disk is created"
+"$QL" kill web >/dev/null 2>&1
+
+# --- profile mistakes
+printf '[vm]\nmemory=1G\ncpus=2\nmemory=2G\n[boot]\nkernel=@guest/vmlinuz\n' > "$work/twice.ini"
+run "$QL" cmdline "$work/twice.ini"
+check "a key given twice is refused, both lines named" has "[vm] memory: given twice (lines 2 and 4"
+printf '[vm]\nmemory=999999999G\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n[agent]\nenabled=false\n' > "$work/huge.ini"
+run "$QL" start "$work/huge.ini"
+check "memory=999999999G is refused with the host's figure (rc $rc)" bash -c '[ "$1" -eq 1 ] && [[ $2 == *"more than this host could ever give (RAM "* ]]' _ "$rc" "$out"
+printf '[vm]\nmemory=512M\n[boot]\ncdrom=%s/no.iso\n' "$work" > "$work/nocd.ini"
+run "$QL" cmdline "$work/nocd.ini"
+check "cmdline flags a missing cdrom= file" has "[boot] cdrom: $work/no.iso does not exist (start will refuse)"
+
+done_testing
