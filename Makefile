@@ -28,7 +28,7 @@ BIN ?= qlaunch
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 HEADERS := $(wildcard qmp/*.h launcher/*.h)
 
-.PHONY: all deps guest check unit integration net load sanitize fuzz valgrind bench bench-lab4 migrate-soak demo install format-check clean
+.PHONY: all deps guest check unit integration net load sanitize fuzz valgrind bench bench-lab4 migrate-soak migrate-compare demo install format-check clean
 all: $(BIN) $(BUILD)/libqmp.a libqmp.a
 
 # Installs missing Debian packages (apt-get; sudo when not root).
@@ -136,6 +136,11 @@ sanitize:
 # How often a guest survives a live migration here (SOAK_MIGRATIONS, 150).
 migrate-soak: qlaunch guest
 	tests/bench/migrate-soak.sh
+
+# guest RAM compared page by page on both sides of each migration (CMP_MODE,
+# CMP_LOAD, CMP_FAST_PATH, CMP_MIGRATIONS: see the script)
+migrate-compare: qlaunch guest
+	tests/bench/migrate-compare.sh
 
 bench: qlaunch guest $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch
 	tests/bench/lifecycle.sh

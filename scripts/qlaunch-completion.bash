@@ -1,38 +1,35 @@
 # bash completion for qlaunch (installed as
 # $(PREFIX)/share/bash-completion/completions/qlaunch by make install).
-# Verbs, options from each verb's --help, running VM names (qlaunch list
-# --names), profile names and .ini files, network names, snapshot names.
+# Verbs, options from each verb's --help and their values, running VM
+# names (qlaunch list --names), profile names from the binary's own search
+# path (qlaunch profiles --names) and .ini files, network names, snapshot
+# names. Registered for qlaunch and ./qlaunch; the binary asked is the one
+# being completed.
 
-_qlaunch_verbs="start stop kill pause resume status list cpus stats top console exec qmp snapshot migrate export cmdline doctor forward net bench"
+_qlaunch_verbs="start stop kill pause resume status list profiles cpus stats top console exec qmp snapshot migrate export cmdline doctor forward net bench"
 
-_qlaunch_profiles() {
-    local d f dirs=()
-    IFS=: read -r -a dirs <<< "${QLAUNCH_PROFILE_PATH:-}"
-    dirs+=(profiles)
-    for d in "${dirs[@]}"; do
-        [ -d "$d" ] || continue
-        for f in "$d"/*.ini; do [ -e "$f" ] && basename "$f" .ini; done
-    done
-}
+_qlaunch_profiles() { "$_qlaunch_bin" profiles --names 2>/dev/null; }
 
-_qlaunch_networks() {
-    local d f dirs=()
-    IFS=: read -r -a dirs <<< "${QLAUNCH_PROFILE_PATH:-}"
-    dirs+=(profiles)
-    for d in "${dirs[@]}"; do
-        for f in "$d"/networks/*.ini; do [ -e "$f" ] && basename "$f" .ini; done
-    done
-}
+_qlaunch_networks() { "$_qlaunch_bin" net list 2>/dev/null | awk 'NR > 1 {print $1}'; }
 
 _qlaunch() {
     local cur=${COMP_WORDS[COMP_CWORD]} verb=${COMP_WORDS[1]:-} words
+    local prev=${COMP_WORDS[COMP_CWORD - 1]:-}
+    local _qlaunch_bin=${COMP_WORDS[0]}
     COMPREPLY=()
+    case $prev in # option values
+    --format) mapfile -t COMPREPLY < <(compgen -W "libvirt proxmox sh" -- "$cur"); return ;;
+    --accel) mapfile -t COMPREPLY < <(compgen -W "kvm tcg" -- "$cur"); return ;;
+    --tests) mapfile -t COMPREPLY < <(compgen -W "cpu memory threads fileio cpu,memory cpu,memory,threads,fileio" -- "$cur"); return ;;
+    --sort) mapfile -t COMPREPLY < <(compgen -W "cpu mem disk name" -- "$cur"); return ;;
+    --profile | --scenario | --compare) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
+    esac
     if [ "$COMP_CWORD" -eq 1 ]; then
         mapfile -t COMPREPLY < <(compgen -W "$_qlaunch_verbs --help --version" -- "$cur")
         return
     fi
     if [[ $cur == -* ]]; then
-        words=$(qlaunch "$verb" --help 2>/dev/null | grep -o -- '--[a-z][a-z-]*' | sort -u)
+        words=$("$_qlaunch_bin" "$verb" --help 2>/dev/null | grep -o -- '--[a-z][a-z-]*' | sort -u)
         mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
         return
     fi
@@ -44,17 +41,17 @@ _qlaunch() {
         mapfile -t COMPREPLY < <(compgen -W "$(_qlaunch_profiles)" -- "$cur"; compgen -f -X '!*.ini' -- "$cur"; compgen -d -- "$cur")
         ;;
     export)
-        mapfile -t COMPREPLY < <(compgen -W "$(qlaunch list --names 2>/dev/null) $(_qlaunch_profiles)" -- "$cur"; compgen -f -X '!*.ini' -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "$("$_qlaunch_bin" list --names 2>/dev/null) $(_qlaunch_profiles)" -- "$cur"; compgen -f -X '!*.ini' -- "$cur")
         ;;
     snapshot | forward)
         if [ $n -eq 0 ]; then
             if [ "$verb" = snapshot ]; then words="save load delete list"; else words="add remove list"; fi
             mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
         elif [ $n -eq 1 ]; then
-            mapfile -t COMPREPLY < <(compgen -W "$(qlaunch list --names 2>/dev/null)" -- "$cur")
+            mapfile -t COMPREPLY < <(compgen -W "$("$_qlaunch_bin" list --names 2>/dev/null)" -- "$cur")
         elif [ "$verb" = snapshot ] && [ $n -eq 2 ]; then
             local vm=${COMP_WORDS[COMP_CWORD - 1]}
-            words=$(qlaunch snapshot list "$vm" 2>/dev/null | awk 'NR > 1 {print $1}')
+            words=$("$_qlaunch_bin" snapshot list "$vm" 2>/dev/null | awk 'NR > 1 {print $1}')
             mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
         fi
         ;;
@@ -65,10 +62,10 @@ _qlaunch() {
             mapfile -t COMPREPLY < <(compgen -W "$(_qlaunch_networks)" -- "$cur"; compgen -f -X '!*.ini' -- "$cur")
         fi
         ;;
-    list | top | doctor) ;;
+    list | profiles | top | doctor) ;;
     *)
-        [ $n -eq 0 ] && mapfile -t COMPREPLY < <(compgen -W "$(qlaunch list --names 2>/dev/null)" -- "$cur")
+        [ $n -eq 0 ] && mapfile -t COMPREPLY < <(compgen -W "$("$_qlaunch_bin" list --names 2>/dev/null)" -- "$cur")
         ;;
     esac
 }
-complete -F _qlaunch qlaunch
+complete -F _qlaunch qlaunch ./qlaunch

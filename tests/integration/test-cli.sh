@@ -53,6 +53,14 @@ check "profiles --names gives web and tiny" bash -c '[[ $1 == *web* && $1 == *ti
 run "$QL" list --all
 check "list --all shows web, stopped" matches "$out" "web +shut off"
 
+comp=$top/scripts/qlaunch-completion.bash
+out=$(bash -c 'source "$1"; COMP_WORDS=("$2" start we); COMP_CWORD=2; _qlaunch; echo "${COMPREPLY[*]}"' _ "$comp" "$QL")
+check "completion offers profiles from the binary's search path (\$QLAUNCH_PROFILE_PATH: web)" [ "$out" = web ]
+out=$(bash -c 'source "$1"; COMP_WORDS=("$2" export web --format p); COMP_CWORD=4; _qlaunch; echo "${COMPREPLY[*]}"' _ "$comp" "$QL")
+check "completion offers option values (--format p -> proxmox)" [ "$out" = proxmox ]
+out=$(bash -c 'source "$1"; complete -p ./qlaunch' _ "$comp")
+check "completion is registered for ./qlaunch too" has "_qlaunch"
+
 # --- a copied profile: its own VM; one that keeps name= is refused while the other runs
 run "$QL" cmdline web
 check "a copy of tiny.ini is VM web (its file name)" has "guest=web,"

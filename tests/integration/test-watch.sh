@@ -112,6 +112,29 @@ for v in $("$QL" --help | awk '/^  [a-z]/ {print $1}'); do
     grep -q "^       $v" <<< "$text" || missing="${missing:-} $v"
 done
 check "qlaunch(1) documents every verb${missing:+ (missing:$missing)}" [ -z "${missing:-}" ]
+# every option of every verb's --help in that verb's entry of qlaunch(1)
+missing=
+for v in $("$QL" --help | awk '/^  [a-z]/ {print $1}'); do
+    sec=$(awk -v v="$v" '/^       [a-z]/ {on = ($1 == v)} on' <<< "$(MANWIDTH=200 man -l "$top/launcher/man/qlaunch.1" 2>/dev/null)")
+    for o in $("$QL" "$v" --help | sed -n '/^Application Options/,$p' | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+        case $o in --help | --quiet | --verbose | --json) continue ;; esac # COMMON OPTIONS
+        grep -q -- "$o" <<< "$sec" || missing="$missing $v$o"
+    done
+done
+check "qlaunch(1) documents every verb's options${missing:+ (missing:$missing)}" [ -z "$missing" ]
+# every key the profile parser knows in qlaunch-profile(5)
+missing=
+t5=$(MANWIDTH=200 man -l "$top/launcher/man/qlaunch-profile.5" 2>/dev/null)
+for k in $(sed -n '/_keys\[\] = {/,/};/p' "$top/launcher/profile.c" | grep -o '"[a-z-]*"' | tr -d '"' | sort -u); do
+    grep -qE "(^| )$k( |=|,|$)" <<< "$t5" || missing="$missing $k"
+done
+check "qlaunch-profile(5) documents every profile key${missing:+ (missing:$missing)}" [ -z "$missing" ]
+# every verb in the README's verb table
+missing=
+for v in $("$QL" --help | awk '/^  [a-z]/ {print $1}'); do
+    grep -qE "^\|.*\`$v[ \`]" "$top/README.md" || missing="$missing $v"
+done
+check "README's verb table has every verb${missing:+ (missing:$missing)}" [ -z "$missing" ]
 comp=$top/scripts/qlaunch-completion.bash
 check "the completion script passes bash -n" bash -n "$comp"
 out=$(PATH="$(dirname "$QL"):$PATH" bash -c 'source "$1"; COMP_WORDS=(qlaunch stop w); COMP_CWORD=2; _qlaunch; echo "${COMPREPLY[*]}"' _ "$comp")
