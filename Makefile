@@ -28,12 +28,17 @@ BIN ?= qlaunch
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 HEADERS := $(wildcard qmp/*.h launcher/*.h)
 
-.PHONY: all deps guest check unit integration net load sanitize fuzz valgrind bench bench-lab4 migrate-soak migrate-compare demo install format-check clean
+.PHONY: all deps guest check unit integration net load sanitize fuzz valgrind bench bench-lab4 migrate-soak migrate-compare demo install uninstall format-check clean
 all: $(BIN) $(BUILD)/libqmp.a libqmp.a
 
-# Installs missing Debian packages (apt-get; sudo when not root).
+# Installs the missing Debian packages that building and running need
+# (apt-get; sudo when not root; asks first on a terminal; never with
+# QLAUNCH_AUTO_DEPS=0). The test, fuzz, valgrind, bench and net tools are
+# asked for by their own targets (deps-GROUP).
 deps:
-	@scripts/install-deps.sh --check >/dev/null 2>&1 || scripts/install-deps.sh
+	@scripts/install-deps.sh --check build run >/dev/null 2>&1 || scripts/install-deps.sh --ask build run
+deps-%:
+	@scripts/install-deps.sh --check $* >/dev/null 2>&1 || scripts/install-deps.sh --ask $*
 
 $(BUILD)/obj/%.o: %.c $(HEADERS) | deps
 	@mkdir -p $(dir $@)
@@ -83,7 +88,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := qmp profile argv
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I$(BUILD)/gen -D_GNU_SOURCE -DSRCDIR=\"$(CURDIR)\" $(shell pkg-config --cflags $(PKGS))
-$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRC) $(QMP_SRC) $(HEADERS) tests/qemu-opts.h $(BUILD)/gen/kvm-probe.h | deps
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRC) $(QMP_SRC) $(HEADERS) tests/qemu-opts.h $(BUILD)/gen/kvm-probe.h | deps deps-fuzz
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(QMP_SRC) $(LIBS)
 
@@ -100,7 +105,7 @@ fuzz: $(addprefix $(BUILD)/fuzz/fuzz-,$(FUZZ_TARGETS))
 	done
 
 # libqmp's unit tests under valgrind: no errors, no definite leaks.
-valgrind: $(BUILD)/tests/test-qmp
+valgrind: $(BUILD)/tests/test-qmp | deps-valgrind
 	G_SLICE=always-malloc G_DEBUG=gc-friendly valgrind --quiet --error-exitcode=1 --leak-check=full \
 	    --errors-for-leak-kinds=definite --suppressions=/usr/share/glib-2.0/valgrind/glib.supp \
 	    $(BUILD)/tests/test-qmp
@@ -111,11 +116,11 @@ guest: deps
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	tests/run-tests.sh unit $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
-integration: $(BIN) guest $(BUILD)/tests/kvm-shim.so
+integration: $(BIN) guest $(BUILD)/tests/kvm-shim.so | deps-test
 	KVM_SHIM=$(abspath $(BUILD))/tests/kvm-shim.so QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh integration tests/integration/test-*.sh
 
 # Network tests, in namespaces they create (root).
-net: $(BIN) guest
+net: $(BIN) guest | deps-net
 	QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh net tests/net/test-*.sh
 
 # Load: LOAD_VMS VMs x LOAD_ROUNDS rounds, leak counts in $(BUILD)/load.json.
@@ -125,7 +130,7 @@ export LOAD_ROUNDS LOAD_VMS
 load: $(BIN) guest
 	LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh load tests/load/test-*.sh
 
-check: $(BIN) guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(BUILD)/tests/kvm-shim.so
+check: $(BIN) guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(BUILD)/tests/kvm-shim.so | deps-test
 	KVM_SHIM=$(abspath $(BUILD))/tests/kvm-shim.so LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) tests/integration/test-*.sh tests/net/test-*.sh tests/load/test-*.sh
 
 # ASan + UBSan build of everything, then the same tests.
@@ -142,7 +147,7 @@ migrate-soak: qlaunch guest
 migrate-compare: qlaunch guest
 	tests/bench/migrate-compare.sh
 
-bench: qlaunch guest $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch
+bench: qlaunch guest $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch | deps-bench
 	tests/bench/lifecycle.sh
 	tests/bench/probe.sh
 	tests/bench/migrate.sh
@@ -156,12 +161,16 @@ bench-lab4: qlaunch guest
 demo: qlaunch guest
 	scripts/demo.sh
 
+# libqmp.pc is written for this PREFIX (pkg-config --cflags --libs libqmp)
 install: qlaunch libqmp.a
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/qlaunch \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/qlaunch \
 	    $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/scenarios $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/networks
 	install -m 0755 qlaunch $(DESTDIR)$(PREFIX)/bin/qlaunch
 	install -m 0644 libqmp.a $(DESTDIR)$(PREFIX)/lib/libqmp.a
 	install -m 0644 qmp/qmp.h $(DESTDIR)$(PREFIX)/include/qlaunch/qmp.h
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include/qlaunch\n\nName: libqmp\nDescription: QMP and QEMU guest agent client library (qlaunch)\nVersion: %s\nRequires: glib-2.0 jansson\nLibs: -L$${libdir} -lqmp\nCflags: -I$${includedir}\n' \
+	    '$(PREFIX)' "$$(sed -n 's/^#define QLAUNCH_VERSION "\(.*\)"/\1/p' launcher/cli.h)" > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libqmp.pc
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/libqmp.pc
 	install -m 0644 profiles/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/
 	install -m 0644 profiles/scenarios/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/scenarios/
 	install -m 0644 profiles/networks/*.ini $(DESTDIR)$(PREFIX)/share/qlaunch/profiles/networks/
@@ -173,6 +182,14 @@ install: qlaunch libqmp.a
 	if [ -f build/guest/vmlinuz ]; then install -d $(DESTDIR)$(PREFIX)/share/qlaunch/guest && \
 	    install -m 0644 build/guest/vmlinuz build/guest/initrd.img \
 	    $(DESTDIR)$(PREFIX)/share/qlaunch/guest/; fi
+
+INSTALLED := bin/qlaunch lib/libqmp.a lib/pkgconfig/libqmp.pc include/qlaunch/qmp.h \
+	share/man/man1/qlaunch.1 share/man/man5/qlaunch-profile.5 \
+	share/bash-completion/completions/qlaunch
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
+	rm -rf $(DESTDIR)$(PREFIX)/share/qlaunch
+	-rmdir $(DESTDIR)$(PREFIX)/include/qlaunch 2>/dev/null
 
 format-check:
 	clang-format --dry-run --Werror qmp/*.[ch] launcher/*.[ch] tests/unit/*.c tests/bench/*.c

@@ -100,10 +100,19 @@ static gboolean prepare_files(const Profile *p, GError **error)
     for (gsize i = 0; i < G_N_ELEMENTS(boot); i++) {
         if (boot[i] && !g_file_test(boot[i], G_FILE_TEST_IS_REGULAR)) {
             g_autofree char *guest = vm_guest_dir();
+            g_autofree char *exe_dir = vm_exe_dir();
+            g_autofree char *makefile = g_build_filename(exe_dir, "Makefile", NULL);
             gboolean embedded = g_str_has_prefix(boot[i], guest);
+            /* in the source tree: make guest; installed: where it comes from */
+            const char *how = !embedded ? ""
+                              : g_file_test(makefile, G_FILE_TEST_IS_REGULAR)
+                                  ? " (build the embedded guest: make guest)"
+                                  : " (the embedded guest is not installed: in qlaunch's source "
+                                    "tree run 'make guest' and then 'make install' again, or "
+                                    "point QLAUNCH_GUEST_DIR at a directory with vmlinuz and "
+                                    "initrd.img)";
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [boot]: %s does not exist%s",
-                        p->path, boot[i],
-                        embedded ? " (build the embedded guest: make guest)" : "");
+                        p->path, boot[i], how);
             return FALSE;
         }
     }

@@ -115,4 +115,26 @@ printf '[vm]\nmemory=512M\n[boot]\ncdrom=%s/no.iso\n' "$work" > "$work/nocd.ini"
 run "$QL" cmdline "$work/nocd.ini"
 check "cmdline flags a missing cdrom= file" has "[boot] cdrom: $work/no.iso does not exist (start will refuse)"
 
+# --- make install / uninstall, libqmp through pkg-config, an installed qlaunch without the guest
+dest=$work/dest
+run make -C "$top" -s install DESTDIR="$dest" PREFIX=/usr
+check "make install into DESTDIR (rc $rc)" [ "$rc" -eq 0 ]
+check "... installs libqmp.pc" [ -f "$dest/usr/lib/pkgconfig/libqmp.pc" ]
+printf '#include <qmp.h>\nint main(void) { return qmp_conn_connect == 0; }\n' > "$work/use-libqmp.c"
+run make -C "$top" -s install PREFIX="$work/prefix"
+run bash -c 'cc -o "$1/use-libqmp" "$1/use-libqmp.c" $(PKG_CONFIG_PATH="$1/prefix/lib/pkgconfig" pkg-config --cflags --libs libqmp) && "$1/use-libqmp"' _ "$work"
+check "a program builds and links against the installed libqmp with pkg-config (rc $rc)" [ "$rc" -eq 0 ]
+rm -rf "$dest/usr/share/qlaunch/guest"
+run bash -c 'cd "$1" && env -u QLAUNCH_GUEST_DIR QLAUNCH_PROFILE_PATH= "$2/usr/bin/qlaunch" start tiny' _ "$work" "$dest"
+check "an installed qlaunch without the guest says how to get it, not 'make guest' (rc $rc)" bash -c '[ "$1" -eq 1 ] && [[ $2 == *"the embedded guest is not installed"* && $2 != *"(build the embedded guest: make guest)"* ]]' _ "$rc" "$out"
+run make -C "$top" -s uninstall DESTDIR="$dest" PREFIX=/usr
+left=$(find "$dest" -type f | sed "s|^$dest||" | tr '\n' ' ')
+check "make uninstall removes every installed file${left:+ (left: $left)}" [ -z "$left" ]
+
+# --- dependencies: QLAUNCH_AUTO_DEPS=0 never installs, says what is missing
+run env QLAUNCH_AUTO_DEPS=0 "$top/scripts/install-deps.sh" bogus
+check "install-deps refuses an unknown group (rc $rc)" [ "$rc" -eq 2 ]
+run "$top/scripts/install-deps.sh" --check build run
+check "install-deps --check build run: all there on this host (rc $rc)" [ "$rc" -eq 0 ]
+
 done_testing
