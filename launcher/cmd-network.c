@@ -50,10 +50,20 @@ static NetDef *find_def(const char *arg, gboolean required, GError **error)
     return NULL;
 }
 
-static int net_start(const char *arg, gboolean json)
+static int net_start(const char *arg, gboolean json, gboolean dry_run)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(NetDef) d = find_def(arg, TRUE, &err);
+    if (d && dry_run) {
+        g_autofree char *plan = nat_plan(d);
+        if (json) {
+            json_auto_t *j = json_pack("{s:s, s:s}", "name", d->name, "plan", plan);
+            cli_print_json(j);
+        } else {
+            fputs(plan, stdout);
+        }
+        return EXIT_OK;
+    }
     gboolean already = FALSE;
     gint64 t0 = g_get_monotonic_time();
     if (!d || !nat_start(d, &already, &err))
@@ -159,8 +169,12 @@ static int net_list(gboolean json)
 
 int cmd_net(int argc, char **argv)
 {
-    gboolean json = FALSE, force = FALSE;
+    gboolean json = FALSE, force = FALSE, dry_run = FALSE;
     GOptionEntry entries[] = {
+        { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+          "start: print the bridge, address, sysctl, nft rules and dnsmasq config it would apply; "
+          "change nothing",
+          NULL },
         { "force", 0, 0, G_OPTION_ARG_NONE, &force,
           "stop: even while VMs' taps are on the bridge (they lose the network)", NULL },
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
@@ -185,7 +199,7 @@ int cmd_net(int argc, char **argv)
         return cli_usagef("net", "net %s: give the network's name, e.g. qlaunch net %s default", op,
                           op);
     if (!strcmp(op, "start"))
-        return net_start(name, json);
+        return net_start(name, json, dry_run);
     if (!strcmp(op, "stop"))
         return net_stop(name, force, json);
     return net_status(name, json);

@@ -349,6 +349,34 @@ static gboolean start_steps(const NetDef *d, const char *dir, json_t *st, GError
     return state_write(d->name, st, error);
 }
 
+char *nat_plan(const NetDef *d)
+{
+    g_autofree char *dir = nat_state_dir(d->name), *alias = bridge_alias(d->name);
+    g_autofree char *gw = netdef_ip_string(d->gateway), *subnet = netdef_subnet_string(d);
+    g_autofree char *rules = netdef_nft_rules(d), *conf = netdef_dnsmasq_conf(d, dir);
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, "# qlaunch net start %s --dry-run: nothing was changed\n", d->name);
+    g_string_append_printf(s, "# network %s from %s: subnet %s, gateway %s\n", d->name, d->path,
+                           subnet, gw);
+    g_autoptr(GError) busy = NULL;
+    if (!check_free(d, &busy))
+        g_string_append_printf(s, "# start would refuse: %s\n", busy->message);
+    if (!link_exists(d->bridge))
+        g_string_append_printf(s, "ip link add %s type bridge\n", d->bridge);
+    g_string_append_printf(s, "ip link set dev %s alias '%s'\n", d->bridge, alias);
+    g_string_append_printf(s, "ip addr add %s/%u dev %s\n", gw, d->prefix, d->bridge);
+    g_string_append_printf(s, "ip link set dev %s up\n", d->bridge);
+    if (d->nat)
+        g_string_append(s, "sysctl -w net.ipv4.ip_forward=1   # net stop restores the old value\n");
+    g_string_append_printf(s, "nft -f %s/nftables.conf   # with:\n", dir);
+    g_string_append(s, rules);
+    if (d->dns || d->dhcp_start) {
+        g_string_append_printf(s, "dnsmasq --conf-file=%s/dnsmasq.conf   # with:\n", dir);
+        g_string_append(s, conf);
+    }
+    return g_string_free(s, FALSE);
+}
+
 gboolean nat_start(const NetDef *d, gboolean *already, GError **error)
 {
     *already = FALSE;

@@ -19,6 +19,9 @@ char *nat_state_dir(const char *name);
 json_t *nat_state_read(const char *name);
 /* Brings the network up; *already is set when it was running (nothing done). */
 gboolean nat_start(const NetDef *d, gboolean *already, GError **error);
+/* What nat_start would do, as commands and file contents; changes nothing
+ * and needs no privilege (transfer full). */
+char *nat_plan(const NetDef *d);
 /* Tears down what start made (from state.json, else from d when given).
  * Refuses while taps are attached unless force. *removed lists what went
  * (transfer full); an empty list means nothing was running. */

@@ -115,6 +115,13 @@ printf '[vm]\nmemory=512M\n[boot]\ncdrom=%s/no.iso\n' "$work" > "$work/nocd.ini"
 run "$QL" cmdline "$work/nocd.ini"
 check "cmdline flags a missing cdrom= file" has "[boot] cdrom: $work/no.iso does not exist (start will refuse)"
 
+# --- net start --dry-run changes nothing, says everything
+printf '[network]\nbridge=qlbrdry%s\nsubnet=10.251.77.0/24\ndhcp-range=10.251.77.10-10.251.77.50\n' "$$" > "$work/profiles/dry.ini"
+mkdir -p "$work/profiles/networks" && mv "$work/profiles/dry.ini" "$work/profiles/networks/dry.ini"
+run "$QL" net start dry --dry-run
+check "net start --dry-run prints the nft table and the dnsmasq config (rc $rc)" bash -c '[ "$1" -eq 0 ] && [[ $2 == *"table ip qlaunch_dry"* && $2 == *"dhcp-range="* && $2 == *"ip link add qlbrdry"* ]]' _ "$rc" "$out"
+check "... and changes nothing: no bridge, no nft table, no state" bash -c '! ip link show "qlbrdry$1" >/dev/null 2>&1 && ! nft list table ip qlaunch_dry >/dev/null 2>&1 && [ ! -e "$2/_networks/dry" ]' _ "$$" "$QLAUNCH_RUNTIME_DIR"
+
 # --- make install / uninstall, libqmp through pkg-config, an installed qlaunch without the guest
 dest=$work/dest
 run make -C "$top" -s install DESTDIR="$dest" PREFIX=/usr
