@@ -14,11 +14,11 @@ LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 QMP_SRC := qmp/qmp.c qmp/qga.c
-CORE_SRC := launcher/profile.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c \
-            launcher/cli.c launcher/snapshot.c launcher/migrate.c launcher/resources.c launcher/bench.c launcher/scenario.c launcher/netfwd.c \
+CORE_SRC := launcher/ini.c launcher/profile.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c \
+            launcher/snapshot.c launcher/migrate.c launcher/resources.c launcher/bench.c launcher/scenario.c launcher/netfwd.c \
             launcher/network.c launcher/nat.c launcher/stats.c launcher/export.c
-CMD_SRC := launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
-           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c launcher/cmd-bench.c launcher/cmd-scenario.c launcher/cmd-net.c launcher/cmd-network.c launcher/cmd-stats.c launcher/cmd-export.c launcher/cmd-profiles.c \
+CMD_SRC := launcher/cli.c launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
+           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c launcher/cmd-bench.c launcher/cmd-scenario.c launcher/cmd-forward.c launcher/cmd-net.c launcher/cmd-stats.c launcher/cmd-export.c launcher/cmd-profiles.c \
            launcher/main.c
 UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot test-migrate test-bench test-net test-network test-stats
 

@@ -33,28 +33,12 @@ int cli_usagef(const char *verb, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* a and b differ by one letter changed, added or dropped, or two swapped */
-static gboolean one_edit(const char *a, const char *b)
-{
-    gsize la = strlen(a), lb = strlen(b), i = 0;
-    if (la < lb)
-        return one_edit(b, a);
-    if (la - lb > 1)
-        return FALSE;
-    while (i < lb && a[i] == b[i])
-        i++;
-    if (la == lb)
-        return !strcmp(a + i + 1, b + i + 1) || (i + 1 < la && a[i] == b[i + 1] &&
-                                                 a[i + 1] == b[i] && !strcmp(a + i + 2, b + i + 2));
-    return !strcmp(a + i + 1, b + i);
-}
-
 const char *cli_closest(const char *word, const char *const *choices)
 {
     const char *best = NULL;
     gsize best_score = 0;
     for (gsize i = 0; choices[i]; i++) {
-        if (one_edit(word, choices[i]) && strlen(word) > 1)
+        if (strlen(word) > 1 && ini_edit_distance(word, choices[i]) <= 1)
             return choices[i];
         gsize n = 0; /* common prefix: a cheap, good enough measure for verbs */
         while (word[n] && word[n] == choices[i][n])
@@ -82,27 +66,6 @@ gboolean cli_subverb(const char *verb, const char *op, const char *const *choice
     g_autofree char *all = g_strjoinv(", ", (char **)choices);
     cli_usagef(verb, "%s: '%s' is not one of %s%s", verb, op, all, hint);
     return FALSE;
-}
-
-volatile sig_atomic_t cli_interrupted;
-
-static void on_interrupt(int sig)
-{
-    (void)sig;
-    cli_interrupted = 1;
-}
-
-void cli_catch_interrupts(gboolean on)
-{
-    static struct sigaction old_int, old_term;
-    if (on) {
-        struct sigaction sa = { .sa_handler = on_interrupt };
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-    } else {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-    }
 }
 
 void cli_info(const char *fmt, ...)
@@ -183,13 +146,6 @@ gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const c
         return FALSE;
     }
     return TRUE;
-}
-
-ProfileEnv cli_profile_env(char **guest_dir, char **state_base)
-{
-    *guest_dir = vm_guest_dir();
-    *state_base = vm_state_base();
-    return (ProfileEnv){ .guest_dir = *guest_dir, .state_base = *state_base };
 }
 
 GPtrArray *cli_profile_dirs(GPtrArray **origins)
@@ -295,7 +251,7 @@ Profile *cli_load_profile(const char *arg, GError **error)
 Profile *cli_load_profile_as(const char *arg, const char *name, GError **error)
 {
     g_autofree char *guest = NULL, *state = NULL;
-    ProfileEnv env = cli_profile_env(&guest, &state);
+    ProfileEnv env = vm_profile_env(&guest, &state);
     env.name_override = name;
     if (strchr(arg, '/') || g_str_has_suffix(arg, ".ini") ||
         g_file_test(arg, G_FILE_TEST_IS_REGULAR))
@@ -391,25 +347,6 @@ VmPaths *cli_running_vm(const char *name, pid_t *pid, GError **error)
     if (pid)
         *pid = p;
     return g_steal_pointer(&v);
-}
-
-/* The profile a running VM was started from (its copy in the runtime dir,
- * read as if it stood at the original path so relative paths still hold). */
-Profile *cli_running_profile(VmPaths *v, GError **error)
-{
-    json_auto_t *meta = vm_meta_read(v);
-    const char *orig = json_string_value(json_object_get(meta, "profile"));
-    g_autofree char *data = NULL;
-    gsize len = 0;
-    if (!orig || !g_file_get_contents(v->profile_copy, &data, &len, error)) {
-        g_prefix_error(error, "VM %s: cannot read the profile it was started with: ", v->name);
-        return NULL;
-    }
-    g_autofree char *guest = NULL, *state = NULL;
-    ProfileEnv env = cli_profile_env(&guest, &state);
-    /* the name it was started under (bench --scenario renames VMs) */
-    env.name_override = json_string_value(json_object_get(meta, "name"));
-    return profile_load_data(orig, data, len, &env, error);
 }
 
 void cli_print_json(json_t *value)

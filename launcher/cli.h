@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "network.h"
+#include "proc.h"
 #include "profile.h"
 #include "vm.h"
 
@@ -22,11 +23,6 @@ typedef struct {
 } Verb;
 
 extern gboolean cli_quiet;
-
-/* Set by SIGINT/SIGTERM while cli_catch_interrupts(TRUE) is in force, so a
- * long verb can stop at a safe point and clean up. */
-extern volatile sig_atomic_t cli_interrupted;
-void cli_catch_interrupts(gboolean on);
 
 /* Prints "qlaunch: MESSAGE" to stderr and returns EXIT_FAIL. */
 int cli_fail(const GError *error);
@@ -68,13 +64,9 @@ GPtrArray *cli_profile_files(GPtrArray **origins);
 GStrv cli_known_vm_names(void);
 /* Every networks/NAME.ini in the profile directories (transfer full). */
 GStrv cli_network_files(void);
-ProfileEnv cli_profile_env(char **guest_dir, char **state_base);
 /* Validates a VM name and returns its paths. */
 VmPaths *cli_vm(const char *name, GError **error);
 /* The paths of a VM that is running (its QEMU pid in *pid), or NULL with
  * the error: invalid name, or not running. */
 VmPaths *cli_running_vm(const char *name, pid_t *pid, GError **error);
-/* The profile a running VM was started from (the copy in its runtime dir,
- * read as if at the original path, so relative paths hold). */
-Profile *cli_running_profile(VmPaths *v, GError **error);
 void cli_print_json(json_t *value);

@@ -125,7 +125,7 @@ static char *side_run(const Side *s, char **argv, const char *dir, guint time_s,
 static gboolean measure(Bench *b, const Side *s, const BenchCase *c, const char *dir, guint time_s,
                         double *value, GError **error)
 {
-    if (cli_interrupted) {
+    if (proc_interrupted) {
         g_set_error(error, BENCH_ERROR, 0, "interrupted (SIGINT/SIGTERM)");
         return FALSE;
     }
@@ -649,13 +649,13 @@ int cmd_bench(int argc, char **argv)
         (int)b.runs, "time_s", (int)b.time_s, "warmup_s", WARMUP_S, "tests", b.tests, "pin", b.pin,
         "seed", 1, "guest_dir", b.guest_dir, "host", host_info(), "profiles");
     g_autofree char *results = g_build_filename(out, "results.json", NULL);
-    cli_catch_interrupts(TRUE); /* stop at the next run, then clean up */
-    for (guint i = 0; i < profiles->len && !cli_interrupted; i++) {
+    proc_catch_interrupts(TRUE); /* stop at the next run, then clean up */
+    for (guint i = 0; i < profiles->len && !proc_interrupted; i++) {
         json_array_append_new(json_object_get(doc, "profiles"),
                               bench_profile(&b, profiles->pdata[i]));
         json_dump_file(doc, results, JSON_INDENT(2)); /* what is done so far survives */
     }
-    cli_catch_interrupts(FALSE);
+    proc_catch_interrupts(FALSE);
     rmdir(b.host_dir);
     g_free(b.host_dir);
     g_autofree char *csv = bench_csv(doc);

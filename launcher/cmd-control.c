@@ -178,7 +178,7 @@ static void add_tap(json_t *o, const ProfileNet *n, json_t *meta, const char *ma
  * tap's bridge and lease. */
 static void add_nics(json_t *j, VmPaths *v, QmpConn *qmp)
 {
-    g_autoptr(Profile) p = cli_running_profile(v, NULL);
+    g_autoptr(Profile) p = vm_running_profile(v, NULL);
     if (!p)
         return;
     json_auto_t *fwds = qmp ? fwd_list(qmp, NULL) : NULL;

@@ -21,7 +21,7 @@ static Profile *export_source(const char *arg, const char *accel_arg, char **acc
             json_auto_t *meta = vm_meta_read(v);
             const char *a = json_string_value(json_object_get(meta, "accel"));
             *accel = g_strdup(accel_arg ? accel_arg : a ? a : "tcg");
-            return cli_running_profile(v, error);
+            return vm_running_profile(v, error);
         }
     }
     Profile *p = cli_load_profile(arg, error);

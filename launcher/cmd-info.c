@@ -140,10 +140,10 @@ static gboolean check_kvm(Doctor *d, gboolean probe)
     KvmFacts f = { 0 };
     accel_gather(&f);
     g_autofree char *cache = vm_cache_file();
-    cli_catch_interrupts(TRUE);
+    proc_catch_interrupts(TRUE);
     accel_probe(&f, qlaunch_qemu_binary(), cache, probe ? ACCEL_PROBE_TIMEOUT_MS : 0,
-                &cli_interrupted);
-    cli_catch_interrupts(FALSE);
+                &proc_interrupted);
+    proc_catch_interrupts(FALSE);
     g_autofree char *when = NULL;
     if (f.probe >= 0) {
         g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(f.probed_at);

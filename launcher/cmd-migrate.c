@@ -126,9 +126,9 @@ typedef struct {
 static QmpConn *start_destination(VmPaths *v, MigrateCli *c, VmPaths **dv, char **uri,
                                   GError **error)
 {
-    g_autoptr(Profile) p = cli_running_profile(v, error);
+    g_autoptr(Profile) p = vm_running_profile(v, error);
     g_autoptr(Profile) dp = p ? (c->dest_profile ? cli_load_profile(c->dest_profile, error)
-                                                 : cli_running_profile(v, error))
+                                                 : vm_running_profile(v, error))
                               : NULL;
     g_autofree char *why = NULL;
     if (!dp)
@@ -245,10 +245,10 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
         return migrate_failed(v, src, dv, err);
     json_auto_t *fwds = c->local ? fwd_list(src, NULL) : NULL;
     g_autofree char *was = vm_run_state(src, 5000);
-    cli_catch_interrupts(TRUE);
-    json_auto_t *info = migrate_run(src, uri, &c->m, &cli_interrupted, show_progress, NULL,
+    proc_catch_interrupts(TRUE);
+    json_auto_t *info = migrate_run(src, uri, &c->m, &proc_interrupted, show_progress, NULL,
                                     c->timeout_s * 1000LL, &err);
-    cli_catch_interrupts(FALSE);
+    proc_catch_interrupts(FALSE);
     if (isatty(2) && !cli_quiet)
         fprintf(stderr, "\n");
     if (!info)
@@ -287,7 +287,7 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
         c->local ? g_strdup_printf("locally (pid %d -> %d)", (int)pid, (int)vm_read_pid(v))
                  : g_strdup_printf("to %s", target);
     print_summary(summary, v->name, where, c->json);
-    if (cli_interrupted)
+    if (proc_interrupted)
         fprintf(stderr, "qlaunch: interrupted after the switch to post-copy, when the VM already "
                         "ran at the destination: the migration was let finish\n");
     return EXIT_OK;

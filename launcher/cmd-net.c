@@ -1,117 +1,206 @@
-/* qlaunch forward add|remove|list: user-mode host forwards on a running VM. */
+/* qlaunch net start|stop|status|list: NAT networks (bridge, nftables, dnsmasq). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
-#include "netfwd.h"
+#include "nat.h"
 
-#define QMP_TIMEOUT_MS 5000
-
-/* The NIC to act on: --nic, else the VM's first mode=user NIC. */
-static const ProfileNet *user_nic(const Profile *p, const char *want, GError **error)
+static void print_status(json_t *s)
 {
-    for (guint i = 0; i < p->nets->len; i++) {
-        const ProfileNet *n = p->nets->pdata[i];
-        if ((!want && n->mode == NET_USER) || (want && strcmp(n->name, want) == 0)) {
-            if (n->mode != NET_USER) {
-                g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                            "[net %s] of VM %s is mode=%s; forwards need mode=user", n->name,
-                            p->name, profile_net_mode_name(n->mode));
-                return NULL;
-            }
-            return n;
-        }
-    }
-    g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                want ? "VM %s has no [net %s]" : "VM %s has no mode=user NIC%s", p->name,
-                want ? want : "");
+    const char *state = json_string_value(json_object_get(s, "state"));
+    printf("network: %s\nstate:   %s\n", json_string_value(json_object_get(s, "name")), state);
+    if (!json_object_get(s, "bridge"))
+        return;
+    printf("file:    %s\nbridge:  %s%s\nsubnet:  %s (gateway %s)\nnat:     %s\n",
+           json_string_value(json_object_get(s, "file")),
+           json_string_value(json_object_get(s, "bridge")),
+           json_is_true(json_object_get(s, "bridge_present")) ? "" : " (absent)",
+           json_string_value(json_object_get(s, "subnet")),
+           json_string_value(json_object_get(s, "gateway")),
+           json_is_true(json_object_get(s, "nat")) ? "masquerade" : "no (isolated)");
+    printf("nft:     table ip %s%s\n", json_string_value(json_object_get(s, "nft_table")),
+           json_is_true(json_object_get(s, "nft_table_present")) ? "" : " (absent)");
+    json_int_t pid = json_integer_value(json_object_get(s, "dnsmasq_pid"));
+    if (pid)
+        printf("dnsmasq: pid %" JSON_INTEGER_FORMAT "\n", pid);
+    else
+        printf("dnsmasq: not running\n");
+    size_t i;
+    json_t *x;
+    printf("attached:");
+    json_array_foreach(json_object_get(s, "attached"), i, x) printf(" %s", json_string_value(x));
+    printf("%s\n", json_array_size(json_object_get(s, "attached")) ? "" : " (none)");
+    json_array_foreach(json_object_get(s, "leases"), i, x)
+        printf("lease:   %s %s %s\n", json_string_value(json_object_get(x, "address")),
+               json_string_value(json_object_get(x, "mac")),
+               json_string_value(json_object_get(x, "hostname")));
+}
+
+/* The definition, when its file can be found; stop and status also work
+ * from the state a start left behind. */
+static NetDef *find_def(const char *arg, gboolean required, GError **error)
+{
+    g_autoptr(GError) e = NULL;
+    NetDef *d = cli_load_network(arg, &e);
+    if (d ||
+        (!required && e->code == PROFILE_ERROR_READ && !strchr(arg, '/') && netdef_name_valid(arg)))
+        return d;
+    g_propagate_error(error, g_steal_pointer(&e));
     return NULL;
 }
 
-static void print_list(json_t *list)
+static int net_start(const char *arg, gboolean json, gboolean dry_run)
 {
-    printf("%-8s %-5s %-22s %s\n", "nic", "proto", "host", "guest");
-    size_t i;
-    json_t *f;
-    json_array_foreach(list, i, f)
-    {
-        const char *nd = json_string_value(json_object_get(f, "netdev"));
-        g_autofree char *host = g_strdup_printf(
-            "%s:%" JSON_INTEGER_FORMAT, json_string_value(json_object_get(f, "host_addr")),
-            json_integer_value(json_object_get(f, "host_port")));
-        printf("%-8s %-5s %-22s %s:%" JSON_INTEGER_FORMAT "\n",
-               nd && g_str_has_prefix(nd, "net-") ? nd + 4 : (nd ? nd : "?"),
-               json_string_value(json_object_get(f, "proto")), host,
-               json_string_value(json_object_get(f, "guest_addr")),
-               json_integer_value(json_object_get(f, "guest_port")));
-    }
-}
-
-int cmd_forward(int argc, char **argv)
-{
-    gboolean json = FALSE;
-    g_autofree char *nic = NULL;
-    GOptionEntry entries[] = { { "nic", 0, 0, G_OPTION_ARG_STRING, &nic,
-                                 "The [net NAME] to change (default: the first mode=user one)",
-                                 "NAME" },
-                               { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-                               G_OPTION_ENTRY_NULL };
-    if (!cli_parse(&argc, &argv, entries, "add|remove|list VM [RULE]",
-                   "Host forwards of a running VM's user-mode NIC: add tcp:127.0.0.1:8080-:80, "
-                   "remove tcp:127.0.0.1:8080, list.",
-                   2, 3))
-        return EXIT_USAGE;
-    const char *op = argv[1], *vm = argv[2], *rule = argc > 3 ? argv[3] : NULL;
-    gboolean list = strcmp(op, "list") == 0, add = strcmp(op, "add") == 0,
-             remove = strcmp(op, "remove") == 0;
-    static const char *const ops[] = { "add", "remove", "list", NULL };
-    if (!cli_subverb("forward", op, ops))
-        return EXIT_USAGE;
-    if ((add || remove) && !rule)
-        return cli_usagef("forward", "forward %s: give the rule, e.g. qlaunch forward %s %s %s", op,
-                          op, vm, add ? "tcp:127.0.0.1:8080-:80" : "tcp:127.0.0.1:8080");
-    if (list && rule)
-        return cli_usagef("forward", "forward list takes no rule");
     g_autoptr(GError) err = NULL;
-    pid_t pid = 0;
-    g_autoptr(VmPaths) v = cli_running_vm(vm, &pid, &err);
-    g_autoptr(Profile) p = v ? cli_running_profile(v, &err) : NULL;
-    if (!p)
-        return cli_fail(err);
-    g_autofree char *norm = add ? profile_normalise_forward(rule) : NULL;
-    if (add && !norm)
-        return cli_usagef("forward",
-                          "forward add: \"%s\" is not a forward (try tcp:127.0.0.1:8080-:80, "
-                          "i.e. proto:hostaddr:hostport-guestaddr:guestport)",
-                          rule);
-    /* before our own QMP connection: the check asks every VM, this one too */
-    if (add && !fwd_port_free(norm, NULL, &err))
-        return cli_failf("forward add %s %s: %s", vm, norm, err->message);
-    g_autoptr(QmpConn) qmp = vm_qmp_open(v, QMP_TIMEOUT_MS, &err);
-    if (!qmp)
-        return cli_fail(err);
-    if (list) {
-        json_auto_t *l = fwd_list(qmp, &err);
-        if (!l)
-            return cli_fail(err);
-        if (json)
-            cli_print_json(l);
-        else
-            print_list(l);
+    g_autoptr(NetDef) d = find_def(arg, TRUE, &err);
+    if (d && dry_run) {
+        g_autofree char *plan = nat_plan(d);
+        if (json) {
+            json_auto_t *j = json_pack("{s:s, s:s}", "name", d->name, "plan", plan);
+            cli_print_json(j);
+        } else {
+            fputs(plan, stdout);
+        }
         return EXIT_OK;
     }
-    const ProfileNet *n = user_nic(p, nic, &err);
-    if (!n)
+    gboolean already = FALSE;
+    gint64 t0 = g_get_monotonic_time();
+    if (!d || !nat_start(d, &already, &err))
         return cli_fail(err);
-    if (add) {
-        if (!fwd_add(qmp, n->name, norm, &err))
-            return cli_failf("forward add %s %s: %s", vm, norm, err->message);
-        printf("added %s on %s [net %s]\n", norm, vm, n->name);
+    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+    json_auto_t *s = nat_status(d->name, d);
+    if (json) {
+        json_object_set_new(s, "already_running", json_boolean(already));
+        json_object_set_new(s, "seconds", json_real(secs));
+        cli_print_json(s);
+    } else if (already) {
+        printf("network %s is already running (bridge %s, gateway %s); nothing to do\n", d->name,
+               d->bridge, json_string_value(json_object_get(s, "gateway")));
     } else {
-        if (!fwd_remove(qmp, n->name, rule, &err))
-            return cli_failf("forward remove %s %s: %s", vm, rule, err->message);
-        printf("removed %s from %s [net %s]\n", rule, vm, n->name);
+        printf("started network %s: bridge %s, gateway %s, subnet %s%s, dnsmasq pid "
+               "%" JSON_INTEGER_FORMAT " (%.2f s)\n",
+               d->name, d->bridge, json_string_value(json_object_get(s, "gateway")),
+               json_string_value(json_object_get(s, "subnet")), d->nat ? " masqueraded" : "",
+               json_integer_value(json_object_get(s, "dnsmasq_pid")), secs);
     }
     return EXIT_OK;
+}
+
+static int net_stop(const char *arg, gboolean force, gboolean json)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(NetDef) d = find_def(arg, FALSE, &err);
+    if (err)
+        return cli_fail(err);
+    const char *name = d ? d->name : arg;
+    g_auto(GStrv) removed = NULL;
+    gint64 t0 = g_get_monotonic_time();
+    if (!nat_stop(name, d, force, &removed, &err))
+        return cli_fail(err);
+    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+    if (json) {
+        json_auto_t *a = json_array();
+        for (gsize i = 0; removed[i]; i++)
+            json_array_append_new(a, json_string(removed[i]));
+        json_auto_t *j = json_pack("{s:s, s:O, s:f}", "name", name, "removed", a, "seconds", secs);
+        cli_print_json(j);
+    } else if (!removed[0]) {
+        printf("network %s is not running; nothing to do\n", name);
+    } else {
+        g_autofree char *list = g_strjoinv(", ", removed);
+        printf("stopped network %s: removed %s (%.2f s)\n", name, list, secs);
+    }
+    return EXIT_OK;
+}
+
+static int net_status(const char *arg, gboolean json)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(NetDef) d = find_def(arg, FALSE, &err);
+    if (err)
+        return cli_fail(err);
+    json_auto_t *s = nat_status(d ? d->name : arg, d);
+    if (!d && !nat_state_read(arg))
+        return cli_failf("no network named '%s': no networks/%s.ini in the profile directories "
+                         "and none started",
+                         arg, arg);
+    if (json)
+        cli_print_json(s);
+    else
+        print_status(s);
+    return EXIT_OK;
+}
+
+static int net_list(gboolean json)
+{
+    json_auto_t *all = json_array();
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_auto(GStrv) files = cli_network_files();
+    for (gsize i = 0; files[i]; i++) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(NetDef) d = netdef_load(files[i], &e);
+        if (!d) {
+            g_printerr("qlaunch: %s\n", e->message);
+            continue;
+        }
+        g_hash_table_add(seen, g_strdup(d->name));
+        json_array_append_new(all, nat_status(d->name, d));
+    }
+    g_auto(GStrv) started = nat_list_started();
+    for (gsize i = 0; started[i]; i++)
+        if (!g_hash_table_contains(seen, started[i]))
+            json_array_append_new(all, nat_status(started[i], NULL));
+    if (json) {
+        cli_print_json(all);
+        return EXIT_OK;
+    }
+    printf("%-16s %-8s %-15s %-18s %s\n", "network", "state", "bridge", "subnet", "file");
+    size_t i;
+    json_t *s;
+    json_array_foreach(all, i, s)
+        printf("%-16s %-8s %-15s %-18s %s\n", json_string_value(json_object_get(s, "name")),
+               json_string_value(json_object_get(s, "state")),
+               json_string_value(json_object_get(s, "bridge")),
+               json_string_value(json_object_get(s, "subnet")),
+               json_string_value(json_object_get(s, "file")));
+    return EXIT_OK;
+}
+
+int cmd_net(int argc, char **argv)
+{
+    gboolean json = FALSE, force = FALSE, dry_run = FALSE;
+    GOptionEntry entries[] = {
+        { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+          "start: print the bridge, address, sysctl, nft rules and dnsmasq config it would apply; "
+          "change nothing",
+          NULL },
+        { "force", 0, 0, G_OPTION_ARG_NONE, &force,
+          "stop: even while VMs' taps are on the bridge (they lose the network)", NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+        G_OPTION_ENTRY_NULL
+    };
+    if (!cli_parse(&argc, &argv, entries, "start|stop|status NAME | list",
+                   "NAT networks from profiles/networks/NAME.ini: a bridge with the gateway "
+                   "address, masquerade in an nftables table of qlaunch's own, dnsmasq for DHCP "
+                   "and DNS (start and stop need root or CAP_NET_ADMIN).",
+                   1, 2))
+        return EXIT_USAGE;
+    const char *op = argv[1], *name = argc > 2 ? argv[2] : NULL;
+    static const char *const ops[] = { "start", "stop", "status", "list", NULL };
+    if (!cli_subverb("net", op, ops))
+        return EXIT_USAGE;
+    if (!strcmp(op, "list")) {
+        if (name)
+            return cli_usagef("net", "net list takes no name");
+        return net_list(json);
+    }
+    if (!name)
+        return cli_usagef("net", "net %s: give the network's name, e.g. qlaunch net %s default", op,
+                          op);
+    if (!strcmp(op, "start"))
+        return net_start(name, json, dry_run);
+    if (!strcmp(op, "stop"))
+        return net_stop(name, force, json);
+    return net_status(name, json);
 }

@@ -391,7 +391,7 @@ static json_t *run_steps(const Scenario *s, RunVm *r, GError **error)
             rss[v] = json_array();
             mark(&r[v]);
         }
-        for (guint t = 0; t < n && !cli_interrupted; t++) {
+        for (guint t = 0; t < n && !proc_interrupted; t++) {
             g_usleep(G_USEC_PER_SEC);
             for (guint v = 0; v < s->nvms; v++) {
                 double c, p, m;
@@ -417,7 +417,7 @@ static json_t *run_steps(const Scenario *s, RunVm *r, GError **error)
         }
         json_array_append_new(steps, json_pack("{s:s, s:s, s:o}", "step", s->step_names[st],
                                                "loads", label, "vms", vms));
-        if (cli_interrupted) {
+        if (proc_interrupted) {
             g_set_error(error, BENCH_ERROR, 0, "interrupted (SIGINT/SIGTERM) in step %s",
                         s->step_names[st]);
             json_decref(steps);
@@ -517,7 +517,7 @@ int scenario_run(const char *file, const char *out_dir, gboolean json)
         return cli_failf("bench --out: cannot create %s: %s", out_dir, g_strerror(errno));
     RunVm *r = g_new0(RunVm, s->nvms);
     gboolean ok = TRUE;
-    cli_catch_interrupts(TRUE); /* the VMs it started are stopped either way */
+    proc_catch_interrupts(TRUE); /* the VMs it started are stopped either way */
     for (guint v = 0; ok && v < s->nvms; v++)
         ok = bring_up(&r[v], profiles->pdata[v], s->cgroup_load, &err);
     for (guint v = 0; ok && v < s->nvms; v++) {
@@ -543,7 +543,7 @@ int scenario_run(const char *file, const char *out_dir, gboolean json)
         json_object_set_new(doc, "verdict", verdict(s, steps, r[0].vcpus));
     }
     tear_down(r, s->nvms);
-    cli_catch_interrupts(FALSE);
+    proc_catch_interrupts(FALSE);
     g_free(r);
     if (!doc)
         return cli_fail(err);

@@ -41,7 +41,7 @@ static gboolean snap_open(Snap *s, const char *arg, GError **error)
 {
     g_autoptr(VmPaths) v = profile_name_valid(arg) ? vm_paths_new(arg) : NULL;
     if (v && vm_running_pid(v, NULL)) {
-        s->p = cli_running_profile(v, error);
+        s->p = vm_running_profile(v, error);
         s->v = g_steal_pointer(&v);
     } else {
         s->p = cli_load_profile(arg, error);
@@ -365,7 +365,7 @@ int cmd_snapshot(int argc, char **argv)
      * delete jobs have no clean cancel; qemu-img is mid-write), so SIGINT
      * and SIGTERM are held until it ends, then the state is printed. */
     if (!is_list)
-        cli_catch_interrupts(TRUE);
+        proc_catch_interrupts(TRUE);
     if (!snap_open(&s, argv[2], &err) || !(list = snap_list(&s, &err)))
         rc = cli_fail(err);
     else if (is_list)
@@ -377,8 +377,8 @@ int cmd_snapshot(int argc, char **argv)
     else
         rc = do_delete(&s, list);
     if (!is_list) {
-        cli_catch_interrupts(FALSE);
-        if (cli_interrupted)
+        proc_catch_interrupts(FALSE);
+        if (proc_interrupted)
             interrupted_note(&s, op, rc);
     }
     snap_clear(&s);

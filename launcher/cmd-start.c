@@ -160,7 +160,7 @@ static gboolean choose_accel(const Profile *p, gboolean force, char **accel, cha
     accel_gather(&f);
     if (p->accel != ACCEL_TCG) {
         g_autofree char *cache = vm_cache_file();
-        accel_probe(&f, qlaunch_qemu_binary(), cache, ACCEL_PROBE_TIMEOUT_MS, &cli_interrupted);
+        accel_probe(&f, qlaunch_qemu_binary(), cache, ACCEL_PROBE_TIMEOUT_MS, &proc_interrupted);
     }
     if (f.interrupted) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
@@ -225,7 +225,7 @@ static gboolean disks_free(const Profile *p, GError **error)
             continue;
         g_autoptr(VmPaths) ov = vm_paths_new(names[i]);
         pid_t pid = vm_dir_check(ov, NULL) ? vm_read_pid(ov) : 0;
-        g_autoptr(Profile) op = pid > 0 && proc_alive(pid) ? cli_running_profile(ov, NULL) : NULL;
+        g_autoptr(Profile) op = pid > 0 && proc_alive(pid) ? vm_running_profile(ov, NULL) : NULL;
         for (guint k = 0; op && k < op->disks->len; k++) {
             const ProfileDisk *od = op->disks->pdata[k];
             g_autofree char *theirs = real_or_given(od->file);
@@ -541,7 +541,7 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
     g_autoptr(QmpConn) qmp = vm_qmp_open(v, o->timeout_s * 1000LL, error);
     if (!qmp)
         return NULL;
-    if (cli_interrupted)
+    if (proc_interrupted)
         return cancel_start(v, qmp, "while QEMU started", error);
     if (!apply_resources(v, p, qmp, error)) {
         abort_started(v, qmp);
@@ -562,14 +562,14 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         }
         g_autoptr(QmpConn) qga =
             vm_qga_open_watch(v, o->timeout_s * 1000LL, qmp, p->serial_log, error);
-        if (!qga && cli_interrupted) {
+        if (!qga && proc_interrupted) {
             g_clear_error(error);
             return cancel_start(v, qmp, "while waiting for its guest agent", error);
         }
         if (!qga)
             return NULL;
     }
-    if (cli_interrupted)
+    if (proc_interrupted)
         return cancel_start(v, qmp, "while it was being set up", error);
     return g_steal_pointer(&qmp);
 }
@@ -624,9 +624,9 @@ int cmd_start(int argc, char **argv)
     g_autoptr(VmPaths) v = vm_paths_new(p->name);
     g_autofree char *accel = NULL, *reason = NULL;
     o.incoming = incoming != NULL;
-    cli_catch_interrupts(!o.foreground);
+    proc_catch_interrupts(!o.foreground);
     g_autoptr(QmpConn) qmp = start_vm(v, p, &o, &accel, &reason, &err);
-    cli_catch_interrupts(FALSE);
+    proc_catch_interrupts(FALSE);
     if (!qmp)
         return cli_fail(err);
     if (incoming && !migrate_listen(qmp, incoming, &mig, &err))

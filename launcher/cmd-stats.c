@@ -118,12 +118,12 @@ int cmd_stats(int argc, char **argv)
         return cli_fail(err);
     StatsSource src = { .v = v };
     json_t *prev = NULL;
-    cli_catch_interrupts(TRUE);
+    proc_catch_interrupts(TRUE);
     int rc = EXIT_OK;
-    for (int i = 0; i < count && !cli_interrupted; i++) {
+    for (int i = 0; i < count && !proc_interrupted; i++) {
         if (i > 0)
             g_usleep((gulong)(interval * G_USEC_PER_SEC));
-        if (cli_interrupted)
+        if (proc_interrupted)
             break;
         json_t *cur = stats_sample(&src, !no_guest, &err);
         stats_source_clear(&src);
@@ -147,7 +147,7 @@ int cmd_stats(int argc, char **argv)
         prev = cur;
     }
     json_decref(prev);
-    cli_catch_interrupts(FALSE);
+    proc_catch_interrupts(FALSE);
     return rc;
 }
 
@@ -279,10 +279,10 @@ static int top_interactive(double delay)
     raw.c_cc[VMIN] = 0;
     raw.c_cc[VTIME] = 0;
     tcsetattr(0, TCSANOW, &raw);
-    cli_catch_interrupts(TRUE);
+    proc_catch_interrupts(TRUE);
     json_auto_t *prev = json_object();
     gboolean bold = color_ok();
-    while (!cli_interrupted) {
+    while (!proc_interrupted) {
         json_auto_t *rows = top_sample(prev);
         printf("\033[H\033[2J");
         printf("qlaunch top - every %.1f s - keys: c cpu, m memory, d disk, n name, q quit\n\n",
@@ -304,7 +304,7 @@ static int top_interactive(double delay)
         }
     }
     tcsetattr(0, TCSANOW, &old);
-    cli_catch_interrupts(FALSE);
+    proc_catch_interrupts(FALSE);
     return EXIT_OK;
 }
 

@@ -34,7 +34,7 @@ static gboolean wait_gone(pid_t pid, gint64 timeout_ms, gboolean interruptible)
 {
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
     while (proc_alive(pid)) {
-        if (g_get_monotonic_time() >= deadline || (interruptible && cli_interrupted))
+        if (g_get_monotonic_time() >= deadline || (interruptible && proc_interrupted))
             return FALSE;
         g_usleep(10000);
     }
@@ -51,7 +51,7 @@ const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent,
         cli_info("%s: the guest kernel had panicked; telling QEMU to quit", v->name);
     const char *how = panicked ? NULL : request_shutdown(v, qmp, use_agent);
     if (how && !wait_gone(pid, timeout_s * 1000LL, interruptible) && interruptible &&
-        cli_interrupted)
+        proc_interrupted)
         return NULL; /* asked to power off; the guest may still do so */
     if (!how || proc_alive(pid)) {
         if (!panicked)
@@ -96,25 +96,25 @@ int cmd_stop(int argc, char **argv)
     if (!v)
         return cli_fail(err);
     gint64 t0 = g_get_monotonic_time();
-    cli_catch_interrupts(TRUE);
+    proc_catch_interrupts(TRUE);
     /* one lifecycle change at a time: a start, another stop or a migration
      * of this VM is waited for (kill is not: it is the way out of those) */
-    int lock = vm_lock_wait(v, (timeout_s + 30) * 1000LL, &cli_interrupted, &err);
+    int lock = vm_lock_wait(v, (timeout_s + 30) * 1000LL, &proc_interrupted, &err);
     if (lock < 0 && g_file_test(v->dir, G_FILE_TEST_IS_DIR)) {
-        cli_catch_interrupts(FALSE);
+        proc_catch_interrupts(FALSE);
         return cli_fail(err);
     }
     pid = lock >= 0 ? vm_read_pid(v) : 0; /* a migration meanwhile moved it to a new QEMU */
     if (!pid) {
         if (lock >= 0)
             close(lock);
-        cli_catch_interrupts(FALSE);
+        proc_catch_interrupts(FALSE);
         return cli_failf("VM %s is not running any more (another qlaunch stopped it meanwhile)",
                          v->name);
     }
     const char *how = stop_vm(v, pid, timeout_s, !no_agent, TRUE);
     close(lock);
-    cli_catch_interrupts(FALSE);
+    proc_catch_interrupts(FALSE);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     if (!how)
         return cli_failf("stop of VM %s interrupted after %.1f s: the guest was asked to power "

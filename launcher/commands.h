@@ -48,7 +48,7 @@ QmpConn *start_vm(VmPaths *v, const Profile *p, const StartOpts *o, char **accel
 
 /* Graceful stop of a running VM (agent or ACPI, then quit, then SIGKILL,
  * each after a deadline); removes its runtime dir; returns how it went.
- * With interruptible, SIGINT/SIGTERM (cli_catch_interrupts) while the
+ * With interruptible, SIGINT/SIGTERM (proc_catch_interrupts) while the
  * guest powers off returns NULL: the VM is left running, runtime intact. */
 const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent,
                     gboolean interruptible);

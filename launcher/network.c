@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "profile.h"
+#include "ini.h"
 
 static const char *const network_keys[] = { "bridge", "subnet", "gateway", "dhcp-range",
                                             "nat",    "dns",    "uplink",  NULL };
@@ -23,27 +23,6 @@ static gboolean fail(GError **error, const NetDef *d, const char *group, const c
                 group ? " [" : "", group ? group : "", group ? "]" : "", key ? " " : "",
                 key ? key : "", msg);
     return FALSE;
-}
-
-gboolean netdef_name_valid(const char *name)
-{
-    if (!name || !g_ascii_isalnum(*name) || strlen(name) > 32)
-        return FALSE;
-    for (const char *s = name; *s; s++)
-        if (!g_ascii_isalnum(*s) && *s != '_' && *s != '-')
-            return FALSE;
-    return TRUE;
-}
-
-gboolean netdef_ifname_valid(const char *name)
-{
-    gsize n = name ? strlen(name) : 0;
-    if (n == 0 || n > 15 || !strcmp(name, ".") || !strcmp(name, ".."))
-        return FALSE;
-    for (const char *s = name; *s; s++)
-        if (!g_ascii_isalnum(*s) && *s != '_' && *s != '-' && *s != '.')
-            return FALSE;
-    return TRUE;
 }
 
 static gboolean parse_ip(const char *s, guint32 *out)

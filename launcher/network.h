@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include "ini.h"
+
 typedef struct {
     char *name; /* MAC's host name from [hosts] NAME= */
     char *mac;  /* lower case */
@@ -31,10 +33,6 @@ NetDef *netdef_load_data(const char *path, const char *data, gsize len, GError *
 void netdef_free(NetDef *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(NetDef, netdef_free)
 
-/* Network names: [A-Za-z0-9][A-Za-z0-9_-]*, at most 32. */
-gboolean netdef_name_valid(const char *name);
-/* Interface names: 1..15 of [A-Za-z0-9_.-], not "." or "..". */
-gboolean netdef_ifname_valid(const char *name);
 /* "a.b.c.d" (transfer full) */
 char *netdef_ip_string(guint32 addr);
 /* "192.168.123.0/24" (transfer full) */

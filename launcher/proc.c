@@ -327,3 +327,24 @@ gboolean proc_gnuplot(const char *dir, const char *script, GError **error)
     }
     return TRUE;
 }
+
+volatile sig_atomic_t proc_interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    proc_interrupted = 1;
+}
+
+void proc_catch_interrupts(gboolean on)
+{
+    static struct sigaction old_int, old_term;
+    if (on) {
+        struct sigaction sa = { .sa_handler = on_interrupt };
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+    } else {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+}

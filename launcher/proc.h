@@ -2,7 +2,13 @@
 #pragma once
 
 #include <glib.h>
+#include <signal.h>
 #include <sys/types.h>
+
+/* Set by SIGINT/SIGTERM while proc_catch_interrupts(TRUE) is in force, so
+ * a long operation can stop at a safe point and clean up. */
+extern volatile sig_atomic_t proc_interrupted;
+void proc_catch_interrupts(gboolean on);
 
 /* Runs argv, capturing stdout (transfer full, may be NULL; stderr stays
  * ours), waiting at most timeout_ms (then SIGKILL). *status is the waitpid

@@ -1,12 +1,10 @@
 /* VM profiles: parse an INI file with GKeyFile and validate every value. */
 #include "profile.h"
-#include "network.h"
+#include "ini.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-G_DEFINE_QUARK(qlaunch_profile_error, profile_error)
 
 #define CPU_SETSIZE_MAX 1024
 
@@ -47,37 +45,10 @@ static gboolean fail(Ctx *c, GError **error, const char *group, const char *key,
     return FALSE;
 }
 
-static guint edit_distance(const char *a, const char *b)
-{
-    gsize la = strlen(a), lb = strlen(b);
-    g_autofree guint *row = g_new(guint, lb + 1);
-    for (gsize j = 0; j <= lb; j++)
-        row[j] = (guint)j;
-    for (gsize i = 1; i <= la; i++) {
-        guint diag = row[0];
-        row[0] = (guint)i;
-        for (gsize j = 1; j <= lb; j++) {
-            guint up = row[j];
-            guint cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 /* "did you mean 'x'?" for the closest valid word, or "valid: a, b, c". */
 static char *suggest(const char *word, const char *const *valid)
 {
-    const char *best = NULL;
-    guint best_d = 3;
-    for (gsize i = 0; valid[i]; i++) {
-        guint d = edit_distance(word, valid[i]);
-        if (d < best_d) {
-            best_d = d;
-            best = valid[i];
-        }
-    }
+    const char *best = ini_closest(word, valid, 2);
     g_autofree char *list = g_strjoinv(", ", (char **)valid);
     if (best)
         return g_strdup_printf("did you mean '%s'? (valid: %s)", best, list);
@@ -98,19 +69,6 @@ static gboolean check_keys(Ctx *c, const char *group, const char *const *valid, 
         }
     }
     return TRUE;
-}
-
-/* Cuts an inline comment: whitespace followed by '#' (as DESIGN.md's
- * examples write them; GKeyFile itself only knows whole-line comments). */
-char *profile_strip_comment(char *v)
-{
-    for (char *s = v; *s; s++) {
-        if (*s == '#' && s > v && g_ascii_isspace(s[-1])) {
-            *s = '\0';
-            break;
-        }
-    }
-    return g_strstrip(v);
 }
 
 static char *get_str(Ctx *c, const char *group, const char *key)
@@ -209,17 +167,6 @@ gboolean profile_parse_size(const char *text, guint64 plain_unit, guint64 *out)
     if (n > G_MAXUINT64 / unit)
         return FALSE;
     *out = n * unit;
-    return TRUE;
-}
-
-gboolean profile_name_valid(const char *name)
-{
-    if (!name || !g_ascii_isalnum(name[0]) || strlen(name) > 64)
-        return FALSE;
-    for (const char *s = name; *s; s++) {
-        if (!g_ascii_isalnum(*s) && *s != '.' && *s != '_' && *s != '-')
-            return FALSE;
-    }
     return TRUE;
 }
 

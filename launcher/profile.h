@@ -3,13 +3,7 @@
 
 #include <glib.h>
 
-#define PROFILE_ERROR (profile_error_quark())
-GQuark profile_error_quark(void);
-
-typedef enum {
-    PROFILE_ERROR_READ,    /* the file cannot be read or is not INI */
-    PROFILE_ERROR_INVALID, /* a group, key or value is wrong */
-} ProfileErrorCode;
+#include "ini.h"
 
 typedef enum { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG } AccelChoice;
 typedef enum { NET_USER, NET_TAP, NET_SOCKET, NET_NONE } NetMode;
@@ -76,14 +70,10 @@ Profile *profile_load_data(const char *path, const char *data, gsize len, const 
 void profile_free(Profile *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Profile, profile_free)
 
-/* VM names: [A-Za-z0-9][A-Za-z0-9._-]* (at most 64 chars). */
-gboolean profile_name_valid(const char *name);
 /* "512M", "2G", "2900MB", "1T" -> bytes. Plain numbers are refused unless
  * plain_unit is not 0, in which case they are multiplied by it. */
 gboolean profile_parse_size(const char *text, guint64 plain_unit, guint64 *out);
 const char *profile_accel_name(AccelChoice a);
-/* Cuts an inline comment (whitespace then '#') and strips; returns v. */
-char *profile_strip_comment(char *v);
 /* true/yes/on/1, false/no/off/0; FALSE if v is neither. */
 gboolean profile_parse_bool(const char *v, gboolean *out);
 /* The [disk NAME] entry, or NULL (borrowed). */

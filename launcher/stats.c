@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
 #include "cmdline.h"
 #include "proc.h"
+#include "vm.h"
 #include "resources.h"
 
 #define QMP_TIMEOUT_MS 5000
@@ -135,7 +135,7 @@ static json_t *balloon_memory(QmpConn *qmp)
 static json_t *nics_sample(StatsSource *s, json_t *meta, json_t *guest_nics)
 {
     json_t *out = json_array();
-    g_autoptr(Profile) p = cli_running_profile(s->v, NULL);
+    g_autoptr(Profile) p = vm_running_profile(s->v, NULL);
     for (guint i = 0; p && i < p->nets->len; i++) {
         const ProfileNet *n = p->nets->pdata[i];
         if (n->mode == NET_NONE)
@@ -180,7 +180,7 @@ static void open_agent(StatsSource *s)
     if (s->agent_tried)
         return;
     s->agent_tried = TRUE;
-    g_autoptr(Profile) p = cli_running_profile(s->v, NULL);
+    g_autoptr(Profile) p = vm_running_profile(s->v, NULL);
     if (p && p->agent)
         s->qga = vm_qga_open(s->v, QGA_TIMEOUT_MS, NULL);
 }

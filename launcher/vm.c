@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "proc.h"
 #include "profile.h"
 
@@ -322,7 +321,7 @@ QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const ch
     /* Until the guest opens its port, writes vanish: retry sync briefly. */
     for (;;) {
         g_autoptr(GError) local = NULL;
-        if (cli_interrupted) { /* SIGINT/SIGTERM while a verb waits for the agent */
+        if (proc_interrupted) { /* SIGINT/SIGTERM while a verb waits for the agent */
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                         "interrupted while waiting for the guest agent of VM %s", v->name);
             return NULL;
@@ -394,4 +393,30 @@ GStrv vm_list_names(void)
     GStrv names = g_strv_builder_end(b);
     qsort(names, g_strv_length(names), sizeof(char *), compare_names);
     return names;
+}
+
+ProfileEnv vm_profile_env(char **guest_dir, char **state_base)
+{
+    *guest_dir = vm_guest_dir();
+    *state_base = vm_state_base();
+    return (ProfileEnv){ .guest_dir = *guest_dir, .state_base = *state_base };
+}
+
+/* The profile a running VM was started from (its copy in the runtime dir,
+ * read as if it stood at the original path so relative paths still hold). */
+Profile *vm_running_profile(VmPaths *v, GError **error)
+{
+    json_auto_t *meta = vm_meta_read(v);
+    const char *orig = json_string_value(json_object_get(meta, "profile"));
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!orig || !g_file_get_contents(v->profile_copy, &data, &len, error)) {
+        g_prefix_error(error, "VM %s: cannot read the profile it was started with: ", v->name);
+        return NULL;
+    }
+    g_autofree char *guest = NULL, *state = NULL;
+    ProfileEnv env = vm_profile_env(&guest, &state);
+    /* the name it was started under (bench --scenario renames VMs) */
+    env.name_override = json_string_value(json_object_get(meta, "name"));
+    return profile_load_data(orig, data, len, &env, error);
 }

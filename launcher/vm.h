@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "../qmp/qmp.h"
+#include "profile.h"
 
 #define VM_ERROR (vm_error_quark())
 GQuark vm_error_quark(void);
@@ -82,3 +83,10 @@ gboolean vm_meta_write(VmPaths *v, json_t *meta, GError **error);
 json_t *vm_meta_read(VmPaths *v);
 /* VM names with a runtime dir (transfer full, sorted). */
 GStrv vm_list_names(void);
+
+/* The ProfileEnv of this host: the guest dir and the state base (both
+ * transfer full, through the out arguments). */
+ProfileEnv vm_profile_env(char **guest_dir, char **state_base);
+/* The profile a running VM was started from (the copy in its runtime dir,
+ * read as if at the original path, so relative paths hold). */
+Profile *vm_running_profile(VmPaths *v, GError **error);
