@@ -35,12 +35,21 @@ int cli_usagef(const char *verb, const char *fmt, ...)
 
 const char *cli_closest(const char *word, const char *const *choices)
 {
+    /* the start of a choice (stat: stats), else one edit away (strat:
+     * start), else the longest common prefix of at least 2 */
+    const char *start = NULL; /* the shortest that word starts */
+    for (gsize i = 0; choices[i] && strlen(word) > 1; i++)
+        if (g_str_has_prefix(choices[i], word) && (!start || strlen(choices[i]) < strlen(start)))
+            start = choices[i];
+    if (start)
+        return start;
+    for (gsize i = 0; choices[i] && strlen(word) > 1; i++)
+        if (ini_edit_distance(word, choices[i]) <= 1)
+            return choices[i];
     const char *best = NULL;
     gsize best_score = 0;
     for (gsize i = 0; choices[i]; i++) {
-        if (strlen(word) > 1 && ini_edit_distance(word, choices[i]) <= 1)
-            return choices[i];
-        gsize n = 0; /* common prefix: a cheap, good enough measure for verbs */
+        gsize n = 0;
         while (word[n] && word[n] == choices[i][n])
             n++;
         if (n > best_score || (n == best_score && n > 0 && strstr(choices[i], word))) {

@@ -30,8 +30,8 @@ int cli_failf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Prints "qlaunch: MESSAGE" and a pointer to VERB --help; returns
  * EXIT_USAGE. For a command line that cannot be right whatever the host. */
 int cli_usagef(const char *verb, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-/* The choice (NULL-terminated) word most likely stands for, or NULL: a
- * shared prefix of 2 or more, or one letter changed, added or dropped. */
+/* The choice (NULL-terminated) word most likely stands for, or NULL: one
+ * it starts, else one edit away, else a shared prefix of 2 or more. */
 const char *cli_closest(const char *word, const char *const *choices);
 /* " (did you mean 'X'?)" for cli_closest, or "" (transfer full) */
 char *cli_did_you_mean(const char *word, const char *const *choices);

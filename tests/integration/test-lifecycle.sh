@@ -83,6 +83,6 @@ check "start says it cleaned the stale dir" has "cleaning stale runtime dir"
 run "$QL" kill tiny
 check "kill" [ "$rc" -eq 0 ]
 run "$QL" list
-check "list is empty after kill" [ -z "$out" ]
+check "list is empty after kill, and says so" bash -c '[ -z "$("$1" list 2>/dev/null)" ] && [[ $2 == *"no VMs are running"* ]]' _ "$QL" "$out"
 
 done_testing
