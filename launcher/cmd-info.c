@@ -51,7 +51,7 @@ static void warn_missing(const Profile *p)
                     p->path, d->name, d->file);
     }
     g_autoptr(GError) err = NULL;
-    if (!cli_memory_fits(p, &err))
+    if (!vm_memory_fits(p, &err))
         fprintf(stderr, "qlaunch: warning: %s (start will refuse)\n", err->message);
 }
 

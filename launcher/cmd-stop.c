@@ -10,69 +10,6 @@
 /* How long a SIGKILLed QEMU may take to exit. */
 #define KILL_WAIT_MS 30000
 
-/* Asks the guest to power off: through the agent (it syncs and flushes our
- * guest's disks), else an ACPI power button press. Returns what was tried. */
-static const char *request_shutdown(VmPaths *v, QmpConn *qmp, gboolean use_agent)
-{
-    if (use_agent && g_file_test(v->qga, G_FILE_TEST_EXISTS)) {
-        g_autoptr(GError) err = NULL;
-        g_autoptr(QmpConn) qga = qmp_conn_connect(v->qga, QMP_MODE_AGENT, 1000, &err);
-        if (qga && qga_shutdown(qga, "powerdown", 3000, &err))
-            return "guest agent shutdown";
-    }
-    if (qmp) {
-        json_auto_t *r = qmp_conn_execute(qmp, "system_powerdown", NULL, 3000, NULL);
-        if (r)
-            return "ACPI powerdown";
-    }
-    return NULL;
-}
-
-/* Waits up to timeout_ms for pid to exit; with interruptible, gives up
- * early when SIGINT/SIGTERM arrives. TRUE when it is gone. */
-static gboolean wait_gone(pid_t pid, gint64 timeout_ms, gboolean interruptible)
-{
-    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
-    while (proc_alive(pid)) {
-        if (g_get_monotonic_time() >= deadline || (interruptible && proc_interrupted))
-            return FALSE;
-        g_usleep(10000);
-    }
-    return TRUE;
-}
-
-const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent,
-                    gboolean interruptible)
-{
-    g_autoptr(QmpConn) qmp = vm_qmp_open(v, 5000, NULL);
-    /* a panicked guest cannot power off: no point waiting for it */
-    gboolean panicked = qmp && vm_guest_panicked(v, qmp);
-    if (panicked)
-        cli_info("%s: the guest kernel had panicked; telling QEMU to quit", v->name);
-    const char *how = panicked ? NULL : request_shutdown(v, qmp, use_agent);
-    if (how && !wait_gone(pid, timeout_s * 1000LL, interruptible) && interruptible &&
-        proc_interrupted)
-        return NULL; /* asked to power off; the guest may still do so */
-    if (!how || proc_alive(pid)) {
-        if (!panicked)
-            cli_info("%s: guest did not power off within %d s; telling QEMU to quit", v->name,
-                     timeout_s);
-        json_auto_t *r = qmp ? qmp_conn_execute(qmp, "quit", NULL, 3000, NULL) : NULL;
-        how = "QEMU quit";
-        if (!proc_wait_gone(pid, 5000)) {
-            kill(pid, SIGKILL);
-            /* a killed QEMU still unmaps its guest RAM: on a loaded host
-             * that takes a while */
-            proc_wait_gone(pid, KILL_WAIT_MS);
-            how = "SIGKILL";
-        }
-    }
-    g_clear_pointer(&qmp, qmp_conn_free);
-    if (!proc_alive(pid)) /* else the caller says so; the dir stays for kill */
-        vm_runtime_remove(v);
-    return how;
-}
-
 int cmd_stop(int argc, char **argv)
 {
     int timeout_s = 30;

@@ -73,8 +73,17 @@ static gboolean is_global_option(const char *a)
     return !strcmp(a, "-q") || !strcmp(a, "--quiet") || !strcmp(a, "-v") || !strcmp(a, "--verbose");
 }
 
+/* The lifecycle's notes (g_message in the "qlaunch" domain), as cli_info */
+static void show_note(const gchar *domain, GLogLevelFlags level, const gchar *message,
+                      gpointer data)
+{
+    (void)domain, (void)level, (void)data;
+    cli_info("%s", message);
+}
+
 int main(int argc, char **argv)
 {
+    g_log_set_handler("qlaunch", G_LOG_LEVEL_MESSAGE, show_note, NULL);
     /* global options before the verb (qlaunch -v list) go after it, where
      * every verb's parser takes them */
     int first = 1;
