@@ -125,7 +125,7 @@ check "qlaunch(1) documents every verb's options${missing:+ (missing:$missing)}"
 # every key the profile parser knows in qlaunch-profile(5)
 missing=
 t5=$(MANWIDTH=200 man -l "$top/launcher/man/qlaunch-profile.5" 2>/dev/null)
-for k in $(cat "$top"/launcher/profile*.c | sed -n '/_keys\[\] = {/,/};/p' | grep -o '"[a-z-]*"' | tr -d '"' | sort -u); do
+for k in $(awk '/_keys\[\] = {/ {on = 1} on {print} on && /};/ {on = 0}' "$top"/launcher/profile*.c | grep -o '"[a-z-]*"' | tr -d '"' | sort -u); do
     grep -qE "(^| )$k( |=|,|$)" <<< "$t5" || missing="$missing $k"
 done
 check "qlaunch-profile(5) documents every profile key${missing:+ (missing:$missing)}" [ -z "$missing" ]
