@@ -15,6 +15,7 @@
 #include "proc.h"
 #include "resources.h"
 #include "scenario.h"
+#include "cmd-bench.h"
 
 #define AGENT_TIMEOUT_MS 120000
 #define QMP_TIMEOUT_MS 10000
@@ -378,179 +379,91 @@ static json_t *bench_profile(Bench *b, const Profile *p)
     return res;
 }
 
-static const char *profile_label(json_t *p, char *buf, gsize len)
+/* The profiles to bench, each with the agent it needs; counts the steps
+ * for the progress line. */
+static GPtrArray *load_profiles(Bench *b, int n, char **args, GError **error)
 {
-    const char *accel = json_string_value(json_object_get(json_object_get(p, "vm"), "accel"));
-    if (accel)
-        g_snprintf(buf, len, "%s (%s)", json_string_value(json_object_get(p, "name")), accel);
-    else
-        g_snprintf(buf, len, "%s (%s: %s)", json_string_value(json_object_get(p, "name")),
-                   json_string_value(json_object_get(p, "accel_requested")),
-                   json_string_value(json_object_get(p, "status")));
-    return buf;
-}
-
-/* Every test id of every profile, in first-seen order (borrowed strings). */
-static GPtrArray *test_ids(json_t *profiles)
-{
-    GPtrArray *ids = g_ptr_array_new();
-    size_t i, k;
-    json_t *p, *r;
-    json_array_foreach(profiles, i, p) json_array_foreach(json_object_get(p, "results"), k, r)
-    {
-        const char *id = json_string_value(json_object_get(r, "id"));
-        gboolean seen = FALSE;
-        for (guint j = 0; j < ids->len; j++)
-            seen = seen || strcmp(ids->pdata[j], id) == 0;
-        if (!seen)
-            g_ptr_array_add(ids, (gpointer)id);
-    }
-    return ids;
-}
-
-/* A profile's result for one test id, or NULL (borrowed). */
-static json_t *profile_result(json_t *p, const char *id)
-{
-    size_t k;
-    json_t *r;
-    json_array_foreach(json_object_get(p, "results"), k,
-                       r) if (strcmp(json_string_value(json_object_get(r, "id")), id) ==
-                              0) return r;
-    return NULL;
-}
-
-static void print_table(json_t *doc)
-{
-    json_t *profiles = json_object_get(doc, "profiles");
-    g_autoptr(GPtrArray) ids = test_ids(profiles); /* the rows */
-    size_t i, k;
-    json_t *p, *r;
-    printf("\n%-42s %-9s %18s", "Test", "unit", "host");
-    char label[128];
-    json_array_foreach(profiles, i, p) printf(" %38s", profile_label(p, label, sizeof label));
-    printf("\n");
-    for (guint j = 0; j < ids->len; j++) {
-        const char *desc = NULL, *unit = NULL;
-        double host_sum = 0, host_cv = 0;
-        guint host_n = 0;
-        json_array_foreach(profiles, i, p) json_array_foreach(json_object_get(p, "results"), k, r)
-        {
-            if (strcmp(json_string_value(json_object_get(r, "id")), ids->pdata[j]) != 0)
-                continue;
-            desc = json_string_value(json_object_get(r, "desc"));
-            unit = json_string_value(json_object_get(r, "unit"));
-            host_sum += json_number_value(json_object_get(json_object_get(r, "host"), "median"));
-            host_cv =
-                MAX(host_cv, json_number_value(json_object_get(json_object_get(r, "host"), "cv")));
-            host_n++;
+    g_autoptr(GPtrArray) profiles = g_ptr_array_new_with_free_func((GDestroyNotify)profile_free);
+    for (int i = 0; i < n; i++) {
+        g_autoptr(Profile) p = cli_load_profile(args[i], error);
+        if (!p)
+            return NULL;
+        if (!p->agent) {
+            g_set_error(error, BENCH_ERROR, 0,
+                        "profile %s [agent] enabled=false: bench runs sysbench in the guest "
+                        "through the guest agent",
+                        args[i]);
+            return NULL;
         }
-        g_autofree char *hcell =
-            g_strdup_printf("%.1f ±%.1f%%", host_sum / MAX(host_n, 1), 100 * host_cv);
-        printf("%-42s %-9s %18s", desc, unit, hcell);
-        json_array_foreach(profiles, i, p)
-        {
-            json_t *hit = profile_result(p, ids->pdata[j]);
-            if (!hit) {
-                printf(" %38s", strcmp(json_string_value(json_object_get(p, "status")), "ok") == 0
-                                    ? "-"
-                                    : json_string_value(json_object_get(p, "status")));
-                continue;
-            }
-            json_t *g = json_object_get(hit, "guest");
-            g_autofree char *cell = g_strdup_printf(
-                "%.1f [%.0f-%.0f] ±%.1f%% %5.1f%%", json_number_value(json_object_get(g, "median")),
-                json_number_value(json_object_get(g, "min")),
-                json_number_value(json_object_get(g, "max")),
-                100 * json_number_value(json_object_get(g, "cv")),
-                json_number_value(json_object_get(hit, "guest_pct_of_host")));
-            printf(" %38s", cell);
-        }
-        printf("\n");
+        g_autoptr(GPtrArray) cases = bench_cases(b->tests, p->cpus, error);
+        if (!cases)
+            return NULL;
+        b->steps += cases->len * (b->runs + 1) * 2;
+        g_ptr_array_add(profiles, g_steal_pointer(&p));
     }
-    printf("(median [min-max] ±CV of %" JSON_INTEGER_FORMAT " runs; %% = the guest as a percentage "
-           "of the host runs made side by side with it)\n",
-           json_integer_value(json_object_get(json_object_get(doc, "options"), "runs")));
-    json_array_foreach(profiles, i, p) if (json_object_get(p, "reason"))
-        printf("%s: %s: %s\n", json_string_value(json_object_get(p, "name")),
-               json_string_value(json_object_get(p, "status")),
-               json_string_value(json_object_get(p, "reason")));
+    return g_steal_pointer(&profiles);
 }
 
-static gboolean write_text(const char *dir, const char *name, const char *text, GError **error)
+/* Every profile, guest and host side by side, into a results document
+ * (transfer full) that is written out after each profile: what is done
+ * survives an interrupt. */
+static json_t *run_profiles(Bench *b, GPtrArray *profiles)
 {
-    g_autofree char *path = g_build_filename(dir, name, NULL);
-    return g_file_set_contents(path, text, -1, error);
+    b->host_dir = g_build_filename(b->out, "fileio-host", NULL);
+    g_mkdir_with_parents(b->host_dir, 0700);
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autofree char *date = g_date_time_format_iso8601(now);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:{s:i, s:i, s:i, s:s, s:b, s:i, s:s}, s:o, s:[]}",
+                            "schema", "qlaunch-bench/1", "qlaunch_version", QLAUNCH_VERSION, "date",
+                            date, "options", "runs", (int)b->runs, "time_s", (int)b->time_s,
+                            "warmup_s", WARMUP_S, "tests", b->tests, "pin", b->pin, "seed", 1,
+                            "guest_dir", b->guest_dir, "host", host_info(), "profiles");
+    g_autofree char *results = g_build_filename(b->out, "results.json", NULL);
+    proc_catch_interrupts(TRUE); /* stop at the next run, then clean up */
+    for (guint i = 0; i < profiles->len && !proc_interrupted; i++) {
+        json_array_append_new(json_object_get(doc, "profiles"),
+                              bench_profile(b, profiles->pdata[i]));
+        json_dump_file(doc, results, JSON_INDENT(2));
+    }
+    proc_catch_interrupts(FALSE);
+    rmdir(b->host_dir);
+    g_clear_pointer(&b->host_dir, g_free);
+    return doc;
 }
 
-/* plot.svg: guest as % of host, one bar per profile per test (gnuplot). */
-static gboolean write_plot(const char *dir, json_t *doc, GError **error)
+/* results.json, results.csv, plot.svg, the table; exit 0 when every
+ * profile ran. */
+static int report(json_t *doc, const char *out, gboolean json)
 {
-    json_t *profiles = json_object_get(doc, "profiles");
-    GString *dat = g_string_new("# test");
+    g_autoptr(GError) err = NULL;
+    g_autofree char *results = g_build_filename(out, "results.json", NULL);
+    g_autofree char *csv = bench_csv(doc);
+    if (!bench_write_text(out, "results.csv", csv, &err) ||
+        json_dump_file(doc, results, JSON_INDENT(2)))
+        return cli_failf("bench: cannot write results to %s: %s", out,
+                         err ? err->message : g_strerror(errno));
+    g_autoptr(GError) perr = NULL;
+    guint nresults = 0, ok = 0, failed = 0;
     size_t i;
     json_t *p;
-    json_array_foreach(profiles, i, p)
-        g_string_append_printf(dat, " %s", json_string_value(json_object_get(p, "name")));
-    g_string_append_c(dat, '\n');
-    g_autoptr(GPtrArray) ids = test_ids(profiles);
-    for (guint j = 0; j < ids->len; j++) {
-        g_string_append(dat, ids->pdata[j]);
-        json_array_foreach(profiles, i, p)
-        {
-            json_t *hit = profile_result(p, ids->pdata[j]);
-            if (hit)
-                g_string_append_printf(
-                    dat, " %.3f", json_number_value(json_object_get(hit, "guest_pct_of_host")));
-            else
-                g_string_append(dat, " -");
-        }
-        g_string_append_c(dat, '\n');
-    }
-    GString *gp = g_string_new(
-        "set terminal svg size 1000,560 dynamic background rgb 'white'\n"
-        "set output 'plot.svg'\n"
-        "set title 'qlaunch bench: guest as % of host (sysbench medians, side by side)'\n"
-        "set datafile missing '-'\n"
-        "set style data histograms\nset style histogram clustered gap 1\n"
-        "set style fill solid 0.8 border -1\nset ylabel 'guest / host (%)'\n"
-        "set grid ytics\nset xtics nomirror font ',9'\n"
-        "set key outside top\n"
-        "set logscale y\nset yrange [0.5:200]\n"
-        "plot ");
-    char label[128];
-    json_array_foreach(profiles, i, p)
+    json_array_foreach(json_object_get(doc, "profiles"), i, p)
     {
-        g_autofree char *q = proc_gp_string(profile_label(p, label, sizeof label));
-        g_string_append_printf(gp, "%s'plot.dat' using %zu%s title %s", i ? ", " : "", i + 2,
-                               i == 0 ? ":xtic(1)" : "", q);
+        const char *st = json_string_value(json_object_get(p, "status"));
+        nresults += json_array_size(json_object_get(p, "results"));
+        ok += strcmp(st, "ok") == 0;
+        failed += strcmp(st, "failed") == 0;
     }
-    if (json_array_size(profiles) == 0)
-        g_string_append(gp, "0 notitle");
-    g_string_append(gp, "\n");
-    gboolean ok =
-        write_text(dir, "plot.dat", dat->str, error) && write_text(dir, "plot.gp", gp->str, error);
-    g_string_free(dat, TRUE);
-    g_string_free(gp, TRUE);
-    if (!ok)
-        return FALSE;
-    return proc_gnuplot(dir, "plot.gp", error);
-}
-
-static int compare(const char *a_path, const char *b_path)
-{
-    json_error_t je;
-    json_auto_t *a = json_load_file(a_path, 0, &je);
-    if (!a)
-        return cli_failf("--compare: %s: %s (line %d)", a_path, je.text, je.line);
-    json_auto_t *b = json_load_file(b_path, 0, &je);
-    if (!b)
-        return cli_failf("--compare: %s: %s (line %d)", b_path, je.text, je.line);
-    g_autoptr(GError) err = NULL;
-    g_autofree char *table = bench_compare(a, b, &err);
-    if (!table)
-        return cli_failf("--compare %s %s: %s", a_path, b_path, err->message);
-    printf("A = %s\nB = %s\n%s", a_path, b_path, table);
-    return EXIT_OK;
+    gboolean plotted = nresults > 0 && bench_write_plot(out, doc, &perr);
+    if (json)
+        cli_print_json(doc);
+    else
+        bench_print_table(doc);
+    if (perr)
+        fprintf(stderr, "qlaunch: %s\n", perr->message);
+    if (!cli_quiet)
+        fprintf(stderr, "bench: results in %s/ (results.json, results.csv%s)\n", out,
+                plotted ? ", plot.svg" : "");
+    return ok > 0 && failed == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 static char *default_out(void)
@@ -592,7 +505,7 @@ int cmd_bench(int argc, char **argv)
         if (argc != 3)
             return cli_usagef("bench", "bench --compare needs two results.json files (got %d)",
                               argc - 1);
-        return compare(argv[1], argv[2]);
+        return bench_compare_files(argv[1], argv[2]);
     }
     if (runs < 1 || runs > 1000)
         return cli_usagef("bench", "bench --runs: %d is not a run count (1 to 1000)", runs);
@@ -618,74 +531,11 @@ int cmd_bench(int argc, char **argv)
                           "bench: name at least one profile (e.g. qlaunch bench tiny), or use "
                           "--scenario FILE or --compare A.json B.json");
     g_autoptr(GError) err = NULL;
-    g_autoptr(GPtrArray) profiles = g_ptr_array_new_with_free_func((GDestroyNotify)profile_free);
-    for (int i = 1; i < argc; i++) {
-        Profile *p = cli_load_profile(argv[i], &err);
-        if (!p)
-            return cli_fail(err);
-        if (!p->agent) {
-            profile_free(p);
-            return cli_failf("profile %s [agent] enabled=false: bench runs sysbench in the guest "
-                             "through the guest agent",
-                             argv[i]);
-        }
-        g_autoptr(GPtrArray) cases = bench_cases(b.tests, p->cpus, &err);
-        if (!cases) {
-            profile_free(p);
-            return cli_fail(err);
-        }
-        b.steps += cases->len * (b.runs + 1) * 2;
-        g_ptr_array_add(profiles, p);
-    }
+    g_autoptr(GPtrArray) profiles = load_profiles(&b, argc - 1, argv + 1, &err);
+    if (!profiles)
+        return cli_fail(err);
     if (g_mkdir_with_parents(out, 0755) < 0)
         return cli_failf("bench --out: cannot create %s: %s", out, g_strerror(errno));
-    b.host_dir = g_build_filename(out, "fileio-host", NULL);
-    g_mkdir_with_parents(b.host_dir, 0700);
-    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-    g_autofree char *date = g_date_time_format_iso8601(now);
-    json_auto_t *doc = json_pack(
-        "{s:s, s:s, s:s, s:{s:i, s:i, s:i, s:s, s:b, s:i, s:s}, s:o, s:[]}", "schema",
-        "qlaunch-bench/1", "qlaunch_version", QLAUNCH_VERSION, "date", date, "options", "runs",
-        (int)b.runs, "time_s", (int)b.time_s, "warmup_s", WARMUP_S, "tests", b.tests, "pin", b.pin,
-        "seed", 1, "guest_dir", b.guest_dir, "host", host_info(), "profiles");
-    g_autofree char *results = g_build_filename(out, "results.json", NULL);
-    proc_catch_interrupts(TRUE); /* stop at the next run, then clean up */
-    for (guint i = 0; i < profiles->len && !proc_interrupted; i++) {
-        json_array_append_new(json_object_get(doc, "profiles"),
-                              bench_profile(&b, profiles->pdata[i]));
-        json_dump_file(doc, results, JSON_INDENT(2)); /* what is done so far survives */
-    }
-    proc_catch_interrupts(FALSE);
-    rmdir(b.host_dir);
-    g_free(b.host_dir);
-    g_autofree char *csv = bench_csv(doc);
-    if (!write_text(out, "results.csv", csv, &err) || json_dump_file(doc, results, JSON_INDENT(2)))
-        return cli_failf("bench: cannot write results to %s: %s", out,
-                         err ? err->message : g_strerror(errno));
-    g_autoptr(GError) perr = NULL;
-    guint nresults = 0;
-    size_t pi;
-    json_t *pp;
-    json_array_foreach(json_object_get(doc, "profiles"), pi, pp) nresults +=
-        json_array_size(json_object_get(pp, "results"));
-    gboolean plotted = nresults > 0 && write_plot(out, doc, &perr);
-    if (json)
-        cli_print_json(doc);
-    else
-        print_table(doc);
-    if (perr)
-        fprintf(stderr, "qlaunch: %s\n", perr->message);
-    if (!cli_quiet)
-        fprintf(stderr, "bench: results in %s/ (results.json, results.csv%s)\n", out,
-                plotted ? ", plot.svg" : "");
-    guint ok = 0, failed = 0;
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(doc, "profiles"), i, p)
-    {
-        const char *st = json_string_value(json_object_get(p, "status"));
-        ok += strcmp(st, "ok") == 0;
-        failed += strcmp(st, "failed") == 0;
-    }
-    return ok > 0 && failed == 0 ? EXIT_OK : EXIT_FAIL;
+    json_auto_t *doc = run_profiles(&b, profiles);
+    return report(doc, out, json);
 }

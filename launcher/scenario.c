@@ -100,10 +100,75 @@ static gboolean parse_step(Scenario *s, const char *key, const char *text, GErro
     return TRUE;
 }
 
-Scenario *scenario_parse(const char *path, const char *data, gsize len, GError **error)
+/* Only [scenario] and [steps], and only known keys in [scenario]. */
+static gboolean check_layout(GKeyFile *kf, Scenario *s, GError **error)
 {
     static const char *const keys[] = { "name",           "profile", "vms", "step-seconds",
                                         "settle-seconds", "load",    NULL };
+    g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+    for (gsize i = 0; groups[i]; i++)
+        if (strcmp(groups[i], "scenario") != 0 && strcmp(groups[i], "steps") != 0)
+            return fail(error, s, groups[i], NULL,
+                        "unknown group (a scenario has [scenario] and [steps])");
+    if (!g_key_file_has_group(kf, "scenario") || !g_key_file_has_group(kf, "steps")) {
+        g_set_error(error, BENCH_ERROR, 0,
+                    "scenario %s: needs a [scenario] group (profile=, vms=) and a [steps] group",
+                    s->path);
+        return FALSE;
+    }
+    g_auto(GStrv) skeys = g_key_file_get_keys(kf, "scenario", NULL, NULL);
+    for (gsize i = 0; skeys[i]; i++)
+        if (!g_strv_contains(keys, skeys[i])) {
+            g_autofree char *list = g_strjoinv(", ", (char **)keys);
+            return fail(error, s, "scenario", skeys[i], "unknown key (known: %s)", list);
+        }
+    return TRUE;
+}
+
+/* vms=: short names, each making a valid VM name NAME-VM, none twice. */
+static gboolean read_vms(GKeyFile *kf, Scenario *s, GError **error)
+{
+    g_autofree char *vms = value(kf, "scenario", "vms");
+    if (!vms || !*vms)
+        return fail(error, s, "scenario", "vms", "missing: the VMs' short names, e.g. vms=s1,s2");
+    s->vms = g_strsplit(vms, ",", -1);
+    s->nvms = g_strv_length(s->vms);
+    for (guint i = 0; i < s->nvms; i++) {
+        g_strstrip(s->vms[i]);
+        g_autofree char *full = g_strdup_printf("%s-%s", s->name, s->vms[i]);
+        if (!*s->vms[i] || !profile_name_valid(full))
+            return fail(error, s, "scenario", "vms",
+                        "\"%s\" does not make a valid VM name %s (letters, digits, '.', '_', '-')",
+                        s->vms[i], full);
+        for (guint j = 0; j < i; j++)
+            if (strcmp(s->vms[i], s->vms[j]) == 0)
+                return fail(error, s, "scenario", "vms", "\"%s\" is named twice", s->vms[i]);
+    }
+    return TRUE;
+}
+
+/* load=, step-seconds=, settle-seconds= */
+static gboolean read_timing(GKeyFile *kf, Scenario *s, GError **error)
+{
+    g_autofree char *load = value(kf, "scenario", "load");
+    if (load && strcmp(load, "rate") != 0 && strcmp(load, "cgroup") != 0)
+        return fail(error, s, "scenario", "load",
+                    "\"%s\" is not a load method (rate: sysbench --rate in the guest; cgroup: a "
+                    "busy guest capped by a CPU limit, like cpulimit)",
+                    load);
+    s->cgroup_load = g_strcmp0(load, "cgroup") == 0;
+    if (!seconds(kf, s, "step-seconds", 20, &s->step_s, error) ||
+        !seconds(kf, s, "settle-seconds", 3, &s->settle_s, error))
+        return FALSE;
+    if (s->step_s < s->settle_s + 2)
+        return fail(error, s, "scenario", "step-seconds",
+                    "%u leaves no time to measure after settle-seconds=%u (make it at least %u)",
+                    s->step_s, s->settle_s, s->settle_s + 2);
+    return TRUE;
+}
+
+Scenario *scenario_parse(const char *path, const char *data, gsize len, GError **error)
+{
     g_autoptr(Scenario) s = g_new0(Scenario, 1);
     s->path = g_strdup(path);
     s->steps = g_ptr_array_new_with_free_func(g_free);
@@ -113,26 +178,8 @@ Scenario *scenario_parse(const char *path, const char *data, gsize len, GError *
         g_set_error(error, BENCH_ERROR, 0, "scenario %s: not an INI file: %s", path, kerr->message);
         return NULL;
     }
-    g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
-    for (gsize i = 0; groups[i]; i++)
-        if (strcmp(groups[i], "scenario") != 0 && strcmp(groups[i], "steps") != 0) {
-            fail(error, s, groups[i], NULL,
-                 "unknown group (a scenario has [scenario] and [steps])");
-            return NULL;
-        }
-    if (!g_key_file_has_group(kf, "scenario") || !g_key_file_has_group(kf, "steps")) {
-        g_set_error(error, BENCH_ERROR, 0,
-                    "scenario %s: needs a [scenario] group (profile=, vms=) and a [steps] group",
-                    path);
+    if (!check_layout(kf, s, error))
         return NULL;
-    }
-    g_auto(GStrv) skeys = g_key_file_get_keys(kf, "scenario", NULL, NULL);
-    for (gsize i = 0; skeys[i]; i++)
-        if (!g_strv_contains(keys, skeys[i])) {
-            g_autofree char *list = g_strjoinv(", ", (char **)keys);
-            fail(error, s, "scenario", skeys[i], "unknown key (known: %s)", list);
-            return NULL;
-        }
     s->name = value(kf, "scenario", "name");
     if (!s->name) {
         g_autofree char *base = g_path_get_basename(path);
@@ -146,46 +193,8 @@ Scenario *scenario_parse(const char *path, const char *data, gsize len, GError *
         fail(error, s, "scenario", "profile", "missing: the profile each VM is started from");
         return NULL;
     }
-    g_autofree char *vms = value(kf, "scenario", "vms");
-    if (!vms || !*vms) {
-        fail(error, s, "scenario", "vms", "missing: the VMs' short names, e.g. vms=s1,s2");
+    if (!read_vms(kf, s, error) || !read_timing(kf, s, error))
         return NULL;
-    }
-    s->vms = g_strsplit(vms, ",", -1);
-    s->nvms = g_strv_length(s->vms);
-    for (guint i = 0; i < s->nvms; i++) {
-        g_strstrip(s->vms[i]);
-        g_autofree char *full = g_strdup_printf("%s-%s", s->name, s->vms[i]);
-        if (!*s->vms[i] || !profile_name_valid(full)) {
-            fail(error, s, "scenario", "vms",
-                 "\"%s\" does not make a valid VM name %s (letters, digits, '.', '_', '-')",
-                 s->vms[i], full);
-            return NULL;
-        }
-        for (guint j = 0; j < i; j++)
-            if (strcmp(s->vms[i], s->vms[j]) == 0) {
-                fail(error, s, "scenario", "vms", "\"%s\" is named twice", s->vms[i]);
-                return NULL;
-            }
-    }
-    g_autofree char *load = value(kf, "scenario", "load");
-    if (load && strcmp(load, "rate") != 0 && strcmp(load, "cgroup") != 0) {
-        fail(error, s, "scenario", "load",
-             "\"%s\" is not a load method (rate: sysbench --rate in the guest; cgroup: a busy "
-             "guest capped by a CPU limit, like cpulimit)",
-             load);
-        return NULL;
-    }
-    s->cgroup_load = g_strcmp0(load, "cgroup") == 0;
-    if (!seconds(kf, s, "step-seconds", 20, &s->step_s, error) ||
-        !seconds(kf, s, "settle-seconds", 3, &s->settle_s, error))
-        return NULL;
-    if (s->step_s < s->settle_s + 2) {
-        fail(error, s, "scenario", "step-seconds",
-             "%u leaves no time to measure after settle-seconds=%u (make it at least %u)",
-             s->step_s, s->settle_s, s->settle_s + 2);
-        return NULL;
-    }
     s->step_names = g_key_file_get_keys(kf, "steps", NULL, NULL);
     for (gsize i = 0; s->step_names[i]; i++) {
         g_autofree char *v = value(kf, "steps", s->step_names[i]);
