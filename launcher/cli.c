@@ -272,11 +272,14 @@ Profile *cli_load_profile_as(const char *arg, const char *name, GError **error)
         if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
             return profile_load(path, &env, error);
     }
+    g_auto(GStrv) names = cli_known_vm_names();
+    g_autofree char *hint = cli_did_you_mean(arg, (const char *const *)names);
+    g_ptr_array_add(dirs, NULL);
+    g_autofree char *where = g_strjoinv(", ", (char **)dirs->pdata);
     g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ,
-                "no profile named '%s' (looked for %s in "
-                "$QLAUNCH_PROFILE_PATH, ./profiles and the installed profiles); give a path to an "
-                ".ini file",
-                arg, file);
+                "no profile named '%s'%s (looked for %s in %s; qlaunch profiles lists them); give "
+                "a path to an .ini file",
+                arg, hint, file, where);
     return NULL;
 }
 
@@ -298,10 +301,12 @@ NetDef *cli_load_network(const char *arg, GError **error)
         if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
             return netdef_load(path, error);
     }
+    g_ptr_array_add(dirs, NULL);
+    g_autofree char *where = g_strjoinv(", ", (char **)dirs->pdata);
     g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ,
-                "no network named '%s' (looked for networks/%s under $QLAUNCH_PROFILE_PATH, "
-                "./profiles and the installed profiles); give a path to an .ini file",
-                arg, file);
+                "no network named '%s' (looked for networks/%s under %s); give a path to an .ini "
+                "file",
+                arg, file, where);
     return NULL;
 }
 
