@@ -7,19 +7,22 @@
 
 gboolean cli_quiet = FALSE;
 
-int cli_fail(const GError *error)
+int cli_fail(GError **error, GError **src)
 {
-    fprintf(stderr, "qlaunch: %s\n", error ? error->message : "failed");
+    if (src && *src)
+        g_propagate_error(error, g_steal_pointer(src));
+    else
+        g_set_error_literal(error, VM_ERROR, VM_ERROR_FAILED, "failed");
     return EXIT_FAIL;
 }
 
-int cli_failf(const char *fmt, ...)
+int cli_failf(GError **error, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "qlaunch: %s\n", msg);
+    g_set_error_literal(error, VM_ERROR, VM_ERROR_FAILED, msg);
     return EXIT_FAIL;
 }
 

@@ -17,16 +17,18 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 typedef struct {
     const char *name;
-    int (*run)(int argc, char **argv);
-    const char *args; /* "VM", "PROFILE|NAME", ... */
+    int (*run)(int argc, char **argv, GError **error); /* error: what main prints */
+    const char *args;                                  /* "VM", "PROFILE|NAME", ... */
     const char *summary;
 } Verb;
 
 extern gboolean cli_quiet;
 
-/* Prints "qlaunch: MESSAGE" to stderr and returns EXIT_FAIL. */
-int cli_fail(const GError *error);
-int cli_failf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* A verb's failure travels back to main, which prints "qlaunch: MESSAGE":
+ * cli_fail moves *src into *error, cli_failf sets it; both return
+ * EXIT_FAIL. */
+int cli_fail(GError **error, GError **src);
+int cli_failf(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* Prints "qlaunch: MESSAGE" and a pointer to VERB --help; returns
  * EXIT_USAGE. For a command line that cannot be right whatever the host. */
 int cli_usagef(const char *verb, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

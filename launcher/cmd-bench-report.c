@@ -167,19 +167,19 @@ gboolean bench_write_plot(const char *dir, json_t *doc, GError **error)
     return proc_gnuplot(dir, "plot.gp", error);
 }
 
-int bench_compare_files(const char *a_path, const char *b_path)
+int bench_compare_files(const char *a_path, const char *b_path, GError **error)
 {
     json_error_t je;
     json_auto_t *a = json_load_file(a_path, 0, &je);
     if (!a)
-        return cli_failf("--compare: %s: %s (line %d)", a_path, je.text, je.line);
+        return cli_failf(error, "--compare: %s: %s (line %d)", a_path, je.text, je.line);
     json_auto_t *b = json_load_file(b_path, 0, &je);
     if (!b)
-        return cli_failf("--compare: %s: %s (line %d)", b_path, je.text, je.line);
+        return cli_failf(error, "--compare: %s: %s (line %d)", b_path, je.text, je.line);
     g_autoptr(GError) err = NULL;
     g_autofree char *table = bench_compare(a, b, &err);
     if (!table)
-        return cli_failf("--compare %s %s: %s", a_path, b_path, err->message);
+        return cli_failf(error, "--compare %s %s: %s", a_path, b_path, err->message);
     printf("A = %s\nB = %s\n%s", a_path, b_path, table);
     return EXIT_OK;
 }

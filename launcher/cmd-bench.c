@@ -433,14 +433,14 @@ static json_t *run_profiles(Bench *b, GPtrArray *profiles)
 
 /* results.json, results.csv, plot.svg, the table; exit 0 when every
  * profile ran. */
-static int report(json_t *doc, const char *out, gboolean json)
+static int report(json_t *doc, const char *out, gboolean json, GError **error)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *results = g_build_filename(out, "results.json", NULL);
     g_autofree char *csv = bench_csv(doc);
     if (!bench_write_text(out, "results.csv", csv, &err) ||
         json_dump_file(doc, results, JSON_INDENT(2)))
-        return cli_failf("bench: cannot write results to %s: %s", out,
+        return cli_failf(error, "bench: cannot write results to %s: %s", out,
                          err ? err->message : g_strerror(errno));
     g_autoptr(GError) perr = NULL;
     guint nresults = 0, ok = 0, failed = 0;
@@ -473,7 +473,7 @@ static char *default_out(void)
     return g_build_filename("bench-results", stamp, NULL);
 }
 
-int cmd_bench(int argc, char **argv)
+int cmd_bench(int argc, char **argv, GError **error)
 {
     Bench b = { .runs = 3, .time_s = 3, .guest_dir = "/data" };
     int runs = 3, time_s = 3;
@@ -505,7 +505,7 @@ int cmd_bench(int argc, char **argv)
         if (argc != 3)
             return cli_usagef("bench", "bench --compare needs two results.json files (got %d)",
                               argc - 1);
-        return bench_compare_files(argv[1], argv[2]);
+        return bench_compare_files(argv[1], argv[2], error);
     }
     if (runs < 1 || runs > 1000)
         return cli_usagef("bench", "bench --runs: %d is not a run count (1 to 1000)", runs);
@@ -524,7 +524,7 @@ int cmd_bench(int argc, char **argv)
     if (scenario) {
         if (argc != 1)
             return cli_usagef("bench", "bench --scenario takes no profiles (the file names them)");
-        return scenario_run(scenario, out, json);
+        return scenario_run(scenario, out, json, error);
     }
     if (argc < 2)
         return cli_usagef("bench",
@@ -533,9 +533,9 @@ int cmd_bench(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) profiles = load_profiles(&b, argc - 1, argv + 1, &err);
     if (!profiles)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     if (g_mkdir_with_parents(out, 0755) < 0)
-        return cli_failf("bench --out: cannot create %s: %s", out, g_strerror(errno));
+        return cli_failf(error, "bench --out: cannot create %s: %s", out, g_strerror(errno));
     json_auto_t *doc = run_profiles(&b, profiles);
-    return report(doc, out, json);
+    return report(doc, out, json, error);
 }

@@ -11,4 +11,4 @@ gboolean bench_write_text(const char *dir, const char *name, const char *text, G
 /* DIR/plot.svg through gnuplot (names reach it only quoted). */
 gboolean bench_write_plot(const char *dir, json_t *doc, GError **error);
 /* bench --compare A.json B.json: prints the table; an exit code. */
-int bench_compare_files(const char *a_path, const char *b_path);
+int bench_compare_files(const char *a_path, const char *b_path, GError **error);

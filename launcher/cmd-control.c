@@ -12,46 +12,43 @@
 
 #define QMP_TIMEOUT_MS 10000
 
-/* Parses "VM" and opens its QMP; NULL after printing the error. */
-static QmpConn *open_vm(const char *name, VmPaths **out, pid_t *pid)
+/* Opens a running VM's QMP; NULL with the error. */
+static QmpConn *open_vm(const char *name, VmPaths **out, pid_t *pid, GError **error)
 {
-    g_autoptr(GError) err = NULL;
-    g_autoptr(VmPaths) v = cli_running_vm(name, pid, &err);
-    QmpConn *qmp = v ? vm_qmp_open(v, QMP_TIMEOUT_MS, &err) : NULL;
-    if (!qmp) {
-        cli_fail(err);
+    g_autoptr(VmPaths) v = cli_running_vm(name, pid, error);
+    QmpConn *qmp = v ? vm_qmp_open(v, QMP_TIMEOUT_MS, error) : NULL;
+    if (!qmp)
         return NULL;
-    }
     *out = g_steal_pointer(&v);
     return qmp;
 }
 
 static int simple_command(int argc, char **argv, const char *command, const char *summary,
-                          const char *done)
+                          const char *done, GError **error)
 {
     if (!cli_parse(&argc, &argv, NULL, "VM", summary, 1, 1))
         return EXIT_USAGE;
     g_autoptr(VmPaths) v = NULL;
-    g_autoptr(QmpConn) qmp = open_vm(argv[1], &v, NULL);
+    g_autoptr(QmpConn) qmp = open_vm(argv[1], &v, NULL, error);
     if (!qmp)
         return EXIT_FAIL;
     g_autoptr(GError) err = NULL;
     json_auto_t *r = qmp_conn_execute(qmp, command, NULL, QMP_TIMEOUT_MS, &err);
     if (!r)
-        return cli_failf("%s %s: %s", command, v->name, err->message);
+        return cli_failf(error, "%s %s: %s", command, v->name, err->message);
     if (!cli_quiet)
         printf("%s %s\n", done, v->name);
     return EXIT_OK;
 }
 
-int cmd_pause(int argc, char **argv)
+int cmd_pause(int argc, char **argv, GError **error)
 {
-    return simple_command(argc, argv, "stop", "Pause a VM's vCPUs (QMP stop).", "paused");
+    return simple_command(argc, argv, "stop", "Pause a VM's vCPUs (QMP stop).", "paused", error);
 }
 
-int cmd_resume(int argc, char **argv)
+int cmd_resume(int argc, char **argv, GError **error)
 {
-    return simple_command(argc, argv, "cont", "Resume a paused VM (QMP cont).", "resumed");
+    return simple_command(argc, argv, "cont", "Resume a paused VM (QMP cont).", "resumed", error);
 }
 
 /* One VM's state as JSON (transfer full); never fails: a VM that does not
@@ -225,7 +222,7 @@ static void print_state(json_t *j)
     printf("\n");
 }
 
-int cmd_status(int argc, char **argv)
+int cmd_status(int argc, char **argv, GError **error)
 {
     gboolean json = FALSE;
     GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
@@ -236,7 +233,7 @@ int cmd_status(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
     if (!v)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     json_auto_t *j = vm_state(v);
     const char *state = json_string_value(json_object_get(j, "state"));
     int rc = state_exit_code(state);
@@ -354,8 +351,9 @@ static GStrv profile_vm_names(void)
     return names;
 }
 
-int cmd_list(int argc, char **argv)
+int cmd_list(int argc, char **argv, GError **error)
 {
+    (void)error; /* reports its own output; no failure to hand back */
     gboolean json = FALSE, names_only = FALSE, all_vms = FALSE;
     GOptionEntry entries[] = {
         { "all", 'a', 0, G_OPTION_ARG_NONE, &all_vms,

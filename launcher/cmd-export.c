@@ -30,7 +30,7 @@ static Profile *export_source(const char *arg, const char *accel_arg, char **acc
     return p;
 }
 
-int cmd_export(int argc, char **argv)
+int cmd_export(int argc, char **argv, GError **error)
 {
     g_autofree char *format = NULL, *output = NULL, *accel_arg = NULL;
     GOptionEntry entries[] = {
@@ -57,7 +57,7 @@ int cmd_export(int argc, char **argv)
     g_autofree char *accel = NULL;
     g_autoptr(Profile) p = export_source(argv[1], accel_arg, &accel, &err);
     if (!p)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     g_autofree char *text = NULL, *lost = NULL;
     if (!strcmp(format, "libvirt")) {
         /* libvirt wants the emulator's absolute path */
@@ -66,7 +66,7 @@ int cmd_export(int argc, char **argv)
     } else if (!strcmp(format, "proxmox")) {
         text = export_proxmox(p, accel, &lost, &err);
         if (!text)
-            return cli_fail(err);
+            return cli_fail(error, &err);
     } else {
         CmdlineOpts o = { .qemu = qlaunch_qemu_binary(),
                           .runtime_dir = RUNDIR_MARK,
@@ -81,7 +81,7 @@ int cmd_export(int argc, char **argv)
     }
     if (output) {
         if (!g_file_set_contents(output, text, -1, &err))
-            return cli_fail(err);
+            return cli_fail(error, &err);
         if (!strcmp(format, "sh"))
             g_chmod(output, 0755);
     } else {

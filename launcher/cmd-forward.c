@@ -48,7 +48,7 @@ static void print_list(json_t *list)
     }
 }
 
-int cmd_forward(int argc, char **argv)
+int cmd_forward(int argc, char **argv, GError **error)
 {
     gboolean json = FALSE;
     g_autofree char *nic = NULL;
@@ -78,7 +78,7 @@ int cmd_forward(int argc, char **argv)
     g_autoptr(VmPaths) v = cli_running_vm(vm, &pid, &err);
     g_autoptr(Profile) p = v ? vm_running_profile(v, &err) : NULL;
     if (!p)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     g_autofree char *norm = add ? profile_normalise_forward(rule) : NULL;
     if (add && !norm)
         return cli_usagef("forward",
@@ -87,14 +87,14 @@ int cmd_forward(int argc, char **argv)
                           rule);
     /* before our own QMP connection: the check asks every VM, this one too */
     if (add && !fwd_port_free(norm, NULL, &err))
-        return cli_failf("forward add %s %s: %s", vm, norm, err->message);
+        return cli_failf(error, "forward add %s %s: %s", vm, norm, err->message);
     g_autoptr(QmpConn) qmp = vm_qmp_open(v, QMP_TIMEOUT_MS, &err);
     if (!qmp)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     if (list) {
         json_auto_t *l = fwd_list(qmp, &err);
         if (!l)
-            return cli_fail(err);
+            return cli_fail(error, &err);
         if (json)
             cli_print_json(l);
         else
@@ -103,14 +103,14 @@ int cmd_forward(int argc, char **argv)
     }
     const ProfileNet *n = user_nic(p, nic, &err);
     if (!n)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     if (add) {
         if (!fwd_add(qmp, n->name, norm, &err))
-            return cli_failf("forward add %s %s: %s", vm, norm, err->message);
+            return cli_failf(error, "forward add %s %s: %s", vm, norm, err->message);
         printf("added %s on %s [net %s]\n", norm, vm, n->name);
     } else {
         if (!fwd_remove(qmp, n->name, rule, &err))
-            return cli_failf("forward remove %s %s: %s", vm, rule, err->message);
+            return cli_failf(error, "forward remove %s %s: %s", vm, rule, err->message);
         printf("removed %s from %s [net %s]\n", rule, vm, n->name);
     }
     return EXIT_OK;

@@ -22,7 +22,7 @@ static void write_bytes(FILE *f, GBytes *b)
     fflush(f);
 }
 
-int cmd_exec(int argc, char **argv)
+int cmd_exec(int argc, char **argv, GError **error)
 {
     int timeout_s = 300;
     GOptionEntry entries[] = { { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
@@ -44,11 +44,11 @@ int cmd_exec(int argc, char **argv)
     g_autoptr(VmPaths) v = cli_running_vm(argv[1], NULL, &err);
     g_autoptr(QmpConn) qga = v ? vm_qga_open(v, 30000, &err) : NULL;
     if (!qga)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     g_autoptr(QgaExecResult) res =
         qga_exec(qga, (const char *const *)argv + first, NULL, timeout_s * 1000LL, &err);
     if (!res)
-        return cli_failf("exec %s in %s: %s", argv[first], v->name, err->message);
+        return cli_failf(error, "exec %s in %s: %s", argv[first], v->name, err->message);
     write_bytes(stdout, res->out);
     write_bytes(stderr, res->err);
     if (res->out_truncated || res->err_truncated)
@@ -110,7 +110,7 @@ static int pump(int sock, gboolean tty, int linger_ms)
     }
 }
 
-int cmd_console(int argc, char **argv)
+int cmd_console(int argc, char **argv, GError **error)
 {
     int linger_ms = 1000;
     GOptionEntry entries[] = { { "linger", 0, 0, G_OPTION_ARG_INT, &linger_ms,
@@ -125,10 +125,11 @@ int cmd_console(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autoptr(VmPaths) v = cli_running_vm(argv[1], NULL, &err);
     if (!v)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     int sock = connect_unix(v->serial);
     if (sock < 0)
-        return cli_failf("cannot connect to the serial console of %s (%s): %s (another console "
+        return cli_failf(error,
+                         "cannot connect to the serial console of %s (%s): %s (another console "
                          "attached, or [serial] enabled=false?)",
                          v->name, v->serial, g_strerror(errno));
     gboolean tty = isatty(0);

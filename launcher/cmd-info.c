@@ -55,7 +55,7 @@ static void warn_missing(const Profile *p)
         fprintf(stderr, "qlaunch: warning: %s (start will refuse)\n", err->message);
 }
 
-int cmd_cmdline(int argc, char **argv)
+int cmd_cmdline(int argc, char **argv, GError **error)
 {
     char *accel_opt = NULL;
     gboolean json = FALSE;
@@ -78,7 +78,7 @@ int cmd_cmdline(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autoptr(Profile) p = cli_load_profile(argv[1], &err);
     if (!p)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     cli_note_name(p);
     warn_missing(p);
     g_autofree char *accel = cli_preview_accel(p, accel_arg);
@@ -282,8 +282,9 @@ static void check_cgroups(Doctor *d)
     }
 }
 
-int cmd_doctor(int argc, char **argv)
+int cmd_doctor(int argc, char **argv, GError **error)
 {
+    (void)error; /* reports its own output; no failure to hand back */
     gboolean json = FALSE, no_probe = FALSE;
     GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
                                { "no-probe", 0, 0, G_OPTION_ARG_NONE, &no_probe,

@@ -205,11 +205,12 @@ static json_t *take_forwards(QmpConn *dqmp, json_t *fwds)
     return lost;
 }
 
-static int migrate_failed(VmPaths *v, QmpConn *src, VmPaths *dv, const GError *err)
+static int migrate_failed(VmPaths *v, QmpConn *src, VmPaths *dv, const GError *err, GError **error)
 {
     if (g_error_matches(err, VM_ERROR, VM_ERROR_POSTCOPY)) {
         g_autofree char *state = vm_run_state(src, 5000);
-        return cli_failf("migration of %s: %s. The source is %s and serves the pages the "
+        return cli_failf(error,
+                         "migration of %s: %s. The source is %s and serves the pages the "
                          "destination still lacks%s%s; both QEMUs are left running: see "
                          "'qlaunch qmp %s '{\"execute\":\"query-migrate\"}''",
                          v->name, err->message, state ? state : "not answering",
@@ -221,28 +222,29 @@ static int migrate_failed(VmPaths *v, QmpConn *src, VmPaths *dv, const GError *e
     migrate_unshare(src, NULL); /* it runs on: its snapshots must save RAM */
     /* QEMU resumes a source that ran once a migration fails or is cancelled. */
     g_autofree char *state = vm_run_state(src, 5000);
-    return cli_failf("migration of %s did not complete: %s. The VM keeps running on the source "
+    return cli_failf(error,
+                     "migration of %s did not complete: %s. The VM keeps running on the source "
                      "(state %s)%s",
                      v->name, err->message, state ? state : "unknown",
                      dv ? "; the destination was removed" : "");
 }
 
-static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *target)
+static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *target, GError **error)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(QmpConn) src = vm_qmp_open(v, 10000, &err);
     if (!src)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     g_autoptr(VmPaths) dv = NULL;
     g_autofree char *uri = g_strdup(target);
     g_autoptr(QmpConn) dqmp = NULL;
     if (c->local && !(dqmp = start_destination(v, c, &dv, &uri, &err))) {
         if (dv)
             discard_destination(dv);
-        return cli_fail(err);
+        return cli_fail(error, &err);
     }
     if (!migrate_configure(src, &c->m, FALSE, &err))
-        return migrate_failed(v, src, dv, err);
+        return migrate_failed(v, src, dv, err, error);
     json_auto_t *fwds = c->local ? fwd_list(src, NULL) : NULL;
     g_autofree char *was = vm_run_state(src, 5000);
     proc_catch_interrupts(TRUE);
@@ -252,11 +254,12 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
     if (isatty(2) && !cli_quiet)
         fprintf(stderr, "\n");
     if (!info)
-        return migrate_failed(v, src, dv, err);
+        return migrate_failed(v, src, dv, err, error);
     json_auto_t *summary = migrate_summary(info, &c->m);
     g_autofree char *dstate = NULL;
     if (c->local && !destination_ready(dqmp, was ? was : "running", &dstate, 10000))
-        return cli_failf("migration of %s completed but the destination is %s, not %s as the "
+        return cli_failf(error,
+                         "migration of %s completed but the destination is %s, not %s as the "
                          "source was; both QEMUs are left for inspection (%s, %s)",
                          v->name, dstate ? dstate : "not answering", was ? was : "running", v->dir,
                          dv->dir);
@@ -264,9 +267,10 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
     g_clear_pointer(&src, qmp_conn_free);
     if (c->local) {
         if (!hand_over(v, dv, &err))
-            return cli_fail(err);
+            return cli_fail(error, &err);
         if (c->m.ignore_shared && !migrate_unshare(dqmp, &err))
-            return cli_failf("VM %s migrated, but x-ignore-shared could not be turned off on the "
+            return cli_failf(error,
+                             "VM %s migrated, but x-ignore-shared could not be turned off on the "
                              "new QEMU (%s): a snapshot save would skip its RAM",
                              v->name, err->message);
         json_t *lost = take_forwards(dqmp, fwds);
@@ -293,7 +297,7 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
     return EXIT_OK;
 }
 
-int cmd_migrate(int argc, char **argv)
+int cmd_migrate(int argc, char **argv, GError **error)
 {
     MigrateCli c = { .timeout_s = 600 };
     GOptionEntry entries[] = {
@@ -338,16 +342,16 @@ int cmd_migrate(int argc, char **argv)
         c.m.bandwidth_bps = 100ull << 30; /* loopback: do not throttle */
     g_autoptr(GError) err = NULL;
     if (!c.local && !migrate_uri_valid(argv[2], &err))
-        return cli_fail(err);
+        return cli_fail(error, &err);
     pid_t pid = 0;
     g_autoptr(VmPaths) v = cli_running_vm(argv[1], &pid, &err);
     if (!v)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     /* one migration (or start or stop) of a VM at a time */
     int lock = vm_lock(v, &err);
     if (lock < 0)
-        return cli_fail(err);
-    int rc = run_migration(v, pid, &c, c.local ? NULL : argv[2]);
+        return cli_fail(error, &err);
+    int rc = run_migration(v, pid, &c, c.local ? NULL : argv[2], error);
     close(lock);
     return rc;
 }

@@ -31,7 +31,7 @@ static gboolean thread_stat(pid_t pid, json_int_t tid, int *cpu, double *secs)
     return TRUE;
 }
 
-int cmd_cpus(int argc, char **argv)
+int cmd_cpus(int argc, char **argv, GError **error)
 {
     gboolean json = FALSE;
     GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
@@ -48,7 +48,7 @@ int cmd_cpus(int argc, char **argv)
     json_auto_t *cpus =
         qmp ? qmp_conn_execute(qmp, "query-cpus-fast", NULL, QMP_TIMEOUT_MS, &err) : NULL;
     if (!cpus)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     json_auto_t *out = json_array();
     size_t i;
     json_t *c;
@@ -80,7 +80,7 @@ int cmd_cpus(int argc, char **argv)
     return EXIT_OK;
 }
 
-int cmd_qmp(int argc, char **argv)
+int cmd_qmp(int argc, char **argv, GError **error)
 {
     int timeout_s = 30;
     GOptionEntry entries[] = { { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
@@ -105,10 +105,10 @@ int cmd_qmp(int argc, char **argv)
     g_autoptr(QmpConn) qmp = v ? vm_qmp_open(v, timeout_s * 1000LL, &err) : NULL;
     json_auto_t *reply = qmp ? qmp_conn_transact(qmp, req, timeout_s * 1000LL, &err) : NULL;
     if (!reply)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     json_t *e = json_object_get(reply, "error");
     if (e)
-        return cli_failf("%s: %s (%s)", json_string_value(json_object_get(req, "execute")),
+        return cli_failf(error, "%s: %s (%s)", json_string_value(json_object_get(req, "execute")),
                          json_string_value(json_object_get(e, "desc")),
                          json_string_value(json_object_get(e, "class")));
     cli_print_json(json_object_get(reply, "return"));

@@ -50,7 +50,7 @@ static NetDef *find_def(const char *arg, gboolean required, GError **error)
     return NULL;
 }
 
-static int net_start(const char *arg, gboolean json, gboolean dry_run)
+static int net_start(const char *arg, gboolean json, gboolean dry_run, GError **error)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(NetDef) d = find_def(arg, TRUE, &err);
@@ -67,7 +67,7 @@ static int net_start(const char *arg, gboolean json, gboolean dry_run)
     gboolean already = FALSE;
     gint64 t0 = g_get_monotonic_time();
     if (!d || !nat_start(d, &already, &err))
-        return cli_fail(err);
+        return cli_fail(error, &err);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     json_auto_t *s = nat_status(d->name, d);
     if (json) {
@@ -87,17 +87,17 @@ static int net_start(const char *arg, gboolean json, gboolean dry_run)
     return EXIT_OK;
 }
 
-static int net_stop(const char *arg, gboolean force, gboolean json)
+static int net_stop(const char *arg, gboolean force, gboolean json, GError **error)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(NetDef) d = find_def(arg, FALSE, &err);
     if (err)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     const char *name = d ? d->name : arg;
     g_auto(GStrv) removed = NULL;
     gint64 t0 = g_get_monotonic_time();
     if (!nat_stop(name, d, force, &removed, &err))
-        return cli_fail(err);
+        return cli_fail(error, &err);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     if (json) {
         json_auto_t *a = json_array();
@@ -114,15 +114,16 @@ static int net_stop(const char *arg, gboolean force, gboolean json)
     return EXIT_OK;
 }
 
-static int net_status(const char *arg, gboolean json)
+static int net_status(const char *arg, gboolean json, GError **error)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(NetDef) d = find_def(arg, FALSE, &err);
     if (err)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     json_auto_t *s = nat_status(d ? d->name : arg, d);
     if (!d && !nat_state_read(arg))
-        return cli_failf("no network named '%s': no networks/%s.ini in the profile directories "
+        return cli_failf(error,
+                         "no network named '%s': no networks/%s.ini in the profile directories "
                          "and none started",
                          arg, arg);
     if (json)
@@ -167,7 +168,7 @@ static int net_list(gboolean json)
     return EXIT_OK;
 }
 
-int cmd_net(int argc, char **argv)
+int cmd_net(int argc, char **argv, GError **error)
 {
     gboolean json = FALSE, force = FALSE, dry_run = FALSE;
     GOptionEntry entries[] = {
@@ -199,8 +200,8 @@ int cmd_net(int argc, char **argv)
         return cli_usagef("net", "net %s: give the network's name, e.g. qlaunch net %s default", op,
                           op);
     if (!strcmp(op, "start"))
-        return net_start(name, json, dry_run);
+        return net_start(name, json, dry_run, error);
     if (!strcmp(op, "stop"))
-        return net_stop(name, force, json);
-    return net_status(name, json);
+        return net_stop(name, force, json, error);
+    return net_status(name, json, error);
 }

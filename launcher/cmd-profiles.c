@@ -20,8 +20,9 @@ static const char *quick_state(const char *name)
     return vm_pidfile_stale(v) ? "stale" : "shut off";
 }
 
-int cmd_profiles(int argc, char **argv)
+int cmd_profiles(int argc, char **argv, GError **error)
 {
+    (void)error; /* reports its own output; no failure to hand back */
     gboolean json = FALSE, names_only = FALSE;
     GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
                                { "names", 0, 0, G_OPTION_ARG_NONE, &names_only,

@@ -373,26 +373,26 @@ static json_t *verdict(const Scenario *s, json_t *steps, guint vcpus)
     return j;
 }
 
-int scenario_run(const char *file, const char *out_dir, gboolean json)
+int scenario_run(const char *file, const char *out_dir, gboolean json, GError **error)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *data = NULL;
     gsize len = 0;
     if (!g_file_get_contents(file, &data, &len, &err))
-        return cli_failf("--scenario: %s", err->message);
+        return cli_failf(error, "--scenario: %s", err->message);
     g_autoptr(Scenario) s = scenario_parse(file, data, len, &err);
     if (!s)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     g_autoptr(GPtrArray) profiles = g_ptr_array_new_with_free_func((GDestroyNotify)profile_free);
     for (guint v = 0; v < s->nvms; v++) {
         g_autofree char *name = g_strdup_printf("%s-%s", s->name, s->vms[v]);
         Profile *p = cli_load_profile_as(s->profile, name, &err);
         if (!p)
-            return cli_failf("scenario %s [scenario] profile: %s", file, err->message);
+            return cli_failf(error, "scenario %s [scenario] profile: %s", file, err->message);
         g_ptr_array_add(profiles, p);
     }
     if (g_mkdir_with_parents(out_dir, 0755) < 0)
-        return cli_failf("bench --out: cannot create %s: %s", out_dir, g_strerror(errno));
+        return cli_failf(error, "bench --out: cannot create %s: %s", out_dir, g_strerror(errno));
     RunVm *r = g_new0(RunVm, s->nvms);
     gboolean ok = TRUE;
     proc_catch_interrupts(TRUE); /* the VMs it started are stopped either way */
@@ -424,10 +424,10 @@ int scenario_run(const char *file, const char *out_dir, gboolean json)
     proc_catch_interrupts(FALSE);
     g_free(r);
     if (!doc)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     g_autofree char *jpath = g_build_filename(out_dir, "scenario.json", NULL);
     if (json_dump_file(doc, jpath, JSON_INDENT(2)) < 0)
-        return cli_failf("cannot write %s", jpath);
+        return cli_failf(error, "cannot write %s", jpath);
     GString *csv =
         g_string_new("step,vm,cpu_target,cpu_measured,mem_target,rss_pct,guest_mem_pct\n");
     scenario_append_rows(csv, doc, TRUE);

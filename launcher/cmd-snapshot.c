@@ -171,15 +171,16 @@ static int report(const Snap *s, const char *done, double secs, guint64 vm_state
     return EXIT_OK;
 }
 
-static int do_save(Snap *s, GPtrArray *list)
+static int do_save(Snap *s, GPtrArray *list, GError **error)
 {
     g_autoptr(GError) err = NULL;
     SnapInfo *old = snapshot_find(list, s->tag);
     if (!s->qmp && !snapshot_offline_check(s->p, (const char *const *)s->disks, &err))
-        return cli_failf("saving snapshot '%s' of %s: %s", s->tag, s->p->name, err->message);
+        return cli_failf(error, "saving snapshot '%s' of %s: %s", s->tag, s->p->name, err->message);
     if (old) {
         if (!s->force)
-            return cli_failf("snapshot '%s' already exists on VM %s (use --force to replace it, or "
+            return cli_failf(error,
+                             "snapshot '%s' already exists on VM %s (use --force to replace it, or "
                              "choose another name)",
                              s->tag, s->p->name);
         /* only where it is: a disk without it would fail the delete */
@@ -187,13 +188,14 @@ static int do_save(Snap *s, GPtrArray *list)
         gboolean ok = run_op_on(s, "delete", (const char *const *)old->disks->pdata, &err);
         g_ptr_array_remove_index(old->disks, old->disks->len - 1);
         if (!ok)
-            return cli_failf("replacing snapshot '%s' of %s: %s", s->tag, s->p->name, err->message);
+            return cli_failf(error, "replacing snapshot '%s' of %s: %s", s->tag, s->p->name,
+                             err->message);
     }
     gint64 t0 = g_get_monotonic_time();
     if (!run_op(s, "save", &err)) {
         /* QEMU reports a full disk as a plain I/O error: say what is left. */
         g_autofree char *space = free_space_note(s);
-        return cli_failf("saving snapshot '%s' of %s failed: %s%s%s", s->tag, s->p->name,
+        return cli_failf(error, "saving snapshot '%s' of %s failed: %s%s%s", s->tag, s->p->name,
                          err->message, space,
                          s->qmp ? " (the VM keeps running; earlier snapshots are untouched)" : "");
     }
@@ -219,16 +221,17 @@ static gboolean vm_is_running(QmpConn *qmp)
     return json_is_true(json_object_get(st, "running"));
 }
 
-static int do_load(Snap *s, GPtrArray *list)
+static int do_load(Snap *s, GPtrArray *list, GError **error)
 {
     SnapInfo *info = snapshot_find(list, s->tag);
     if (!info)
-        return cli_failf("no snapshot named '%s' on VM %s (see 'qlaunch snapshot list %s')", s->tag,
-                         s->p->name, s->p->name);
+        return cli_failf(error, "no snapshot named '%s' on VM %s (see 'qlaunch snapshot list %s')",
+                         s->tag, s->p->name, s->p->name);
     g_autoptr(GError) err = NULL;
     if (!on_every_disk(s, info, &err) ||
         (!s->qmp && !snapshot_offline_check(s->p, (const char *const *)s->disks, &err)))
-        return cli_failf("loading snapshot '%s' of %s: %s", s->tag, s->p->name, err->message);
+        return cli_failf(error, "loading snapshot '%s' of %s: %s", s->tag, s->p->name,
+                         err->message);
     gint64 t0 = g_get_monotonic_time();
     gboolean was_running = s->qmp && vm_is_running(s->qmp);
     gboolean ok = run_op(s, "load", &err);
@@ -237,7 +240,7 @@ static int do_load(Snap *s, GPtrArray *list)
         json_auto_t *r = qmp_conn_execute(s->qmp, "cont", NULL, 10000, NULL);
     }
     if (!ok)
-        return cli_failf("loading snapshot '%s' of %s failed: %s", s->tag, s->p->name,
+        return cli_failf(error, "loading snapshot '%s' of %s failed: %s", s->tag, s->p->name,
                          err->message);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     if (s->qmp)
@@ -252,14 +255,14 @@ static int do_load(Snap *s, GPtrArray *list)
             info->vm_state_size ? " (its memory state is used only by a live load)" : "", secs));
 }
 
-static int do_delete(Snap *s, GPtrArray *list)
+static int do_delete(Snap *s, GPtrArray *list, GError **error)
 {
     if (!snapshot_find(list, s->tag))
-        return cli_failf("no snapshot named '%s' on VM %s (see 'qlaunch snapshot list %s')", s->tag,
-                         s->p->name, s->p->name);
+        return cli_failf(error, "no snapshot named '%s' on VM %s (see 'qlaunch snapshot list %s')",
+                         s->tag, s->p->name, s->p->name);
     g_autoptr(GError) err = NULL;
     if (!run_op(s, "delete", &err))
-        return cli_failf("deleting snapshot '%s' of %s failed: %s", s->tag, s->p->name,
+        return cli_failf(error, "deleting snapshot '%s' of %s failed: %s", s->tag, s->p->name,
                          err->message);
     return report(s, "deleted", 0, 0,
                   g_strdup_printf("deleted snapshot '%s' of %s%s", s->tag, s->p->name,
@@ -324,7 +327,7 @@ static void interrupted_note(Snap *s, const char *op, int rc)
             s->p ? s->p->name : "", vm);
 }
 
-int cmd_snapshot(int argc, char **argv)
+int cmd_snapshot(int argc, char **argv, GError **error)
 {
     Snap s = { .timeout_s = 600 };
     GOptionEntry entries[] = {
@@ -367,15 +370,15 @@ int cmd_snapshot(int argc, char **argv)
     if (!is_list)
         proc_catch_interrupts(TRUE);
     if (!snap_open(&s, argv[2], &err) || !(list = snap_list(&s, &err)))
-        rc = cli_fail(err);
+        rc = cli_fail(error, &err);
     else if (is_list)
         rc = do_list(&s, list);
     else if (!strcmp(op, "save"))
-        rc = do_save(&s, list);
+        rc = do_save(&s, list, error);
     else if (!strcmp(op, "load"))
-        rc = do_load(&s, list);
+        rc = do_load(&s, list, error);
     else
-        rc = do_delete(&s, list);
+        rc = do_delete(&s, list, error);
     if (!is_list) {
         proc_catch_interrupts(FALSE);
         if (proc_interrupted)

@@ -23,7 +23,7 @@ static int report_started(VmPaths *v, const Profile *p, const char *accel, const
     return EXIT_OK;
 }
 
-int cmd_start(int argc, char **argv)
+int cmd_start(int argc, char **argv, GError **error)
 {
     StartOpts o = { .timeout_s = 120 };
     g_autofree char *incoming = NULL;
@@ -52,10 +52,10 @@ int cmd_start(int argc, char **argv)
     gint64 t0 = g_get_monotonic_time();
     g_autoptr(GError) err = NULL;
     if (incoming && !migrate_uri_valid(incoming, &err))
-        return cli_fail(err);
+        return cli_fail(error, &err);
     g_autoptr(Profile) p = cli_load_profile(argv[1], &err);
     if (!p)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     cli_note_name(p);
     g_autoptr(VmPaths) v = vm_paths_new(p->name);
     g_autofree char *accel = NULL, *reason = NULL;
@@ -64,8 +64,8 @@ int cmd_start(int argc, char **argv)
     g_autoptr(QmpConn) qmp = start_vm(v, p, &o, &accel, &reason, &err);
     proc_catch_interrupts(FALSE);
     if (!qmp)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     if (incoming && !migrate_listen(qmp, incoming, &mig, &err))
-        return cli_fail(err);
+        return cli_fail(error, &err);
     return report_started(v, p, accel, reason, &o, t0);
 }

@@ -86,7 +86,7 @@ static void print_sample(json_t *j)
     }
 }
 
-int cmd_stats(int argc, char **argv)
+int cmd_stats(int argc, char **argv, GError **error)
 {
     gboolean json = FALSE, no_guest = FALSE;
     double interval = 0;
@@ -115,7 +115,7 @@ int cmd_stats(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
     if (!v)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     StatsSource src = { .v = v };
     json_t *prev = NULL;
     proc_catch_interrupts(TRUE);
@@ -128,7 +128,7 @@ int cmd_stats(int argc, char **argv)
         json_t *cur = stats_sample(&src, !no_guest, &err);
         stats_source_clear(&src);
         if (!cur) {
-            rc = cli_fail(err);
+            rc = cli_fail(error, &err);
             break;
         }
         stats_derive(cur, prev);
@@ -269,11 +269,11 @@ static gboolean color_ok(void)
     return isatty(1) && !(nc && *nc) && g_strcmp0(g_getenv("TERM"), "dumb") != 0;
 }
 
-static int top_interactive(double delay)
+static int top_interactive(double delay, GError **error)
 {
     struct termios old, raw;
     if (tcgetattr(0, &old) < 0)
-        return cli_failf("top: cannot read the terminal's settings");
+        return cli_failf(error, "top: cannot read the terminal's settings");
     raw = old;
     raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
     raw.c_cc[VMIN] = 0;
@@ -308,8 +308,9 @@ static int top_interactive(double delay)
     return EXIT_OK;
 }
 
-int cmd_top(int argc, char **argv)
+int cmd_top(int argc, char **argv, GError **error)
 {
+    (void)error; /* reports its own output; no failure to hand back */
     gboolean json = FALSE, once = FALSE;
     double delay = 2;
     g_autofree char *sort = NULL;
@@ -341,7 +342,7 @@ int cmd_top(int argc, char **argv)
             return cli_usagef("top", "top: --sort %s: use cpu, mem, disk or name", sort);
     }
     if (!once && !json && isatty(0) && isatty(1))
-        return top_interactive(delay);
+        return top_interactive(delay, error);
     /* one shot: two samples --delay apart, so the rates mean something */
     json_auto_t *prev = json_object();
     json_decref(top_sample(prev));

@@ -10,7 +10,7 @@
 /* How long a SIGKILLed QEMU may take to exit. */
 #define KILL_WAIT_MS 30000
 
-int cmd_stop(int argc, char **argv)
+int cmd_stop(int argc, char **argv, GError **error)
 {
     int timeout_s = 30;
     gboolean no_agent = FALSE, json = FALSE;
@@ -31,7 +31,7 @@ int cmd_stop(int argc, char **argv)
     pid_t pid = 0;
     g_autoptr(VmPaths) v = cli_running_vm(argv[1], &pid, &err);
     if (!v)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     gint64 t0 = g_get_monotonic_time();
     proc_catch_interrupts(TRUE);
     /* one lifecycle change at a time: a start, another stop or a migration
@@ -39,27 +39,29 @@ int cmd_stop(int argc, char **argv)
     int lock = vm_lock_wait(v, (timeout_s + 30) * 1000LL, &proc_interrupted, &err);
     if (lock < 0 && g_file_test(v->dir, G_FILE_TEST_IS_DIR)) {
         proc_catch_interrupts(FALSE);
-        return cli_fail(err);
+        return cli_fail(error, &err);
     }
     pid = lock >= 0 ? vm_read_pid(v) : 0; /* a migration meanwhile moved it to a new QEMU */
     if (!pid) {
         if (lock >= 0)
             close(lock);
         proc_catch_interrupts(FALSE);
-        return cli_failf("VM %s is not running any more (another qlaunch stopped it meanwhile)",
-                         v->name);
+        return cli_failf(
+            error, "VM %s is not running any more (another qlaunch stopped it meanwhile)", v->name);
     }
     const char *how = stop_vm(v, pid, timeout_s, !no_agent, TRUE);
     close(lock);
     proc_catch_interrupts(FALSE);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     if (!how)
-        return cli_failf("stop of VM %s interrupted after %.1f s: the guest was asked to power "
+        return cli_failf(error,
+                         "stop of VM %s interrupted after %.1f s: the guest was asked to power "
                          "off and may still do so; QEMU (pid %d) runs on. 'qlaunch stop %s' "
                          "again waits for it, 'qlaunch kill %s' ends it now",
                          v->name, secs, (int)pid, v->name, v->name);
     if (proc_alive(pid))
-        return cli_failf("VM %s: QEMU (pid %d) had not exited %.1f s after %s; its runtime dir "
+        return cli_failf(error,
+                         "VM %s: QEMU (pid %d) had not exited %.1f s after %s; its runtime dir "
                          "is kept: try 'qlaunch kill %s'",
                          v->name, (int)pid, secs, how, v->name);
     if (json) {
@@ -72,7 +74,7 @@ int cmd_stop(int argc, char **argv)
     return EXIT_OK;
 }
 
-int cmd_kill(int argc, char **argv)
+int cmd_kill(int argc, char **argv, GError **error)
 {
     if (!cli_parse(&argc, &argv, NULL, "VM",
                    "Kill a VM's QEMU at once (SIGKILL); unsaved guest "
@@ -83,10 +85,11 @@ int cmd_kill(int argc, char **argv)
     pid_t pid = 0;
     g_autoptr(VmPaths) v = cli_running_vm(argv[1], &pid, &err);
     if (!v)
-        return cli_fail(err);
+        return cli_fail(error, &err);
     kill(pid, SIGKILL);
     if (!proc_wait_gone(pid, KILL_WAIT_MS))
-        return cli_failf("VM %s: QEMU (pid %d) had not exited %d s after SIGKILL (stuck in the "
+        return cli_failf(error,
+                         "VM %s: QEMU (pid %d) had not exited %d s after SIGKILL (stuck in the "
                          "kernel?); its runtime dir is kept",
                          v->name, (int)pid, KILL_WAIT_MS / 1000);
     vm_runtime_remove(v);

@@ -4,28 +4,28 @@
 #include "cli.h"
 #include "lifecycle.h"
 
-int cmd_start(int argc, char **argv);
-int cmd_stop(int argc, char **argv);
-int cmd_kill(int argc, char **argv);
-int cmd_pause(int argc, char **argv);
-int cmd_resume(int argc, char **argv);
-int cmd_status(int argc, char **argv);
-int cmd_list(int argc, char **argv);
-int cmd_cpus(int argc, char **argv);
-int cmd_qmp(int argc, char **argv);
-int cmd_exec(int argc, char **argv);
-int cmd_console(int argc, char **argv);
-int cmd_snapshot(int argc, char **argv);
-int cmd_migrate(int argc, char **argv);
-int cmd_cmdline(int argc, char **argv);
-int cmd_doctor(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
-int cmd_forward(int argc, char **argv);
-int cmd_net(int argc, char **argv);
-int cmd_stats(int argc, char **argv);
-int cmd_top(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int cmd_profiles(int argc, char **argv);
+int cmd_start(int argc, char **argv, GError **error);
+int cmd_stop(int argc, char **argv, GError **error);
+int cmd_kill(int argc, char **argv, GError **error);
+int cmd_pause(int argc, char **argv, GError **error);
+int cmd_resume(int argc, char **argv, GError **error);
+int cmd_status(int argc, char **argv, GError **error);
+int cmd_list(int argc, char **argv, GError **error);
+int cmd_cpus(int argc, char **argv, GError **error);
+int cmd_qmp(int argc, char **argv, GError **error);
+int cmd_exec(int argc, char **argv, GError **error);
+int cmd_console(int argc, char **argv, GError **error);
+int cmd_snapshot(int argc, char **argv, GError **error);
+int cmd_migrate(int argc, char **argv, GError **error);
+int cmd_cmdline(int argc, char **argv, GError **error);
+int cmd_doctor(int argc, char **argv, GError **error);
+int cmd_bench(int argc, char **argv, GError **error);
+int cmd_forward(int argc, char **argv, GError **error);
+int cmd_net(int argc, char **argv, GError **error);
+int cmd_stats(int argc, char **argv, GError **error);
+int cmd_top(int argc, char **argv, GError **error);
+int cmd_export(int argc, char **argv, GError **error);
+int cmd_profiles(int argc, char **argv, GError **error);
 
 /* The accelerator to show for p: accel_arg, else what the cached KVM probe
  * says (no VM is booted to find out). transfer full */

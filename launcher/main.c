@@ -100,7 +100,7 @@ int main(int argc, char **argv)
             if (!v)
                 return unknown_verb(argv[first + 1]);
             char *help[] = { argv[first + 1], "--help", NULL };
-            return v->run(2, help);
+            return v->run(2, help, NULL);
         }
         usage(stdout);
         return EXIT_OK;
@@ -120,5 +120,9 @@ int main(int argc, char **argv)
         vargv[n++] = argv[i];
     for (int i = first + 1; i < argc; i++)
         vargv[n++] = argv[i];
-    return v->run(n, vargv);
+    g_autoptr(GError) err = NULL;
+    int rc = v->run(n, vargv, &err);
+    if (err) /* every verb's failure is printed here, once */
+        fprintf(stderr, "qlaunch: %s\n", err->message);
+    return rc;
 }

@@ -39,4 +39,4 @@ double scenario_spread(const Scenario *s, const double *means, const gboolean *u
 /* qlaunch bench --scenario FILE: runs it, writes DIR/scenario.json,
  * scenario.csv and scenario.svg, prints a table (or the JSON) and a
  * verdict on interference. */
-int scenario_run(const char *file, const char *out_dir, gboolean json);
+int scenario_run(const char *file, const char *out_dir, gboolean json, GError **error);

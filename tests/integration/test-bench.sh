@@ -90,7 +90,7 @@ prof unlimited 1 ''
 "$QL" start -q "$work/unlimited.ini" --wait-agent >/dev/null
 "$QL" exec unlimited -- sh -c 'while :; do :; done >/dev/null 2>&1 &' >/dev/null
 s=$(share unlimited)
-check "the same busy guest without the limit gets well above it (measured $s%)" [ "$s" -gt 60 ]
+check "the same busy guest without the limit gets well above it: over the limit + 20 points (measured $s%)" [ "$s" -gt 45 ]
 "$QL" stop -q unlimited --no-agent --timeout 5 >/dev/null
 
 # --- a two-VM scenario with short steps ---
