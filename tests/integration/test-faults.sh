@@ -14,7 +14,16 @@ prof() { # FILE NAME
 qpid() { cat "$QLAUNCH_RUNTIME_DIR/$1/qemu.pid" 2>/dev/null; }
 # live_qemus NAME: QEMUs of VM NAME that run (killed ones may stay zombies
 # here: this machine's init does not reap them)
-live_qemus() { local p n=0; for p in $(pgrep -x "qlaunch-$1"); do gone "$p" || n=$((n + 1)); done; echo $n; }
+# live_qemus NAME: QEMUs of VM NAME in this test's runtime dir (not another
+# suite's VM of the same name on this host) that have not exited
+live_qemus() {
+    local p n=0
+    for p in $(pgrep -x "qlaunch-$1"); do
+        tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$QLAUNCH_RUNTIME_DIR/" || continue
+        gone "$p" || n=$((n + 1))
+    done
+    echo $n
+}
 no_live_qemus() { [ "$(live_qemus "$1")" -eq 0 ]; }
 # timed CMD...: like run, and $secs is how long it took
 timed() { local t0=$SECONDS; run "$@"; secs=$((SECONDS - t0)); }

@@ -32,7 +32,16 @@ live() { # live processes named $1 (-x) whose name matches; zombies left out
     for p in $(pgrep "$@" 2>/dev/null); do gone "$p" || c=$((c + 1)); done
     echo "$c"
 }
-qemus() { live -x "qlaunch-ld[0-9]+"; }
+# this test's QEMUs: its runtime dir in their argv (another suite's VMs on
+# this host are not this test's leak)
+qemus() {
+    local p c=0
+    for p in $(pgrep -x "qlaunch-ld[0-9]+" 2>/dev/null); do
+        tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$QLAUNCH_RUNTIME_DIR/" || continue
+        gone "$p" || c=$((c + 1))
+    done
+    echo "$c"
+}
 zombies() { ps -eo stat= | grep -c '^Z' || true; }
 taps() { inns ip -o link show 2>/dev/null | grep -c ': qltap' || true; }
 rundirs() { find "$QLAUNCH_RUNTIME_DIR" -mindepth 1 -maxdepth 1 ! -name _networks 2>/dev/null | wc -l; }
