@@ -69,8 +69,11 @@ char *cli_did_you_mean(const char *word, const char *const *choices)
     return hint ? g_strdup_printf(" (did you mean '%s'?)", hint) : g_strdup("");
 }
 
-gboolean cli_subverb(const char *verb, const char *op, const char *const *choices)
+gboolean cli_subverb(const char *verb, const char *op)
 {
+    const Verb *v = cli_find_verb(verb);
+    const char *const *choices = v ? v->subverbs : NULL;
+    g_return_val_if_fail(choices, FALSE);
     for (gsize i = 0; choices[i]; i++)
         if (!strcmp(op, choices[i]))
             return TRUE;
@@ -91,9 +94,12 @@ void cli_info(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const char *args,
-                   const char *summary, int min_pos, int max_pos)
+gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries)
 {
+    const Verb *verb = cli_find_verb((*argv)[0]);
+    g_return_val_if_fail(verb, FALSE);
+    const char *args = verb->args, *summary = verb->description;
+    int min_pos = verb->min_pos, max_pos = verb->max_pos;
     g_autofree char *usage =
         *args ? g_strdup_printf("%s %s", (*argv)[0], args) : g_strdup((*argv)[0]);
     /* --help prints "Usage: qlaunch VERB [OPTION…] ARGS" */
@@ -148,7 +154,7 @@ gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const c
     if (pos < min_pos || (max_pos >= 0 && pos > max_pos)) {
         if (max_pos == 0)
             fprintf(stderr, "qlaunch %s: takes no arguments, got '%s'\n", (*argv)[0], (*argv)[1]);
-        else if (pos > max_pos)
+        else if (max_pos >= 0 && pos > max_pos)
             fprintf(stderr, "qlaunch %s: too many arguments (%d given, at most %d): expected %s\n",
                     (*argv)[0], pos, max_pos, args);
         else

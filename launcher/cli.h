@@ -19,8 +19,15 @@ typedef struct {
     const char *name;
     int (*run)(int argc, char **argv, GError **error); /* error: what main prints */
     const char *args;                                  /* "VM", "PROFILE|NAME", ... */
-    const char *summary;
+    const char *summary;                               /* one line: qlaunch --help */
+    const char *description;                           /* qlaunch VERB --help */
+    int min_pos, max_pos;        /* positional arguments; max -1: any number */
+    const char *const *subverbs; /* snapshot save|load|..., or NULL */
 } Verb;
+
+/* The verb table (verbs.c), ended by a NULL name. */
+extern const Verb cli_verbs[];
+const Verb *cli_find_verb(const char *name);
 
 extern gboolean cli_quiet;
 
@@ -37,15 +44,15 @@ int cli_usagef(const char *verb, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 const char *cli_closest(const char *word, const char *const *choices);
 /* " (did you mean 'X'?)" for cli_closest, or "" (transfer full) */
 char *cli_did_you_mean(const char *word, const char *const *choices);
-/* Checks a sub-verb (snapshot save, net start, ...); prints the error with
- * a suggestion and returns FALSE when op is none of choices. */
-gboolean cli_subverb(const char *verb, const char *op, const char *const *choices);
+/* Checks a sub-verb (snapshot save, net start, ...) against the verb
+ * table; prints the error with a suggestion and returns FALSE when op is
+ * none of them. */
+gboolean cli_subverb(const char *verb, const char *op);
 /* Prints a message unless --quiet. */
 void cli_info(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Parses a verb's options; prints usage and returns FALSE on error. Leaves
  * the positional arguments in argc and argv (argv[0] is the verb). */
-gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries, const char *args,
-                   const char *summary, int min_pos, int max_pos);
+gboolean cli_parse(int *argc, char ***argv, const GOptionEntry *entries);
 /* A file path, or a profile name looked up in QLAUNCH_PROFILE_PATH,
  * ./profiles and the installed profiles. */
 Profile *cli_load_profile(const char *arg, GError **error);

@@ -498,8 +498,7 @@ int cmd_bench(int argc, char **argv, GError **error)
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print results.json instead of the table", NULL },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "PROFILE...",
-                   "Run sysbench in each profile's guest and on the host, side by side.", 0, 64))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     if (do_compare) {
         if (argc != 3)

@@ -23,10 +23,10 @@ static QmpConn *open_vm(const char *name, VmPaths **out, pid_t *pid, GError **er
     return qmp;
 }
 
-static int simple_command(int argc, char **argv, const char *command, const char *summary,
-                          const char *done, GError **error)
+static int simple_command(int argc, char **argv, const char *command, const char *done,
+                          GError **error)
 {
-    if (!cli_parse(&argc, &argv, NULL, "VM", summary, 1, 1))
+    if (!cli_parse(&argc, &argv, NULL))
         return EXIT_USAGE;
     g_autoptr(VmPaths) v = NULL;
     g_autoptr(QmpConn) qmp = open_vm(argv[1], &v, NULL, error);
@@ -43,12 +43,12 @@ static int simple_command(int argc, char **argv, const char *command, const char
 
 int cmd_pause(int argc, char **argv, GError **error)
 {
-    return simple_command(argc, argv, "stop", "Pause a VM's vCPUs (QMP stop).", "paused", error);
+    return simple_command(argc, argv, "stop", "paused", error);
 }
 
 int cmd_resume(int argc, char **argv, GError **error)
 {
-    return simple_command(argc, argv, "cont", "Resume a paused VM (QMP cont).", "resumed", error);
+    return simple_command(argc, argv, "cont", "resumed", error);
 }
 
 /* One VM's state as JSON (transfer full); never fails: a VM that does not
@@ -227,8 +227,7 @@ int cmd_status(int argc, char **argv, GError **error)
     gboolean json = FALSE;
     GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
                                G_OPTION_ENTRY_NULL };
-    if (!cli_parse(&argc, &argv, entries, "VM", "Show a VM's state, pid, accelerator and why.", 1,
-                   1))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
     g_autoptr(VmPaths) v = cli_vm(argv[1], &err);
@@ -364,10 +363,7 @@ int cmd_list(int argc, char **argv, GError **error)
           "Only the names, without asking the VMs (for completion)", NULL },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "",
-                   "List the VMs that have a runtime dir (running, or left stale); with --all, "
-                   "also those of every profile.",
-                   0, 0))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     g_auto(GStrv) names = all_vms ? profile_vm_names() : vm_list_names();
     if (names_only) {

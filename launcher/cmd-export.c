@@ -41,11 +41,7 @@ int cmd_export(int argc, char **argv, GError **error)
           "Export for kvm or tcg (default: the running VM's, else what this host would use)", "A" },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "VM|PROFILE",
-                   "Write a VM as libvirt domain XML (virsh define), a Proxmox qm config, or a "
-                   "standalone sh script with the QEMU argv; what does not carry over is listed "
-                   "on stderr.",
-                   1, 1))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     if (!format)
         return cli_usagef("export", "export: give --format libvirt, proxmox or sh");

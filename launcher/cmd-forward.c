@@ -57,16 +57,12 @@ int cmd_forward(int argc, char **argv, GError **error)
                                  "NAME" },
                                { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
                                G_OPTION_ENTRY_NULL };
-    if (!cli_parse(&argc, &argv, entries, "add|remove|list VM [RULE]",
-                   "Host forwards of a running VM's user-mode NIC: add tcp:127.0.0.1:8080-:80, "
-                   "remove tcp:127.0.0.1:8080, list.",
-                   2, 3))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     const char *op = argv[1], *vm = argv[2], *rule = argc > 3 ? argv[3] : NULL;
     gboolean list = strcmp(op, "list") == 0, add = strcmp(op, "add") == 0,
              remove = strcmp(op, "remove") == 0;
-    static const char *const ops[] = { "add", "remove", "list", NULL };
-    if (!cli_subverb("forward", op, ops))
+    if (!cli_subverb("forward", op))
         return EXIT_USAGE;
     if ((add || remove) && !rule)
         return cli_usagef("forward", "forward %s: give the rule, e.g. qlaunch forward %s %s %s", op,

@@ -28,10 +28,7 @@ int cmd_exec(int argc, char **argv, GError **error)
     GOptionEntry entries[] = { { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
                                  "Seconds the command may run (300)", "S" },
                                G_OPTION_ENTRY_NULL };
-    if (!cli_parse(&argc, &argv, entries, "VM -- COMMAND [ARG...]",
-                   "Run a command in the guest "
-                   "through the guest agent; print its output and exit with its exit code.",
-                   2, -1))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     int first = 2;
     if (strcmp(argv[2], "--") == 0)
@@ -117,10 +114,7 @@ int cmd_console(int argc, char **argv, GError **error)
                                  "With piped input: ms to keep printing after it ends (1000)",
                                  "MS" },
                                G_OPTION_ENTRY_NULL };
-    if (!cli_parse(&argc, &argv, entries, "VM",
-                   "Attach to the VM's serial console. Ctrl-] "
-                   "detaches (the VM keeps running).",
-                   1, 1))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
     g_autoptr(VmPaths) v = cli_running_vm(argv[1], NULL, &err);

@@ -65,10 +65,7 @@ int cmd_cmdline(int argc, char **argv, GError **error)
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the argv as a JSON array", NULL },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "PROFILE|NAME",
-                   "Print the QEMU command line a profile "
-                   "gives; start nothing.",
-                   1, 1))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     g_autofree char *accel_arg = accel_opt;
     if (accel_arg && strcmp(accel_arg, "kvm") && strcmp(accel_arg, "tcg")) {
@@ -290,7 +287,7 @@ int cmd_doctor(int argc, char **argv, GError **error)
                                { "no-probe", 0, 0, G_OPTION_ARG_NONE, &no_probe,
                                  "Do not boot a probe guest under KVM", NULL },
                                G_OPTION_ENTRY_NULL };
-    if (!cli_parse(&argc, &argv, entries, "", "Check what this host can run and why.", 0, 0))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     Doctor d = { .checks = json_array() };
     check_tools(&d);

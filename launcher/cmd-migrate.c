@@ -325,11 +325,7 @@ int cmd_migrate(int argc, char **argv, GError **error)
         { "json", 0, 0, G_OPTION_ARG_NONE, &c.json, "Print the metrics as JSON", NULL },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "VM URI|--local",
-                   "Live-migrate a running VM to "
-                   "tcp:HOST:PORT or unix:PATH (a destination started with 'qlaunch start "
-                   "PROFILE --incoming URI'), or --local into a new QEMU here.",
-                   1, 2))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     g_autofree char *dest_profile = c.dest_profile;
     if (c.local == (argc == 3)) {

@@ -36,10 +36,7 @@ int cmd_cpus(int argc, char **argv, GError **error)
     gboolean json = FALSE;
     GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
                                G_OPTION_ENTRY_NULL };
-    if (!cli_parse(&argc, &argv, entries, "VM",
-                   "List vCPUs: index, host thread, last host CPU, "
-                   "CPU time.",
-                   1, 1))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
     pid_t pid = 0;
@@ -86,10 +83,7 @@ int cmd_qmp(int argc, char **argv, GError **error)
     GOptionEntry entries[] = { { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
                                  "Seconds to wait for the reply (30)", "S" },
                                G_OPTION_ENTRY_NULL };
-    if (!cli_parse(&argc, &argv, entries, "VM 'JSON'",
-                   "Send one raw QMP command, e.g. "
-                   "'{\"execute\":\"query-status\"}', and print its return value as JSON.",
-                   2, 2))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     json_error_t jerr;
     json_auto_t *req = json_loads(argv[2], 0, &jerr);

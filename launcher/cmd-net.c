@@ -181,15 +181,10 @@ int cmd_net(int argc, char **argv, GError **error)
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "start|stop|status NAME | list",
-                   "NAT networks from profiles/networks/NAME.ini: a bridge with the gateway "
-                   "address, masquerade in an nftables table of qlaunch's own, dnsmasq for DHCP "
-                   "and DNS (start and stop need root or CAP_NET_ADMIN).",
-                   1, 2))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     const char *op = argv[1], *name = argc > 2 ? argv[2] : NULL;
-    static const char *const ops[] = { "start", "stop", "status", "list", NULL };
-    if (!cli_subverb("net", op, ops))
+    if (!cli_subverb("net", op))
         return EXIT_USAGE;
     if (!strcmp(op, "list")) {
         if (name)

@@ -28,11 +28,7 @@ int cmd_profiles(int argc, char **argv, GError **error)
                                { "names", 0, 0, G_OPTION_ARG_NONE, &names_only,
                                  "Only the names a verb takes (for completion)", NULL },
                                G_OPTION_ENTRY_NULL };
-    if (!cli_parse(&argc, &argv, entries, "",
-                   "Every profile on the search path ($QLAUNCH_PROFILE_PATH, ./profiles, "
-                   "~/.config/qlaunch/profiles, beside the binary, the installed ones; the first "
-                   "of a name wins), the VM it defines and whether that VM runs.",
-                   0, 0))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     g_autoptr(GPtrArray) from = NULL;
     g_autoptr(GPtrArray) files = cli_profile_files(&from);

@@ -338,14 +338,10 @@ int cmd_snapshot(int argc, char **argv, GError **error)
         { "timeout", 't', 0, G_OPTION_ARG_INT, &s.timeout_s, "Seconds a job may take (600)", "S" },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "save|load|delete VM NAME | list VM",
-                   "Internal snapshots: live (memory and disks) on a running VM, disk-only "
-                   "through qemu-img on a stopped one.",
-                   2, 3))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     const char *op = argv[1];
-    static const char *const ops[] = { "save", "load", "delete", "list", NULL };
-    if (!cli_subverb("snapshot", op, ops))
+    if (!cli_subverb("snapshot", op))
         return EXIT_USAGE;
     gboolean is_list = !strcmp(op, "list");
     if (is_list && argc != 3)

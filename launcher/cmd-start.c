@@ -47,7 +47,7 @@ int cmd_start(int argc, char **argv, GError **error)
                                { "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
                                  "Print the result as JSON", NULL },
                                G_OPTION_ENTRY_NULL };
-    if (!cli_parse(&argc, &argv, entries, "PROFILE|NAME", "Start a VM from a profile.", 1, 1))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     gint64 t0 = g_get_monotonic_time();
     g_autoptr(GError) err = NULL;

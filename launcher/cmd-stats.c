@@ -102,10 +102,7 @@ int cmd_stats(int argc, char **argv, GError **error)
           "Print JSON (one object per line when sampling more than once)", NULL },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "VM",
-                   "A running VM's counters: vCPU CPU time and %, QEMU's RSS, guest memory, "
-                   "block I/O and latency, NIC traffic.",
-                   1, 1))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     if (interval < 0 || count < 0 || (count > 1 && interval <= 0))
         return cli_usagef("stats",
@@ -323,9 +320,7 @@ int cmd_top(int argc, char **argv, GError **error)
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One-shot, as JSON", NULL },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "",
-                   "Every running VM, refreshed: state, vCPUs, CPU %, RSS, disk and net rates.", 0,
-                   0))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     if (delay <= 0)
         return cli_usagef("top", "top: --delay must be more than 0 seconds");

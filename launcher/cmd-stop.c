@@ -22,10 +22,7 @@ int cmd_stop(int argc, char **argv, GError **error)
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
         G_OPTION_ENTRY_NULL
     };
-    if (!cli_parse(&argc, &argv, entries, "VM",
-                   "Shut a VM down gracefully: guest shutdown, then "
-                   "QEMU quit, then SIGKILL, each after a deadline.",
-                   1, 1))
+    if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
     pid_t pid = 0;
@@ -76,10 +73,7 @@ int cmd_stop(int argc, char **argv, GError **error)
 
 int cmd_kill(int argc, char **argv, GError **error)
 {
-    if (!cli_parse(&argc, &argv, NULL, "VM",
-                   "Kill a VM's QEMU at once (SIGKILL); unsaved guest "
-                   "data is lost.",
-                   1, 1))
+    if (!cli_parse(&argc, &argv, NULL))
         return EXIT_USAGE;
     g_autoptr(GError) err = NULL;
     pid_t pid = 0;

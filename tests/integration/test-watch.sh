@@ -123,7 +123,7 @@ for v in $("$QL" --help | awk '/^  [a-z]/ {print $1}'); do
 done
 check "qlaunch(1) documents every verb's options${missing:+ (missing:$missing)}" [ -z "$missing" ]
 # the layers: nothing below the verbs includes the CLI's headers
-up=$(cd "$top/launcher" && grep -lE '#include "(cli|commands)\.h"' $(ls *.c | grep -vE '^(cli|main|cmd-.*)\.c$') 2>/dev/null | tr '\n' ' ')
+up=$(cd "$top/launcher" && grep -lE '#include "(cli|commands)\.h"' $(ls *.c | grep -vE '^(cli|main|verbs|cmd-.*)\.c$') 2>/dev/null | tr '\n' ' ')
 check "no core file includes cli.h or commands.h${up:+ ($up)}" [ -z "$up" ]
 # every key the profile parser knows in qlaunch-profile(5)
 missing=
