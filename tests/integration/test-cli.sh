@@ -123,6 +123,9 @@ check "net start --dry-run prints the nft table and the dnsmasq config (rc $rc)"
 check "... and changes nothing: no bridge, no nft table, no state" bash -c '! ip link show "qlbrdry$1" >/dev/null 2>&1 && ! nft list table ip qlaunch_dry >/dev/null 2>&1 && [ ! -e "$2/_networks/dry" ]' _ "$$" "$QLAUNCH_RUNTIME_DIR"
 
 # --- make install / uninstall, libqmp through pkg-config, an installed qlaunch without the guest
+# (the plain build: not the BUILD=, BIN= and sanitizer flags of a `make
+# sanitize` that runs this test, which would reach make through MAKEFLAGS)
+make() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make "$@"; }
 dest=$work/dest
 run make -C "$top" -s install DESTDIR="$dest" PREFIX=/usr
 check "make install into DESTDIR (rc $rc)" [ "$rc" -eq 0 ]
