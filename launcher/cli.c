@@ -238,10 +238,7 @@ GPtrArray *cli_profile_files(GPtrArray **origins)
 
 void cli_note_name(const Profile *p)
 {
-    g_autofree char *stem = g_path_get_basename(p->path);
-    char *dot = strrchr(stem, '.');
-    if (dot)
-        *dot = '\0';
+    g_autofree char *stem = ini_file_stem(p->path);
     if (strcmp(stem, p->name))
         cli_info("note: profile %s names its VM '%s' ([vm] name=), not '%s' after its file",
                  p->path, p->name, stem);
@@ -254,9 +251,8 @@ GStrv cli_known_vm_names(void)
     g_strv_builder_addv(b, (const char **)running);
     g_autoptr(GPtrArray) files = cli_profile_files(NULL);
     for (guint i = 0; i < files->len; i++) {
-        g_autofree char *base = g_path_get_basename(files->pdata[i]);
-        base[strlen(base) - 4] = '\0'; /* .ini */
-        g_strv_builder_add(b, base);
+        g_autofree char *stem = ini_file_stem(files->pdata[i]);
+        g_strv_builder_add(b, stem);
     }
     return g_strv_builder_end(b);
 }

@@ -35,8 +35,7 @@ int cmd_profiles(int argc, char **argv, GError **error)
     json_auto_t *all = json_array();
     for (guint i = 0; i < files->len; i++) {
         const char *path = files->pdata[i];
-        g_autofree char *stem = g_path_get_basename(path);
-        stem[strlen(stem) - 4] = '\0'; /* .ini */
+        g_autofree char *stem = ini_file_stem(path);
         if (names_only) {
             printf("%s\n", stem);
             continue;

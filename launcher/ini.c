@@ -83,3 +83,12 @@ const char *ini_closest(const char *word, const char *const *choices, guint max_
     }
     return best;
 }
+
+char *ini_file_stem(const char *path)
+{
+    char *base = g_path_get_basename(path);
+    char *dot = strrchr(base, '.');
+    if (dot)
+        *dot = '\0';
+    return base;
+}

@@ -21,6 +21,9 @@ gboolean netdef_name_valid(const char *name);
 gboolean netdef_ifname_valid(const char *name);
 /* Cuts an inline comment (whitespace then '#') and strips; returns v. */
 char *profile_strip_comment(char *v);
+/* A file's name without its directory and last extension ("a/tiny.ini":
+ * "tiny"): the default name of what the file defines (transfer full). */
+char *ini_file_stem(const char *path);
 /* Levenshtein distance */
 guint ini_edit_distance(const char *a, const char *b);
 /* The choice (NULL-terminated) nearest to word, within max_distance

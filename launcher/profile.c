@@ -107,11 +107,7 @@ static gboolean read_vm(Ctx *c, GError **error)
         g_free(name);
         name = g_strdup(c->env->name_override);
     } else if (!name) {
-        g_autofree char *base = g_path_get_basename(c->path);
-        char *dot = strrchr(base, '.');
-        if (dot)
-            *dot = '\0';
-        name = g_steal_pointer(&base);
+        name = ini_file_stem(c->path);
     }
     if (!profile_name_valid(name))
         return prof_fail(c, error, g, "name",

@@ -181,13 +181,8 @@ Scenario *scenario_parse(const char *path, const char *data, gsize len, GError *
     if (!check_layout(kf, s, error))
         return NULL;
     s->name = value(kf, "scenario", "name");
-    if (!s->name) {
-        g_autofree char *base = g_path_get_basename(path);
-        char *dot = strrchr(base, '.');
-        if (dot)
-            *dot = '\0';
-        s->name = g_steal_pointer(&base);
-    }
+    if (!s->name)
+        s->name = ini_file_stem(path);
     s->profile = value(kf, "scenario", "profile");
     if (!s->profile || !*s->profile) {
         fail(error, s, "scenario", "profile", "missing: the profile each VM is started from");
