@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "balloon.h"
 #include "bench.h"
 #include "cli.h"
 #include "commands.h"
@@ -32,6 +33,7 @@ typedef struct {
     GStrv cgroups;    /* load=cgroup: where its CPU limit is set */
     double full_rate; /* sysbench cpu events/s of one vCPU at 100 % */
     guint64 total_kib, base_used_kib;
+    json_int_t balloon_actual; /* memory=balloon: the balloon's size after the step's hog */
     double last_cpu, last_proc;
     gint64 last_t;
 } RunVm;
@@ -108,9 +110,34 @@ static gboolean calibrate(RunVm *r, GError **error)
     return TRUE;
 }
 
+/* memory=balloon: deflates the balloon to all of the RAM (full) or
+ * inflates it to leave the guest what it uses now and some slack, so
+ * that what the step does not use goes back to the host. */
+static gboolean set_balloon(RunVm *r, gboolean full, GError **error)
+{
+    guint64 ram = balloon_ram_bytes(r->v, r->memory_mib), want = ram;
+    if (!full) {
+        guint64 total = 0, used = 0;
+        if (!meminfo(r, &total, &used, error))
+            return FALSE;
+        want = MIN(ram, (used << 10) + MAX(64ull << 20, (total << 10) / 10));
+    }
+    if (!balloon_set(r->v, r->qmp, want, error))
+        return FALSE;
+    if (!balloon_wait(r->qmp, want, ram, 60000, &r->balloon_actual, error)) {
+        if (r->balloon_actual < 0)
+            return FALSE;
+        fprintf(stderr,
+                "scenario: VM %s: the balloon reached %" JSON_INTEGER_FORMAT
+                " of %" G_GUINT64_FORMAT " MiB in 60 s; going on\n",
+                r->name, r->balloon_actual >> 20, want >> 20);
+    }
+    return TRUE;
+}
+
 /* Stops the previous load, sets the memory hog, starts the CPU load. */
-static gboolean set_load(RunVm *r, const ScenarioLoad *l, gboolean cgroup, guint seconds,
-                         GError **error)
+static gboolean set_load(RunVm *r, const ScenarioLoad *l, gboolean cgroup, gboolean balloon,
+                         guint seconds, GError **error)
 {
     const char *kill[] = { "killall", "-q", "sysbench", NULL };
     g_autoptr(QgaExecResult) k = qga_exec(r->qga, kill, NULL, 10000, error);
@@ -128,8 +155,10 @@ static gboolean set_load(RunVm *r, const ScenarioLoad *l, gboolean cgroup, guint
                           "[ \"$0\" -gt 0 ] || exit 0; "
                           "dd if=/dev/zero of=$d/hog bs=1M count=\"$0\" 2>/dev/null",
                           mib, NULL };
+    if (balloon && !set_balloon(r, TRUE, error))
+        return FALSE;
     g_autofree char *out = guest_out(r, hog, 120000, error);
-    if (!out)
+    if (!out || (balloon && !set_balloon(r, FALSE, error)))
         return FALSE;
     if (l->cpu == 0)
         return TRUE;
@@ -255,7 +284,7 @@ static json_t *run_steps(const Scenario *s, RunVm *r, GError **error)
             fprintf(stderr, "scenario: step %s (%u/%u): %s\n", s->step_names[st], st + 1,
                     s->steps->len, label);
         for (guint v = 0; v < s->nvms; v++)
-            if (!set_load(&r[v], &l[v], s->cgroup_load, s->step_s + 30, error)) {
+            if (!set_load(&r[v], &l[v], s->cgroup_load, s->balloon, s->step_s + 30, error)) {
                 json_decref(steps);
                 return NULL;
             }
@@ -291,6 +320,9 @@ static json_t *run_steps(const Scenario *s, RunVm *r, GError **error)
                                             scenario_mean_of(proc[v]), "mem_target", (int)l[v].mem,
                                             "rss_pct", scenario_mean_of(rss[v]), "guest_mem_pct",
                                             gmem, "cpu_samples", cpu[v], "rss_samples", rss[v]));
+            if (s->balloon)
+                json_object_set_new(json_array_get(vms, v), "balloon_actual_mib",
+                                    json_integer(r[v].balloon_actual >> 20));
             json_decref(proc[v]);
         }
         json_array_append_new(steps, json_pack("{s:s, s:s, s:o}", "step", s->step_names[st],
@@ -389,6 +421,14 @@ int scenario_run(const char *file, const char *out_dir, gboolean json, GError **
         Profile *p = cli_load_profile_as(s->profile, name, &err);
         if (!p)
             return cli_failf(error, "scenario %s [scenario] profile: %s", file, err->message);
+        if (s->balloon && !p->balloon) {
+            cli_failf(error,
+                      "scenario %s [scenario] memory=balloon: profile %s has no balloon; set "
+                      "balloon=true in its [vm]",
+                      file, p->path);
+            profile_free(p);
+            return EXIT_FAIL;
+        }
         g_ptr_array_add(profiles, p);
     }
     if (g_mkdir_with_parents(out_dir, 0755) < 0)
@@ -403,7 +443,8 @@ int scenario_run(const char *file, const char *out_dir, gboolean json, GError **
             fprintf(stderr,
                     "scenario: calibrating %s (sysbench cpu at full load, best of 2 x %d s)\n",
                     r[v].name, CALIBRATE_S);
-        ok = meminfo(&r[v], &r[v].total_kib, &r[v].base_used_kib, &err) &&
+        ok = (!s->balloon || set_balloon(&r[v], TRUE, &err)) &&
+             meminfo(&r[v], &r[v].total_kib, &r[v].base_used_kib, &err) &&
              (s->cgroup_load || calibrate(&r[v], &err));
     }
     json_t *steps = ok ? run_steps(s, r, &err) : NULL;

@@ -55,6 +55,12 @@ static void print_sample(json_t *j)
     } else {
         printf("; guest: unknown (%s)", json_string_value(json_object_get(j, "guest")));
     }
+    json_t *bl = json_object_get(j, "balloon");
+    if (json_is_object(bl)) {
+        g_autofree char *t = human(stats_num(bl, "target_bytes")),
+                        *a = human(stats_num(bl, "actual_bytes"));
+        printf("; balloon target %s, actual %s", t, a);
+    }
     printf("\n");
     json_array_foreach(json_object_get(j, "disks"), i, x)
     {

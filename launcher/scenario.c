@@ -103,8 +103,8 @@ static gboolean parse_step(Scenario *s, const char *key, const char *text, GErro
 /* Only [scenario] and [steps], and only known keys in [scenario]. */
 static gboolean check_layout(GKeyFile *kf, Scenario *s, GError **error)
 {
-    static const char *const keys[] = { "name",           "profile", "vms", "step-seconds",
-                                        "settle-seconds", "load",    NULL };
+    static const char *const keys[] = { "name",           "profile", "vms",    "step-seconds",
+                                        "settle-seconds", "load",    "memory", NULL };
     g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
     for (gsize i = 0; groups[i]; i++)
         if (strcmp(groups[i], "scenario") != 0 && strcmp(groups[i], "steps") != 0)
@@ -157,6 +157,13 @@ static gboolean read_timing(GKeyFile *kf, Scenario *s, GError **error)
                     "busy guest capped by a CPU limit, like cpulimit)",
                     load);
     s->cgroup_load = g_strcmp0(load, "cgroup") == 0;
+    g_autofree char *memory = value(kf, "scenario", "memory");
+    if (memory && strcmp(memory, "hog") != 0 && strcmp(memory, "balloon") != 0)
+        return fail(error, s, "scenario", "memory",
+                    "\"%s\" is neither hog (a memory hog in the guest: the default) nor balloon "
+                    "(the hog, then the balloon takes back what the step leaves free)",
+                    memory);
+    s->balloon = g_strcmp0(memory, "balloon") == 0;
     if (!seconds(kf, s, "step-seconds", 20, &s->step_s, error) ||
         !seconds(kf, s, "settle-seconds", 3, &s->settle_s, error))
         return FALSE;

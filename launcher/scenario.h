@@ -18,6 +18,7 @@ typedef struct {
     guint nvms;
     guint step_s, settle_s;
     gboolean cgroup_load; /* load=cgroup: busy guest, CPU capped by a cgroup */
+    gboolean balloon;     /* memory=balloon: each step's balloon gives back what it leaves free */
     GStrv step_names;     /* keys of [steps], in file order */
     GPtrArray *steps;     /* ScenarioLoad[nvms] per step */
 } Scenario;

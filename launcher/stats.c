@@ -101,7 +101,7 @@ static guint64 sysfs_counter(const char *ifname, const char *name)
 }
 
 /* The guest's memory from /proc/meminfo, read through the agent. */
-static json_t *guest_memory(QmpConn *qga)
+json_t *stats_guest_memory(QmpConn *qga)
 {
     const char *argv[] = { "cat", "/proc/meminfo", NULL };
     g_autoptr(QgaExecResult) r = qga_exec(qga, argv, NULL, QGA_TIMEOUT_MS, NULL);
@@ -130,6 +130,19 @@ static json_t *balloon_memory(QmpConn *qmp)
     return json_pack("{s:I, s:I, s:I, s:s}", "total_bytes", total, "available_bytes", avail,
                      "free_bytes", json_integer_value(json_object_get(st, "stat-free-memory")),
                      "source", "balloon");
+}
+
+/* The balloon's target (what qlaunch memory last set, else all of the
+ * RAM) and actual size, or null without a balloon. */
+static json_t *balloon_sizes(QmpConn *qmp, json_t *meta)
+{
+    json_auto_t *r = qmp_conn_execute(qmp, "query-balloon", NULL, QMP_TIMEOUT_MS, NULL);
+    json_t *actual = json_object_get(r, "actual");
+    if (!json_is_integer(actual))
+        return json_null();
+    json_t *target = json_object_get(meta, "balloon_target_bytes");
+    return json_pack("{s:O, s:O}", "target_bytes", json_is_integer(target) ? target : actual,
+                     "actual_bytes", actual);
 }
 
 static json_t *nics_sample(StatsSource *s, json_t *meta, json_t *guest_nics)
@@ -223,13 +236,14 @@ json_t *stats_sample(StatsSource *s, gboolean with_guest, GError **error)
         open_agent(s);
         if (s->qga) {
             if (!mem)
-                mem = guest_memory(s->qga);
+                mem = stats_guest_memory(s->qga);
             json_auto_t *ifs = qmp_conn_execute(s->qga, "guest-network-get-interfaces", NULL,
                                                 QGA_TIMEOUT_MS, NULL);
             guest_nics = ifs ? stats_parse_guest_nics(ifs) : NULL;
         }
     }
     json_object_set_new(j, "memory", mem ? mem : json_null());
+    json_object_set_new(j, "balloon", balloon_sizes(s->qmp, meta));
     json_object_set_new(j, "guest",
                         json_string(!with_guest ? "not asked"
                                     : s->qga    ? "agent"

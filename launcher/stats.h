@@ -28,11 +28,15 @@ static inline double stats_num(json_t *o, const char *k)
 
 /* One sample of raw, cumulative counters (transfer full): name, state, pid,
  * uptime_s, t (monotonic seconds), cpu_s (QEMU process), vcpus [{index,
- * thread_id, cpu_s}], rss_bytes, memory {total_bytes, available_bytes,
+ * thread_id, cpu_s}], rss_bytes, balloon {target_bytes, actual_bytes} or
+ * null, memory {total_bytes, available_bytes,
  * source} or null, disks [{name, device, rd_bytes, wr_bytes, rd_ops, wr_ops,
  * flush_ops, rd_time_ns, wr_time_ns}], nics [{name, mode, mac, tap?, rx_bytes,
  * rx_packets, tx_bytes, tx_packets, source}]. with_guest: ask the agent. */
 json_t *stats_sample(StatsSource *s, gboolean with_guest, GError **error);
+/* The guest's /proc/meminfo through the agent: {total_bytes,
+ * available_bytes, free_bytes, source}, or NULL (transfer full). */
+json_t *stats_guest_memory(QmpConn *qga);
 void stats_source_clear(StatsSource *s); /* closes; the next sample reopens */
 
 /* Adds what a reader wants to cur: cpu_pct per vCPU and for QEMU (over the

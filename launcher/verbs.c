@@ -97,6 +97,16 @@ const Verb cli_verbs[] = {
       .min_pos = 1,
       .max_pos = 1,
       .subverbs = NULL },
+    { .name = "memory",
+      .run = cmd_memory,
+      .args = "VM [SIZE]",
+      .summary = "show or set a running VM's memory through its balloon",
+      .description = "Show a running VM's memory (configured, balloon target and actual, the "
+                     "guest's MemTotal), or with SIZE (e.g. 256M) inflate or deflate its balloon "
+                     "to that and wait until the guest has (QMP balloon; needs balloon=true).",
+      .min_pos = 1,
+      .max_pos = 2,
+      .subverbs = NULL },
     { .name = "top",
       .run = cmd_top,
       .args = "",

@@ -179,6 +179,11 @@ static void test_scenario_parse(void)
     g_autoptr(Scenario) c = scenario_parse("c.ini", cg, strlen(cg), &err);
     g_assert_no_error(err);
     g_assert_true(c->cgroup_load);
+    g_assert_false(c->balloon); /* default: memory=hog */
+    const char bl[] = "[scenario]\nprofile=p\nvms=a\nmemory=balloon\n[steps]\n1=5/5\n";
+    g_autoptr(Scenario) b = scenario_parse("b.ini", bl, strlen(bl), &err);
+    g_assert_no_error(err);
+    g_assert_true(b->balloon);
 }
 
 static void test_scenario_errors(void)
@@ -189,6 +194,8 @@ static void test_scenario_errors(void)
         { "[scenario]\nprofile=p\nvms=a\n[steps]\n1=110/30\n",
           "[steps] 1: \"110/30\" is not CPU%/memory%" },
         { "[scenario]\nprofile=p\nvms=a\n[steps]\n1=50\n", "is not CPU%/memory%" },
+        { "[scenario]\nprofile=p\nvms=a\nmemory=ballon\n[steps]\n1=5/5\n",
+          "[scenario] memory: \"ballon\" is neither hog" },
         { "[scenario]\nvms=a\n[steps]\n1=5/5\n", "[scenario] profile: missing" },
         { "[scenario]\nprofile=p\n[steps]\n1=5/5\n", "[scenario] vms: missing" },
         { "[scenario]\nprofile=p\nvms=a,a\n[steps]\n1=5/5 5/5\n", "\"a\" is named twice" },
