@@ -127,9 +127,61 @@ static json_t *vm_state(VmPaths *v)
     return j;
 }
 
-/* What pin=, cpu-limit= and memory-limit= enforce now, read back. */
+/* numa=, read back from QEMU: each node's vCPUs (query-cpus-fast's
+ * node-id) and memory backend (query-memdev: size, host nodes, policy). */
+static gint by_node(gconstpointer a, gconstpointer b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "node"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "node"));
+    return x < y ? -1 : x > y;
+}
+
+static void add_numa(json_t *j, QmpConn *qmp)
+{
+    json_auto_t *mem = qmp_conn_execute(qmp, "query-memdev", NULL, QMP_TIMEOUT_MS, NULL);
+    json_auto_t *cpus = qmp_conn_execute(qmp, "query-cpus-fast", NULL, QMP_TIMEOUT_MS, NULL);
+    json_t *nodes = json_array();
+    size_t i, k;
+    json_t *m, *c;
+    json_array_foreach(mem, i, m)
+    {
+        const char *id = json_string_value(json_object_get(m, "id"));
+        if (!id || !g_str_has_prefix(id, "ram-node"))
+            continue;
+        json_int_t node = g_ascii_strtoll(id + strlen("ram-node"), NULL, 10);
+        json_t *vc = json_array();
+        json_array_foreach(cpus, k, c)
+        {
+            json_t *nid = json_object_get(json_object_get(c, "props"), "node-id");
+            if (json_is_integer(nid) && json_integer_value(nid) == node)
+                json_array_append(vc, json_object_get(c, "cpu-index"));
+        }
+        json_array_append_new(
+            nodes, json_pack("{s:I, s:o, s:I, s:O, s:O}", "node", node, "cpus", vc, "memory_mib",
+                             (json_integer_value(json_object_get(m, "size")) + (512 << 10)) >> 20,
+                             "host_nodes", json_object_get(m, "host-nodes"), "policy",
+                             json_object_get(m, "policy")));
+    }
+    if (!json_array_size(nodes)) {
+        json_decref(nodes);
+        return;
+    }
+    /* query-memdev lists the backends in no set order */
+    g_autoptr(GPtrArray) sorted = g_ptr_array_new();
+    json_array_foreach(nodes, i, m) g_ptr_array_add(sorted, m);
+    g_ptr_array_sort(sorted, by_node);
+    json_t *out = json_array();
+    for (guint n = 0; n < sorted->len; n++)
+        json_array_append(out, sorted->pdata[n]);
+    json_decref(nodes);
+    json_object_set_new(j, "numa", out);
+}
+
+/* What pin=, cpu-limit=, memory-limit= and numa= enforce now, read back. */
 static void add_resources(json_t *j, json_t *meta, QmpConn *qmp, pid_t pid)
 {
+    if (qmp)
+        add_numa(j, qmp);
     json_t *cg = json_object_get(meta, "cgroups");
     if (json_array_size(cg)) {
         g_autoptr(GPtrArray) dirs = g_ptr_array_new();
@@ -270,12 +322,31 @@ int cmd_status(int argc, char **argv, GError **error)
                    ? " less 8 KiB (QEMU < 9.0 under TCG: keeps live migration from losing "
                      "guest writes; README, Limits)"
                    : "");
+        size_t ni;
+        json_t *a;
         json_t *aff = json_object_get(j, "vcpu_affinity");
         if (aff) {
             printf("pinned: ");
-            size_t i;
-            json_t *a;
-            json_array_foreach(aff, i, a) printf(" vCPU%zu->%s", i, json_string_value(a));
+            json_array_foreach(aff, ni, a) printf(" vCPU%zu->%s", ni, json_string_value(a));
+            printf("\n");
+        }
+        json_array_foreach(json_object_get(j, "numa"), ni, a)
+        {
+            printf("numa %" JSON_INTEGER_FORMAT ":  vCPUs",
+                   json_integer_value(json_object_get(a, "node")));
+            size_t k;
+            json_t *c;
+            json_array_foreach(json_object_get(a, "cpus"), k, c)
+                printf("%s%" JSON_INTEGER_FORMAT, k ? "," : " ", json_integer_value(c));
+            printf(", %" JSON_INTEGER_FORMAT " MiB",
+                   json_integer_value(json_object_get(a, "memory_mib")));
+            json_t *h = json_object_get(a, "host_nodes");
+            if (json_array_size(h)) {
+                printf(", bound to host node");
+                json_array_foreach(h, k, c)
+                    printf("%s%" JSON_INTEGER_FORMAT, k ? "," : " ", json_integer_value(c));
+                printf(" (%s)", json_string_value(json_object_get(a, "policy")));
+            }
             printf("\n");
         }
         json_t *lim = json_object_get(j, "limits");
@@ -287,7 +358,6 @@ int cmd_status(int argc, char **argv, GError **error)
                    " MiB)\n",
                    json_integer_value(json_object_get(lim, "memory_limit")) >> 20,
                    json_integer_value(json_object_get(lim, "memory_current")) >> 20);
-        size_t ni;
         json_t *nic;
         json_array_foreach(json_object_get(j, "nics"), ni, nic)
         {

@@ -152,7 +152,9 @@ static QmpConn *start_destination(VmPaths *v, MigrateCli *c, VmPaths **dv, char 
     /* Anything that shapes how RAM is sent (post-copy is incompatible with
      * x-ignore-shared; a bandwidth cap, xbzrle, auto-converge or multifd
      * are asked for to see it sent) copies it, as --copy-ram does. */
-    g_autofree char *ram = proc_find_fd(vm_read_pid(v), "/memfd:memory-backend-memfd");
+    /* With numa= the RAM is one memfd per node: it is copied. */
+    g_autofree char *ram =
+        dp->numa_nodes ? NULL : proc_find_fd(vm_read_pid(v), "/memfd:memory-backend-memfd");
     c->m.ignore_shared = ram && !c->copy_ram && !c->m.postcopy && !c->m.xbzrle &&
                          !c->m.auto_converge && c->m.multifd == 0 && c->bandwidth_mib <= 0;
     StartOpts so = { .incoming = TRUE,

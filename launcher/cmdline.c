@@ -170,6 +170,38 @@ static void add_boot(GStrvBuilder *b, const Profile *p)
     }
 }
 
+/* The guest RAM: one shared memfd (a local migration's destination maps
+ * the source's), or with numa= one memfd and one -numa node per node, the
+ * last one trimmed like the whole RAM would be. */
+static void add_memory(GStrvBuilder *b, const Profile *p, const CmdlineOpts *o, const char *size)
+{
+    if (!p->numa_nodes) {
+        add(b, "-object");
+        if (o->ram_from) {
+            g_autofree char *from = cmdline_escape(o->ram_from);
+            addf(b, "memory-backend-file,id=pc.ram,size=%s,mem-path=%s,share=on", size, from);
+        } else {
+            addf(b, "memory-backend-memfd,id=pc.ram,size=%s,share=on", size);
+        }
+        return;
+    }
+    for (guint i = 0; i < p->numa_nodes; i++) {
+        const ProfileNumaNode *nd = &p->numa[i];
+        gboolean last = i + 1 == p->numa_nodes;
+        g_autofree char *sz =
+            o->ram_trim && last
+                ? g_strdup_printf("%" G_GUINT64_FORMAT "K", nd->memory_mib * 1024 - 8)
+                : g_strdup_printf("%" G_GUINT64_FORMAT "M", nd->memory_mib);
+        g_autofree char *bind = nd->host_node >= 0
+                                    ? g_strdup_printf(",host-nodes=%d,policy=bind", nd->host_node)
+                                    : g_strdup("");
+        add(b, "-object");
+        addf(b, "memory-backend-memfd,id=ram-node%u,size=%s,share=on%s", i, sz, bind);
+        add(b, "-numa");
+        addf(b, "node,nodeid=%u,cpus=%u-%u,memdev=ram-node%u", i, nd->cpu_first, nd->cpu_last, i);
+    }
+}
+
 GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
 {
     g_autoptr(GStrvBuilder) b = g_strv_builder_new();
@@ -178,7 +210,10 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     add(b, "-name");
     addf(b, "guest=%s,process=qlaunch-%s", name, name);
     add(b, "-machine");
-    addf(b, "%s,memory-backend=pc.ram", p->machine);
+    if (p->numa_nodes) /* one backend per node instead (add_memory) */
+        add(b, p->machine);
+    else
+        addf(b, "%s,memory-backend=pc.ram", p->machine);
     add(b, "-accel");
     if (strcmp(o->accel, "tcg") == 0 && (p->tcg_tb_size_mib || p->tcg_thread)) {
         GString *a = g_string_new("tcg");
@@ -198,13 +233,7 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
                     : g_strdup_printf("%" G_GUINT64_FORMAT "M", p->memory_mib);
     add(b, "-m");
     add(b, size);
-    add(b, "-object");
-    if (o->ram_from) {
-        g_autofree char *from = cmdline_escape(o->ram_from);
-        addf(b, "memory-backend-file,id=pc.ram,size=%s,mem-path=%s,share=on", size, from);
-    } else {
-        addf(b, "memory-backend-memfd,id=pc.ram,size=%s,share=on", size);
-    }
+    add_memory(b, p, o, size);
     add(b, "-smp");
     addf(b, "%u", p->cpus);
     add(b, "-nodefaults");

@@ -56,6 +56,14 @@ static void xml_cpu(GString *s, const Profile *p, const char *accel)
         g_string_append_printf(s, "    <feature policy='%s' name='%s'/>\n",
                                off ? "disable" : "require", ex);
     }
+    if (p->numa_nodes) {
+        g_string_append(s, "    <numa>\n");
+        for (guint i = 0; i < p->numa_nodes; i++)
+            g_string_append_printf(
+                s, "      <cell id='%u' cpus='%u-%u' memory='%" G_GUINT64_FORMAT "' unit='MiB'/>\n",
+                i, p->numa[i].cpu_first, p->numa[i].cpu_last, p->numa[i].memory_mib);
+        g_string_append(s, "    </numa>\n");
+    }
     g_string_append(s, "  </cpu>\n");
 }
 
@@ -79,6 +87,13 @@ static void xml_tuning(GString *s, const Profile *p, GString *lost)
                                p->memory_limit / 1024);
     if (p->tcg_thread)
         lostf(lost, "[vm] tcg-thread=%s (libvirt has no setting for it)", p->tcg_thread);
+    if (p->numa_nodes && p->numa[0].host_node >= 0) {
+        g_string_append(s, "  <numatune>\n");
+        for (guint i = 0; i < p->numa_nodes; i++)
+            g_string_append_printf(s, "    <memnode cellid='%u' mode='strict' nodeset='%d'/>\n", i,
+                                   p->numa[i].host_node);
+        g_string_append(s, "  </numatune>\n");
+    }
 }
 
 static void xml_os(GString *s, const Profile *p)
@@ -236,7 +251,8 @@ char *export_libvirt(const Profile *p, const char *accel, const char *qemu, char
         g_string_append(s, "    <channel type='unix'>\n"
                            "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"
                            "    </channel>\n");
-    g_string_append(s, "    <memballoon model='none'/>\n  </devices>\n</domain>\n");
+    g_string_append_printf(s, "    <memballoon model='%s'/>\n  </devices>\n</domain>\n",
+                           p->balloon ? "virtio" : "none");
     *lost_out = finish_lost(lost);
     return g_string_free(s, FALSE);
 }
@@ -328,6 +344,18 @@ char *export_proxmox(const Profile *p, const char *accel, char **lost_out, GErro
     }
     if (p->memory_limit)
         lostf(lost, "[vm] memory-limit= (Proxmox has no hard limit beyond memory:)");
+    if (!p->balloon)
+        g_string_append(s, "balloon: 0\n");
+    if (p->numa_nodes)
+        g_string_append(s, "numa: 1\n");
+    for (guint i = 0; i < p->numa_nodes; i++) {
+        const ProfileNumaNode *nd = &p->numa[i];
+        g_string_append_printf(s, "numa%u: cpus=%u-%u,memory=%" G_GUINT64_FORMAT, i, nd->cpu_first,
+                               nd->cpu_last, nd->memory_mib);
+        if (nd->host_node >= 0)
+            g_string_append_printf(s, ",hostnodes=%d,policy=bind", nd->host_node);
+        g_string_append(s, "\n");
+    }
     if (p->tcg_tb_size_mib || p->tcg_thread)
         lostf(lost, "[vm] tcg-tb-size=/tcg-thread=");
     GString *boot = g_string_new(NULL);

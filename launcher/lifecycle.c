@@ -86,6 +86,17 @@ gboolean vm_memory_fits(const Profile *p, GError **error)
     struct sysinfo si;
     if (sysinfo(&si) != 0)
         return TRUE;
+    for (guint i = 0; i < p->numa_nodes; i++) {
+        g_autofree char *node =
+            g_strdup_printf("/sys/devices/system/node/node%d", p->numa[i].host_node);
+        if (p->numa[i].host_node >= 0 && !g_file_test(node, G_FILE_TEST_IS_DIR)) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "profile %s [vm] numa-host: this host has no NUMA node %d (no %s; "
+                        "numactl -H lists the nodes)",
+                        p->path, p->numa[i].host_node, node);
+            return FALSE;
+        }
+    }
     guint64 ram = (guint64)si.totalram * si.mem_unit, swap = (guint64)si.totalswap * si.mem_unit;
     if ((guint64)p->memory_mib << 20 <= ram + swap)
         return TRUE;

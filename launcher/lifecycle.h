@@ -30,7 +30,8 @@ QmpConn *start_vm(VmPaths *v, const Profile *p, const StartOpts *o, char **accel
 const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent,
                     gboolean interruptible);
 
-/* p's memory is no more than this host's RAM and swap together. */
+/* p's memory is no more than this host's RAM and swap together, and the
+ * host nodes numa-host= binds it to exist. */
 gboolean vm_memory_fits(const Profile *p, GError **error);
 
 /* $QLAUNCH_QEMU or qemu-system-x86_64 */

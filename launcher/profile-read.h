@@ -35,6 +35,8 @@ gboolean prof_get_enum(Ctx *c, const char *group, const char *key, const char *c
 gboolean prof_plain_word(const char *s, const char *extra);
 /* A file path, relative to the profile's dir, @guest/ expanded. */
 gboolean prof_get_path(Ctx *c, const char *group, const char *key, char **out, GError **error);
+/* [vm] numa= and numa-host= (profile-numa.c), after memory= and cpus= */
+gboolean prof_read_numa(Ctx *c, GError **error);
 /* [disk NAME] and [net NAME] (profile-devices.c) */
 gboolean prof_read_disk(Ctx *c, const char *g, const char *name, GError **error);
 gboolean prof_read_net(Ctx *c, const char *g, const char *name, GError **error);

@@ -9,10 +9,10 @@
 
 #define CPU_SETSIZE_MAX 1024
 
-static const char *const vm_keys[] = {
-    "name", "memory",    "cpus",         "accel",       "cpu",        "machine", "snapshot-disk",
-    "pin",  "cpu-limit", "memory-limit", "tcg-tb-size", "tcg-thread", "balloon", NULL
-};
+static const char *const vm_keys[] = { "name",      "memory",       "cpus",          "accel",
+                                       "cpu",       "machine",      "snapshot-disk", "pin",
+                                       "cpu-limit", "memory-limit", "tcg-tb-size",   "tcg-thread",
+                                       "balloon",   "numa",         "numa-host",     NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", "cdrom", "order", NULL };
 static const char *const agent_keys[] = { "enabled", NULL };
 static const char *const serial_keys[] = { "enabled", "log", NULL };
@@ -50,7 +50,7 @@ static gboolean read_pin(Ctx *c, GError **error)
 static gboolean read_resources(Ctx *c, GError **error)
 {
     Profile *p = c->p;
-    if (!read_pin(c, error))
+    if (!read_pin(c, error) || !prof_read_numa(c, error))
         return FALSE;
     g_autofree char *lim = prof_get_str(c, "vm", "cpu-limit");
     if (lim) {
@@ -378,6 +378,7 @@ void profile_free(Profile *p)
     g_free(p->machine);
     g_free(p->snapshot_disk);
     g_free(p->pin);
+    g_free(p->numa);
     g_free(p->tcg_thread);
     g_free(p->kernel);
     g_free(p->initrd);

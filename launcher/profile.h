@@ -33,6 +33,12 @@ typedef struct {
 } ProfileNet;
 
 typedef struct {
+    guint cpu_first, cpu_last; /* its vCPUs */
+    guint64 memory_mib;
+    int host_node; /* numa-host=: the host node its memory is bound to, -1 = none */
+} ProfileNumaNode;
+
+typedef struct {
     char *path;     /* the profile file as given */
     GBytes *source; /* the bytes that were parsed (the runtime dir keeps these) */
     char *dir;      /* its directory (absolute) */
@@ -48,7 +54,9 @@ typedef struct {
     guint64 memory_limit;  /* bytes for the whole QEMU process; 0 = none */
     guint tcg_tb_size_mib; /* 0 = QEMU's default */
     char *tcg_thread;      /* multi | single | NULL (QEMU's default) */
-    gboolean balloon;      /* virtio-balloon, for the guest's memory statistics */
+    gboolean balloon;      /* virtio-balloon: qlaunch memory, and the guest's memory statistics */
+    guint numa_nodes;      /* [vm] numa=: 0 = no NUMA topology */
+    ProfileNumaNode *numa; /* numa_nodes entries */
     char *kernel, *initrd, *append, *cdrom, *order;
     GPtrArray *disks; /* ProfileDisk* */
     GPtrArray *nets;  /* ProfileNet* */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A running VM's memory: qlaunch memory (the balloon) read back from the
 # guest and from QEMU, stats, a refusal without a balloon, a scenario whose
-# balloon gives memory back so that QEMU's RSS follows.
+# balloon gives memory back so that QEMU's RSS follows; NUMA nodes as the
+# guest and status see them, and across a local migration.
 . "$(dirname "$0")/lib.sh"
 failed_with() { [ "$rc" -ne 0 ] || { echo "#   exit code 0"; return 1; }; for t; do has "$t" || return 1; done; }
 # mem_total VM: the guest's MemTotal in MiB
@@ -73,4 +74,34 @@ sed -e "s|^profile=.*|profile=$work/nobal.ini|" "$work/shrink.ini" > "$work/nob.
 run "$QL" bench --scenario "$work/nob.ini"
 check "memory=balloon on a profile without a balloon is refused" \
     failed_with "memory=balloon" "balloon=true"
+# --- numa=2 on a 2-vCPU VM ---
+sed -e 's/^cpus=2/cpus=2\nnuma=2/' "$work/nobal.ini" > "$work/numa.ini"
+"$QL" start -q "$work/numa.ini" --wait-agent >/dev/null
+run "$QL" exec numa -- sh -c 'ls -d /sys/devices/system/node/node*'
+check "the guest reports two NUMA nodes" [ "$out" = $'/sys/devices/system/node/node0\n/sys/devices/system/node/node1' ]
+run "$QL" exec numa -- cat /sys/devices/system/node/node0/cpulist /sys/devices/system/node/node1/cpulist
+check "... with one vCPU each" [ "$out" = $'0\n1' ]
+node_mib() { "$QL" exec numa -- cat "/sys/devices/system/node/node$1/meminfo" | awk '/MemTotal/ { print int($4 / 1024) }'; }
+m0=$(node_mib 0); m1=$(node_mib 1)
+check "... and about half of the memory each ($m0 and $m1 MiB)" \
+    [ "${m0:-0}" -ge 200 ] && [ "${m0:-0}" -le 256 ] && [ "${m1:-0}" -ge 200 ] && [ "${m1:-0}" -le 256 ]
+run "$QL" status numa
+check "status reads the nodes back from QEMU" has "numa 0:  vCPUs 0, 256 MiB" && has "numa 1:  vCPUs 1, 256 MiB"
+"$QL" exec numa -- sh -c 'echo before > /tmp/mark' >/dev/null
+run "$QL" migrate numa --local
+check "a NUMA VM migrates locally (its RAM copied, one memfd per node)" [ "$rc" -eq 0 ]
+run "$QL" exec numa -- sh -c 'cat /tmp/mark; ls -d /sys/devices/system/node/node* | wc -l'
+check "... and runs on with its file and both nodes" [ "$out" = $'before\n2' ]
+"$QL" stop -q numa >/dev/null
+sed -e 's/^numa=2/numa=2\nnuma-host=0,7/' "$work/numa.ini" > "$work/numa-host.ini"
+run "$QL" start "$work/numa-host.ini"
+check "numa-host= naming a host node that does not exist is refused" \
+    failed_with "[vm] numa-host: this host has no NUMA node 7"
+sed -e 's/^numa=2/numa=2\nnuma-host=0,0/' "$work/numa.ini" > "$work/bound.ini"
+run "$QL" start "$work/bound.ini" --wait-agent
+check "numa-host=0,0 starts" [ "$rc" -eq 0 ]
+run "$QL" status bound
+check "... and status shows both nodes' memory bound to host node 0" \
+    has "numa 0:  vCPUs 0, 256 MiB, bound to host node 0 (bind)" && has "numa 1:  vCPUs 1, 256 MiB, bound to host node 0 (bind)"
+"$QL" stop -q bound >/dev/null
 done_testing

@@ -134,6 +134,25 @@ static void add_dir_tests(const char *dir, const char *prefix, GTestDataFunc fn,
     }
 }
 
+/* numa=3 on 3 vCPUs and 1000 MiB: a vCPU each, 333 + 333 + 334 MiB */
+static void test_numa_split(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(Profile) p = profile_load(SRCDIR "/tests/profiles/pass/numa-split.ini", &env, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(p->numa_nodes, ==, 3);
+    guint64 sum = 0;
+    for (guint i = 0; i < 3; i++) {
+        g_assert_cmpuint(p->numa[i].cpu_first, ==, i);
+        g_assert_cmpuint(p->numa[i].cpu_last, ==, i);
+        g_assert_cmpint(p->numa[i].host_node, ==, 0);
+        sum += p->numa[i].memory_mib;
+    }
+    g_assert_cmpuint(p->numa[0].memory_mib, ==, 333);
+    g_assert_cmpuint(p->numa[2].memory_mib, ==, 334);
+    g_assert_cmpuint(sum, ==, 1000);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -145,5 +164,6 @@ int main(int argc, char **argv)
     g_test_add_func("/profile/comments-and-guest", test_comments_and_guest);
     g_test_add_func("/profile/sizes", test_sizes);
     g_test_add_func("/profile/names", test_names);
+    g_test_add_func("/profile/numa-split", test_numa_split);
     return g_test_run();
 }
