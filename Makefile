@@ -18,7 +18,7 @@ CORE_SRC := launcher/ini.c launcher/profile.c launcher/profile-read.c launcher/p
             launcher/snapshot.c launcher/migrate.c launcher/resources.c launcher/bench.c launcher/scenario.c launcher/netfwd.c \
             launcher/network.c launcher/nat.c launcher/stats.c launcher/balloon.c launcher/export.c launcher/lifecycle.c
 CMD_SRC := launcher/cli.c launcher/verbs.c launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
-           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c launcher/cmd-bench.c launcher/cmd-bench-report.c launcher/cmd-scenario.c launcher/cmd-scenario-report.c launcher/cmd-forward.c launcher/cmd-net.c launcher/cmd-stats.c launcher/cmd-export.c launcher/cmd-profiles.c launcher/cmd-memory.c \
+           launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c launcher/cmd-bench.c launcher/cmd-bench-report.c launcher/cmd-bench-net.c launcher/cmd-scenario.c launcher/cmd-scenario-report.c launcher/cmd-forward.c launcher/cmd-net.c launcher/cmd-stats.c launcher/cmd-export.c launcher/cmd-profiles.c launcher/cmd-memory.c \
            launcher/main.c
 UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot test-migrate test-bench test-net test-network test-stats
 
@@ -181,7 +181,8 @@ install: qlaunch libqmp.a
 	install -m 0644 scripts/qlaunch-completion.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/qlaunch
 	if [ -f build/guest/vmlinuz ]; then install -d $(DESTDIR)$(PREFIX)/share/qlaunch/guest && \
 	    install -m 0644 build/guest/vmlinuz build/guest/initrd.img \
-	    $(DESTDIR)$(PREFIX)/share/qlaunch/guest/; fi
+	    $(DESTDIR)$(PREFIX)/share/qlaunch/guest/ && \
+	    install -m 0755 build/guest/qlaunch-probe $(DESTDIR)$(PREFIX)/share/qlaunch/guest/; fi
 
 INSTALLED := bin/qlaunch lib/libqmp.a lib/pkgconfig/libqmp.pc include/qlaunch/qmp.h \
 	share/man/man1/qlaunch.1 share/man/man5/qlaunch-profile.5 \

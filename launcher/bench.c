@@ -99,15 +99,88 @@ static void add_fileio(GPtrArray *out)
     }
 }
 
+/* iperf3's UDP test sends at this rate (bits/s), in the guest and on the host. */
+#define NET_UDP_RATE "50M"
+
+static void add_net(GPtrArray *out, const char *const *want)
+{
+    gboolean all = g_strv_contains(want, "net");
+    if (all || g_strv_contains(want, "net-tcp")) {
+        BenchCase *c =
+            new_case("net-tcp-tx", "net-tcp", "Mbit/s", 1, "net TCP guest->host (iperf3)");
+        c->args = strv("iperf3", "-c", "{addr}", "-p", "{port}", "-t", "{time}", "-J", NULL);
+        c->server = "iperf3";
+        g_ptr_array_add(out, c);
+        c = new_case("net-tcp-rx", "net-tcp", "Mbit/s", 1, "net TCP host->guest (iperf3 -R)");
+        c->args = strv("iperf3", "-c", "{addr}", "-p", "{port}", "-t", "{time}", "-R", "-J", NULL);
+        c->server = "iperf3";
+        g_ptr_array_add(out, c);
+    }
+    if (all || g_strv_contains(want, "net-udp")) {
+        const char *what[][3] = { { "net-udp-loss", "%", "loss" },
+                                  { "net-udp-jitter", "us", "jitter" } };
+        for (gsize i = 0; i < G_N_ELEMENTS(what); i++) {
+            BenchCase *c = new_case(what[i][0], what[i][0], what[i][1], 1,
+                                    "net UDP " NET_UDP_RATE "bit/s %s (iperf3)", what[i][2]);
+            c->args = strv("iperf3", "-c", "{addr}", "-p", "{port}", "-t", "{time}", "-u", "-b",
+                           NET_UDP_RATE, "-J", NULL);
+            c->server = "iperf3";
+            c->lower_better = TRUE;
+            g_ptr_array_add(out, c);
+        }
+    }
+    if (all || g_strv_contains(want, "net-rr")) {
+        const char *pct[] = { "p50", "p99" };
+        for (gsize i = 0; i < G_N_ELEMENTS(pct); i++) {
+            g_autofree char *id = g_strconcat("net-rr-", pct[i], NULL);
+            BenchCase *c =
+                new_case(id, id, "us", 1, "net UDP round trip %s (qlaunch-probe)", pct[i]);
+            c->args = strv("qlaunch-probe", "rr", "{addr}", "{port}", "{time}", NULL);
+            c->server = "echo";
+            c->lower_better = TRUE;
+            g_ptr_array_add(out, c);
+        }
+    }
+}
+
+GStrv bench_net_argv(const BenchCase *c, const char *addr, guint port, guint time_s)
+{
+    g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func(g_free);
+    for (gsize i = 0; c->args[i]; i++) {
+        const char *x = c->args[i];
+        g_ptr_array_add(a, !strcmp(x, "{addr}")   ? g_strdup(addr)
+                           : !strcmp(x, "{port}") ? g_strdup_printf("%u", port)
+                           : !strcmp(x, "{time}") ? g_strdup_printf("%u", time_s)
+                                                  : g_strdup(x));
+    }
+    g_ptr_array_add(a, NULL);
+    return (GStrv)g_ptr_array_free(g_steal_pointer(&a), FALSE);
+}
+
+GStrv bench_server_argv(const BenchCase *c, const char *probe, const char *addr, guint port,
+                        const char **ready)
+{
+    g_autofree char *p = g_strdup_printf("%u", port);
+    if (g_strcmp0(c->server, "echo") == 0) {
+        *ready = "listening";
+        return strv(probe, "echo", addr, p, NULL);
+    }
+    *ready = "Server listening";
+    return strv("iperf3", "-s", "-B", addr, "-p", p, "--forceflush", NULL);
+}
+
 GPtrArray *bench_cases(const char *tests, guint vcpus, GError **error)
 {
-    static const char *const known[] = { "cpu", "memory", "threads", "fileio", NULL };
+    static const char *const known[] = { "cpu",     "memory",  "threads", "fileio", "net",
+                                         "net-tcp", "net-udp", "net-rr",  NULL };
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)bench_case_free);
     g_auto(GStrv) want = g_strsplit(tests, ",", -1);
     for (gsize i = 0; want[i]; i++)
         if (!g_strv_contains(known, g_strstrip(want[i]))) {
             g_set_error(error, BENCH_ERROR, 0,
-                        "--tests: \"%s\" is not a test (cpu, memory, threads, fileio)", want[i]);
+                        "--tests: \"%s\" is not a test (cpu, memory, threads, fileio, net, "
+                        "net-tcp, net-udp, net-rr)",
+                        want[i]);
             return NULL;
         }
     if (g_strv_contains((const char *const *)want, "cpu"))
@@ -123,8 +196,10 @@ GPtrArray *bench_cases(const char *tests, guint vcpus, GError **error)
     }
     if (g_strv_contains((const char *const *)want, "fileio"))
         add_fileio(out);
+    add_net(out, (const char *const *)want);
     if (out->len == 0) {
-        g_set_error(error, BENCH_ERROR, 0, "--tests: no test named (cpu, memory, threads, fileio)");
+        g_set_error(error, BENCH_ERROR, 0,
+                    "--tests: no test named (cpu, memory, threads, fileio, net)");
         return NULL;
     }
     return g_steal_pointer(&out);
@@ -164,10 +239,63 @@ static gboolean number_after(const char *text, const char *label, double *out)
     return TRUE;
 }
 
+/* iperf3 -J: the member at a path of object keys, a number. */
+static gboolean iperf_number(const char *output, const char *const *path, double *out)
+{
+    json_auto_t *doc = json_loads(output, 0, NULL);
+    json_t *x = doc;
+    for (gsize i = 0; path[i]; i++)
+        x = json_object_get(x, path[i]);
+    if (!json_is_number(x))
+        return FALSE;
+    *out = json_number_value(x);
+    return isfinite(*out);
+}
+
+/* net-*: iperf3's JSON or qlaunch-probe's key=value line. */
+static gboolean net_parse(const char *test, const char *output, double *value)
+{
+    if (strcmp(test, "net-tcp") == 0) {
+        const char *const path[] = { "end", "sum_received", "bits_per_second", NULL };
+        gboolean ok = iperf_number(output, path, value);
+        *value /= 1e6;
+        return ok && *value > 0;
+    }
+    if (g_str_has_prefix(test, "net-udp-")) {
+        const char *const loss[] = { "end", "sum", "lost_percent", NULL };
+        const char *const jitter[] = { "end", "sum", "jitter_ms", NULL };
+        const char *const packets[] = { "end", "sum", "packets", NULL };
+        gboolean is_loss = strcmp(test, "net-udp-loss") == 0;
+        double sent = 0;
+        if (!iperf_number(output, packets, &sent) || sent <= 0 ||
+            !iperf_number(output, is_loss ? loss : jitter, value) || *value < 0)
+            return FALSE;
+        if (!is_loss)
+            *value *= 1000; /* ms -> us */
+        return TRUE;
+    }
+    if (g_str_has_prefix(test, "net-rr-")) {
+        g_autofree char *key = g_strdup_printf(" %s_us=", test + strlen("net-rr-"));
+        const char *p = strstr(output, key);
+        char *end = NULL;
+        *value = p ? g_ascii_strtod(p + strlen(key), &end) : 0;
+        return p && end != p + strlen(key) && *value > 0;
+    }
+    return FALSE;
+}
+
 gboolean bench_parse(const char *test, const char *output, double *value, GError **error)
 {
     double a = 0, b = 0;
     gboolean ok = FALSE;
+    if (g_str_has_prefix(test, "net-")) {
+        if (net_parse(test, output, value))
+            return TRUE;
+        g_autofree char *tail = g_strndup(output, 300);
+        g_set_error(error, BENCH_ERROR, 0, "cannot read a %s figure from the output: %s", test,
+                    tail);
+        return FALSE;
+    }
     if (strcmp(test, "cpu") == 0) {
         ok = number_after(output, "events per second", &a);
         *value = a;

@@ -16,20 +16,38 @@ typedef struct {
     guint threads;
     GStrv args;         /* sysbench arguments after "sysbench", before "run" (no --time) */
     GStrv prepare_args; /* fileio: the same files for prepare and cleanup; else NULL */
+    /* net-*: the whole argv (iperf3 or qlaunch-probe) with {addr}, {port}
+     * and {time} to fill in (bench_net_argv), and the server the host runs
+     * for it: "iperf3" (iperf3 -s) or "echo" (qlaunch-probe echo); NULL
+     * for sysbench cases. */
+    const char *server;
+    gboolean lower_better; /* loss, jitter, latency */
 } BenchCase;
 
 void bench_case_free(BenchCase *c);
 
-/* The cases for a comma-separated test list (cpu,memory,threads,fileio) on
+/* The cases for a comma-separated test list (cpu, memory, threads,
+ * fileio; net or net-tcp, net-udp, net-rr) on
  * a VM with vcpus vCPUs; fileio files go to fileio_dir. BenchCase* array. */
 GPtrArray *bench_cases(const char *tests, guint vcpus, GError **error);
+
+/* A net case's argv against the server at addr:port for time_s seconds
+ * (transfer full). */
+GStrv bench_net_argv(const BenchCase *c, const char *addr, guint port, guint time_s);
+/* The host's server for a net case, bound to addr:port: argv (transfer
+ * full) and the line it prints once it listens. probe: qlaunch-probe's
+ * path. */
+GStrv bench_server_argv(const BenchCase *c, const char *probe, const char *addr, guint port,
+                        const char **ready);
 
 /* sysbench argv for one run: "sysbench", case args, --time, --rand-seed,
  * "run"; or "prepare"/"cleanup" with no --time (transfer full). */
 GStrv bench_argv(const BenchCase *c, const char *sysbench, const char *action, guint time_s);
 
 /* The figure a run reports, from sysbench's output: cpu events per second,
- * memory MiB/sec, threads events / total time, fileio read + written MiB/s. */
+ * memory MiB/sec, threads events / total time, fileio read + written MiB/s;
+ * from iperf3 -J: net-tcp Mbit/s received, net-udp-loss % and
+ * net-udp-jitter ms; from qlaunch-probe rr: net-rr-p50/p99 us. */
 gboolean bench_parse(const char *test, const char *output, double *value, GError **error);
 
 typedef struct {

@@ -101,6 +101,12 @@ void bench_print_table(json_t *doc)
     printf("(median [min-max] ±CV of %" JSON_INTEGER_FORMAT " runs; %% = the guest as a percentage "
            "of the host runs made side by side with it)\n",
            json_integer_value(json_object_get(json_object_get(doc, "options"), "runs")));
+    gboolean lower = FALSE;
+    json_array_foreach(profiles, i, p) json_array_foreach(json_object_get(p, "results"), k, r)
+        lower = lower || json_is_true(json_object_get(r, "lower_is_better"));
+    if (lower)
+        printf("(loss, jitter and round trip: lower is better, so above 100%% the guest does "
+               "worse; the host's runs go over its loopback)\n");
     json_array_foreach(profiles, i, p) if (json_object_get(p, "reason"))
         printf("%s: %s: %s\n", json_string_value(json_object_get(p, "name")),
                json_string_value(json_object_get(p, "status")),

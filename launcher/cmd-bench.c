@@ -27,7 +27,8 @@ typedef struct {
     gboolean pin, keep;
     const char *out;
     const char *guest_dir;
-    char *host_dir; /* fileio on the host */
+    char *host_dir;    /* fileio on the host */
+    guint server_port; /* net-*: the port of the host's server for the case that runs */
     guint step, steps;
     gboolean tty;
 } Bench;
@@ -37,7 +38,9 @@ typedef struct {
     QmpConn *qga;
     const char *vm;
     gboolean pinned;
-    cpu_set_t cpus; /* host runs are pinned to the vCPUs' host CPUs */
+    cpu_set_t cpus;       /* host runs are pinned to the vCPUs' host CPUs */
+    char *net_addr;       /* net-*: where this side reaches the host's server */
+    const char *net_bind; /* (host side) what the server binds to */
 } Side;
 
 static void progress(Bench *b, const char *vm, const BenchCase *c, const char *what)
@@ -130,9 +133,14 @@ static gboolean measure(Bench *b, const Side *s, const BenchCase *c, const char 
         g_set_error(error, BENCH_ERROR, 0, "interrupted (SIGINT/SIGTERM)");
         return FALSE;
     }
-    g_auto(GStrv) argv = bench_argv(c, "sysbench", "run", time_s);
+    g_auto(GStrv) argv = c->server ? bench_net_argv(c, s->net_addr, b->server_port, time_s)
+                                   : bench_argv(c, "sysbench", "run", time_s);
+    if (!s->qga && !strcmp(argv[0], "qlaunch-probe")) { /* the host's copy of the guest's */
+        g_autofree char *guest = vm_guest_dir();
+        g_free(argv[0]);
+        argv[0] = g_build_filename(guest, "qlaunch-probe", NULL);
+    }
     g_autofree char *out = side_run(s, argv, dir, time_s, TRUE, error);
-    (void)b;
     return out && bench_parse(c->test, out, value, error);
 }
 
@@ -168,6 +176,10 @@ static json_t *run_case(Bench *b, const Side *guest, const Side *host, const Ben
     if (fileio && (!fileio_files(guest, c, gdir, "prepare", error) ||
                    !fileio_files(host, c, hdir, "prepare", error)))
         return NULL;
+    g_autoptr(BenchServer) server = NULL;
+    if (c->server && !(server = bench_server_start(c, host->net_bind, b->out, error)))
+        return NULL;
+    b->server_port = server ? server->port : 0;
     g_autofree double *gv = g_new0(double, b->runs);
     g_autofree double *hv = g_new0(double, b->runs);
     double warm = 0;
@@ -191,10 +203,17 @@ static json_t *run_case(Bench *b, const Side *guest, const Side *host, const Ben
     if (!ok)
         return NULL;
     BenchStats gs = bench_stats(gv, b->runs), hs = bench_stats(hv, b->runs);
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:f}", "id", c->id, "test", c->test,
-                     "desc", c->desc, "unit", c->unit, "threads", (int)c->threads, "guest",
-                     bench_stats_json(gv, b->runs), "host", bench_stats_json(hv, b->runs),
-                     "guest_pct_of_host", hs.median > 0 ? 100.0 * gs.median / hs.median : 0.0);
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:f}", "id", c->id, "test", c->test,
+                          "desc", c->desc, "unit", c->unit, "threads", (int)c->threads, "guest",
+                          bench_stats_json(gv, b->runs), "host", bench_stats_json(hv, b->runs),
+                          "guest_pct_of_host", hs.median > 0 ? 100.0 * gs.median / hs.median : 0.0);
+    if (c->lower_better) /* loss, jitter, latency: above 100 % the guest does worse */
+        json_object_set_new(r, "lower_is_better", json_true());
+    if (c->server)
+        json_object_set_new(r, "server",
+                            json_pack("{s:s, s:s, s:s}", "tool", c->server, "host_addr",
+                                      host->net_bind, "guest_addr", guest->net_addr));
+    return r;
 }
 
 static char *first_line(const char *text)
@@ -316,6 +335,15 @@ static gboolean pin_vcpus(VmPaths *v, QmpConn *qmp, guint vcpus, Side *host, jso
 }
 
 /* One profile: start (or reuse) its VM, run every case, stop it again. */
+/* Some case needs a server on the host (the net tests). */
+static gboolean has_net(GPtrArray *cases)
+{
+    for (guint i = 0; i < cases->len; i++)
+        if (((BenchCase *)cases->pdata[i])->server)
+            return TRUE;
+    return FALSE;
+}
+
 static json_t *bench_profile(Bench *b, const Profile *p)
 {
     g_autofree char *sha = file_sha256(p->path);
@@ -360,6 +388,11 @@ static json_t *bench_profile(Bench *b, const Profile *p)
     }
     if (qga)
         cases = bench_cases(b->tests, p->cpus, &err);
+    g_autofree char *bind = NULL;
+    if (cases && has_net(cases) && !bench_net_addresses(p, &guest.net_addr, &bind, &err))
+        g_clear_pointer(&cases, g_ptr_array_unref);
+    host.net_addr = g_strdup(bind);
+    host.net_bind = bind;
     for (guint i = 0; cases && i < cases->len; i++) {
         json_t *r = run_case(b, &guest, &host, cases->pdata[i], &err);
         if (!r)
@@ -373,6 +406,8 @@ static json_t *bench_profile(Bench *b, const Profile *p)
     }
     g_clear_pointer(&qga, qmp_conn_free);
     g_clear_pointer(&qmp, qmp_conn_free);
+    g_free(guest.net_addr);
+    g_free(host.net_addr);
     pid_t pid = vm_running_pid(v, NULL);
     if (!reused && !b->keep && pid > 0)
         stop_vm(v, pid, 30, TRUE, FALSE);
@@ -397,6 +432,9 @@ static GPtrArray *load_profiles(Bench *b, int n, char **args, GError **error)
         }
         g_autoptr(GPtrArray) cases = bench_cases(b->tests, p->cpus, error);
         if (!cases)
+            return NULL;
+        g_autofree char *gaddr = NULL, *baddr = NULL;
+        if (has_net(cases) && !bench_net_addresses(p, &gaddr, &baddr, error))
             return NULL;
         b->steps += cases->len * (b->runs + 1) * 2;
         g_ptr_array_add(profiles, g_steal_pointer(&p));
@@ -482,7 +520,8 @@ int cmd_bench(int argc, char **argv, GError **error)
     GOptionEntry entries[] = {
         { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Measured runs per test and side (3)", "N" },
         { "tests", 0, 0, G_OPTION_ARG_STRING, &tests,
-          "Tests to run: cpu,memory,threads,fileio (all)", "LIST" },
+          "Tests to run: cpu,memory,threads,fileio (the default), net (net-tcp,net-udp,net-rr)",
+          "LIST" },
         { "time", 0, 0, G_OPTION_ARG_INT, &time_s, "Seconds per run (3)", "S" },
         { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
           "Directory for results.json, results.csv, plot.svg (bench-results/DATE-TIME)", "DIR" },

@@ -2,7 +2,7 @@
 # Build the embedded default guest (kernel + initramfs) from Debian packages
 # only: apt-get download + dpkg-deb -x, no root needed.
 #
-# Output: build/guest/{vmlinuz,initrd.img,VERSION}. Rebuilt only when the
+# Output: build/guest/{vmlinuz,initrd.img,qlaunch-probe,VERSION}. Rebuilt only when the
 # inputs change (this script, the guest init, the package versions).
 set -euo pipefail
 
@@ -13,13 +13,16 @@ debs=$out/debs
 kpkg=linux-image-cloud-amd64
 # The packages whose binaries go into the guest; their library dependencies
 # are added below from apt's dependency graph.
-userland=(busybox-static sysbench qemu-guest-agent)
+userland=(busybox-static sysbench qemu-guest-agent libiperf0)
+# Packages taken without their dependencies (iperf3's are debconf and an
+# init script; its library, libiperf0, is in userland).
+nodeps=(iperf3)
 mods=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
       virtio_blk failover net_failover virtio_net virtio_console virtio_balloon
       button evdev pvpanic-mmio)
 
 die() { echo "build-guest: $*" >&2; exit 1; }
-for t in apt-get apt-cache dpkg-deb depmod cpio gzip readelf sha256sum; do
+for t in apt-get apt-cache dpkg-deb depmod cpio gzip readelf sha256sum cc; do
     command -v "$t" >/dev/null || die "'$t' is missing: run scripts/install-deps.sh"
 done
 
@@ -31,11 +34,11 @@ deps=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts 
         --no-breaks --no-replaces --no-enhances "${userland[@]}" 2>/dev/null |
        grep -v '^ ' | grep -v '^<' | sort -u)
 # One apt-cache call for all: "pkg:" lines, then "  Candidate: VERSION".
-versions=$(apt-cache policy $kreal $deps | awk '/^[^ ]/ {sub(":$", "", $1); p = $1} /Candidate:/ {print p, $2}')
-key=$(cat "$0" "$top/scripts/guest-init" | sha256sum | cut -c1-16)-$(echo "$versions" | sha256sum | cut -c1-16)
+versions=$(apt-cache policy $kreal $deps "${nodeps[@]}" | awk '/^[^ ]/ {sub(":$", "", $1); p = $1} /Candidate:/ {print p, $2}')
+key=$(cat "$0" "$top/scripts/guest-init" "$top/scripts/guest-probe.c" | sha256sum | cut -c1-16)-$(echo "$versions" | sha256sum | cut -c1-16)
 
 if [ -f "$out/VERSION" ] && [ "$(cat "$out/VERSION")" = "$key" ] &&
-   [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ]; then
+   [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ] && [ -f "$out/qlaunch-probe" ]; then
     echo "build-guest: up to date ($out)"
     exit 0
 fi
@@ -45,7 +48,7 @@ rm -rf "$work"
 mkdir -p "$debs" "$work/x" "$work/root"
 (
     cd "$debs"
-    for p in $kreal $deps; do
+    for p in $kreal $deps "${nodeps[@]}"; do
         # Virtual packages (e.g. one of two luajit flavours) have no .deb.
         ls "${p}"_*.deb >/dev/null 2>&1 || apt-get download -qq "$p" 2>/dev/null || true
     done
@@ -81,6 +84,10 @@ mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,data,root,lib6
 cp "$x/bin/busybox" "$r/bin/busybox"
 cp "$x/usr/bin/sysbench" "$r/bin/sysbench"
 cp "$x/usr/sbin/qemu-ga" "$r/sbin/qemu-ga"
+cp "$x/usr/bin/iperf3" "$r/bin/iperf3"
+# qlaunch's network and clock probe: static, so the host runs the same one
+cc -static -O2 -Wall -Wextra -Werror -o "$out/qlaunch-probe.tmp" "$top/scripts/guest-probe.c"
+cp "$out/qlaunch-probe.tmp" "$r/bin/qlaunch-probe"
 
 libdirs=("$x/lib/x86_64-linux-gnu" "$x/usr/lib/x86_64-linux-gnu" "$x/lib64")
 find_lib() {
@@ -103,6 +110,7 @@ add_libs() {  # add_libs ELF: copy every DT_NEEDED library, recursively
 }
 add_libs "$r/bin/sysbench"
 add_libs "$r/sbin/qemu-ga"
+add_libs "$r/bin/iperf3"
 ld=$(find_lib ld-linux-x86-64.so.2) || die "no dynamic loader in libc6"
 cp -L "$ld" "$r/lib64/ld-linux-x86-64.so.2"
 
@@ -138,6 +146,7 @@ echo "root:x:0:" > "$r/etc/group"
 (cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -6 > "$out/initrd.img.tmp"
 mv "$out/vmlinuz.tmp" "$out/vmlinuz"
 mv "$out/initrd.img.tmp" "$out/initrd.img"
+mv "$out/qlaunch-probe.tmp" "$out/qlaunch-probe"
 echo "$versions" > "$out/packages.txt"
 echo "$key" > "$out/VERSION"
 rm -rf "$work"

@@ -21,6 +21,30 @@ for t in cpu-10000-1 cpu-10000-all cpu-20000-1 cpu-20000-all memory-write memory
         awk -F, -v l="$line" 'BEGIN { split(l, c, ","); exit !(c[7] > 0 && c[9] > 0 && c[11] > 0 && c[12] == "ok") }'
 done
 json=$b1/results.json
+# --- bench tiny --tests net: iperf3 and qlaunch-probe, guest and host ---
+bn=$work/bnet
+run "$QL" bench tiny --tests net --runs 2 --time 2 --out "$bn"
+check "bench tiny --tests net --runs 2 --time 2 succeeds" [ "$rc" -eq 0 ]
+for t in net-tcp-tx net-tcp-rx net-udp-loss net-udp-jitter net-rr-p50 net-rr-p99; do
+    line=$(grep "^tiny,[a-z]*,$t," "$bn/results.csv")
+    # loss may be 0 on both sides; every other figure is positive
+    check "$t: guest and host figures ($line)" \
+        awk -v l="$line" -v t="$t" 'BEGIN { split(l, c, ","); min = t == "net-udp-loss" ? 0 : 1e-9
+            exit !(c[7] >= min && c[9] >= min && c[12] == "ok") }'
+done
+check "the net results record the server's addresses (host 127.0.0.1, guest 10.0.2.2)" \
+    grep -q '"host_addr": "127.0.0.1"' "$bn/results.json"
+check "loss, jitter and round trip are marked lower-is-better" \
+    [ "$(grep -c '"lower_is_better": true' "$bn/results.json")" -eq 4 ]
+check "results.json records the profile's metadata for net runs too" grep -q '"guest_kernel": "' "$bn/results.json"
+check "the table says lower is better for them" has "lower is better"
+# (the [i] keeps pgrep from matching this very command line)
+check "no iperf3 or echo server is left running" bash -c '! pgrep -f "[i]perf3 -s -B 127.0.0.1" && ! pgrep -f "[q]launch-probe echo"'
+printf '[vm]\nname=nonet\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n[agent]\nenabled=true\n' > "$work/nonet.ini"
+run "$QL" bench "$work/nonet.ini" --tests net-rr --runs 1 --time 1 --out "$work/bnn"
+check "a profile without a NIC is refused for the net tests before it starts" \
+    failed_with "profile $work/nonet.ini: the net tests need a NIC"
+check "... and no VM was started" [ ! -e "$QLAUNCH_RUNTIME_DIR/nonet" ]
 for key in qlaunch_version qemu_version accel accel_reason cpu_model machine guest_kernel \
     sysbench_version profile_sha256 kernel date runs seed; do
     check "results.json records $key" grep -q "\"$key\": \"*[^\"n]" "$json"
@@ -67,7 +91,7 @@ share() {
 }
 prof pinned 2 'pin=1,0'
 run "$QL" start "$work/pinned.ini" --wait-agent
-check "start a profile with pin=1,0" [ "$rc" -eq 0 ]
+check "start a profile with pin=1,0" [ "$rc" -eq 0 ] || sed 's/^/#   | /' <<< "$out"
 run "$QL" status pinned
 check "status shows the pinning read back from the threads" has "vCPU0->1 vCPU1->0"
 "$QL" stop -q pinned >/dev/null

@@ -93,6 +93,22 @@ wait $spid
 out=$(cat "$work/socat.log")
 check "a guest's connection to the upstream host arrives from the uplink address (masqueraded)" \
     has "accepting connection from AF=2 10.199.0.1:"
+
+# --- bench --tests net: tap and user mode side by side, in the namespace ---
+prof "$work/nat-user.ini" nat-user "[net 0]\nmode=user\n"
+run inns "$QL" bench "$work/nat-a.ini" "$work/nat-user.ini" --tests net --runs 1 --time 1 --out "$work/bnet"
+check "bench of a tap and a user-mode profile with --tests net succeeds" [ "$rc" -eq 0 ]
+for id in net-tcp-tx net-tcp-rx net-udp-jitter net-rr-p50 net-rr-p99; do
+    for vm in nat-a nat-user; do
+        line=$(grep "^$vm,[a-z]*,$id," "$work/bnet/results.csv")
+        check "$vm $id: positive guest and host figures ($line)" \
+            awk -v l="$line" 'BEGIN { split(l, c, ","); exit !(c[7] > 0 && c[9] > 0 && c[12] == "ok") }'
+    done
+done
+check "the tap VM's server listened on the bridge's address" \
+    grep -q '"host_addr": "192.168.123.1"' "$work/bnet/results.json"
+check "the user-mode VM's server listened on loopback, reached at 10.0.2.2" \
+    grep -q '"guest_addr": "10.0.2.2"' "$work/bnet/results.json"
 tap_a=$(sed -n 's/.*"tap": "\(qltap[0-9]*\)".*/\1/p' "$QLAUNCH_RUNTIME_DIR/nat-a/meta.json")
 
 # --- stop ---

@@ -55,6 +55,56 @@ static void test_parse_garbage(void)
     }
 }
 
+/* iperf3 3.12 -J, trimmed to the members read; and qlaunch-probe rr's line. */
+static const char tcp_json[] = "{\"start\": {}, \"end\": {\"sum_sent\": {\"bits_per_second\": "
+                               "4.2e8}, \"sum_received\": {\"bits_per_second\": 410300000.5}}}";
+static const char udp_json[] = "{\"end\": {\"sum\": {\"jitter_ms\": 0.0998, \"lost_packets\": 3, "
+                               "\"packets\": 1200, \"lost_percent\": 0.25}}}";
+static const char rr_out[] = "samples=5735 lost=0 p50_us=282 p99_us=2011 mean_us=343.9\n";
+
+static void test_parse_net(void)
+{
+    double v = 0;
+    g_autoptr(GError) err = NULL;
+    g_assert_true(bench_parse("net-tcp", tcp_json, &v, &err));
+    g_assert_cmpfloat_with_epsilon(v, 410.3000005, 1e-6); /* received, Mbit/s */
+    g_assert_true(bench_parse("net-udp-loss", udp_json, &v, &err));
+    g_assert_cmpfloat_with_epsilon(v, 0.25, 1e-9);
+    g_assert_true(bench_parse("net-udp-jitter", udp_json, &v, &err));
+    g_assert_cmpfloat_with_epsilon(v, 99.8, 1e-9); /* us */
+    g_assert_true(bench_parse("net-rr-p50", rr_out, &v, &err));
+    g_assert_cmpfloat_with_epsilon(v, 282, 1e-9);
+    g_assert_true(bench_parse("net-rr-p99", rr_out, &v, &err));
+    g_assert_cmpfloat_with_epsilon(v, 2011, 1e-9);
+    g_assert_no_error(err);
+    const char zero_loss[] = "{\"end\": {\"sum\": {\"packets\": 10, \"lost_percent\": 0}}}";
+    g_assert_true(bench_parse("net-udp-loss", zero_loss, &v, &err)); /* 0 % is a result */
+    g_assert_cmpfloat(v, ==, 0);
+    const char *bad[][2] = { { "net-tcp", "iperf3: error - unable to connect to server\n" },
+                             { "net-tcp", "{\"end\": {}}" },
+                             { "net-udp-loss", "{\"end\": {\"sum\": {\"packets\": 0, "
+                                               "\"lost_percent\": 0}}}" },
+                             { "net-rr-p50", "samples=0 lost=9\n" },
+                             { "net-rr-p99", "p99_us=\n" } };
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) e = NULL;
+        g_assert_false(bench_parse(bad[i][0], bad[i][1], &v, &e));
+        g_assert_nonnull(e);
+    }
+    g_autoptr(GPtrArray) c = bench_cases("net", 2, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(c->len, ==, 6);
+    BenchCase *rr = c->pdata[4];
+    g_assert_cmpstr(rr->id, ==, "net-rr-p50");
+    g_assert_cmpstr(rr->server, ==, "echo");
+    g_assert_true(rr->lower_better);
+    g_auto(GStrv) argv = bench_net_argv(c->pdata[1], "10.0.2.2", 5201, 2);
+    g_autofree char *joined = g_strjoinv(" ", argv);
+    g_assert_cmpstr(joined, ==, "iperf3 -c 10.0.2.2 -p 5201 -t 2 -R -J");
+    g_autoptr(GPtrArray) udp = bench_cases("net-udp", 2, &err);
+    g_assert_cmpuint(udp->len, ==, 2);
+}
+
 static void test_stats(void)
 {
     const double v[] = { 3, 1, 2, 10 };
@@ -293,6 +343,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bench/parse", test_parse);
     g_test_add_func("/bench/parse-garbage", test_parse_garbage);
+    g_test_add_func("/bench/parse-net", test_parse_net);
     g_test_add_func("/bench/stats", test_stats);
     g_test_add_func("/bench/cases", test_cases);
     g_test_add_func("/bench/csv-compare", test_csv_and_compare);
