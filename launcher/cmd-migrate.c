@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "migrate.h"
+#include "migrate-probe.h"
 #include "netfwd.h"
 #include "proc.h"
 
@@ -109,12 +110,43 @@ static void print_summary(json_t *s, const char *vm, const char *where, gboolean
            json_integer_value(json_object_get(s, "normal_pages")));
     printf("  passes         %" JSON_INTEGER_FORMAT "\n",
            json_integer_value(json_object_get(s, "dirty_sync_count")));
+    json_t *pr = json_object_get(s, "probe");
+    if (!pr)
+        return;
+    json_t *gp = json_object_get(pr, "guest_pause_ms");
+    printf("  probe          %s, one datagram every %" JSON_INTEGER_FORMAT " ms\n",
+           json_string_value(json_object_get(pr, "target")),
+           json_integer_value(json_object_get(pr, "interval_ms")));
+    g_autofree char *pause = json_is_number(gp) ? g_strdup_printf("%.1f ms", json_number_value(gp))
+                                                : g_strdup("unknown");
+    printf("  longest gap    %.1f ms without an echo (from %.0f ms after the start); the guest "
+           "clock's largest jump %s\n",
+           json_number_value(json_object_get(pr, "longest_gap_ms")),
+           json_number_value(json_object_get(pr, "gap_start_ms")), pause);
+    printf("  lost           %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT,
+           json_integer_value(json_object_get(pr, "lost")),
+           json_integer_value(json_object_get(pr, "sent")));
+    if (json_is_number(json_object_get(pr, "forward_takeover_ms")))
+        printf("; the destination took the forwards over %.0f ms after the end",
+               json_number_value(json_object_get(pr, "forward_takeover_ms")));
+    printf("\n");
+    const char *names[] = { "before", "during", "after" };
+    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+        json_t *ph = json_object_get(json_object_get(pr, "phases"), names[i]);
+        printf("  %-6s         delay p50 %.2f ms, p99 %.2f ms, jitter %.2f ms, lost "
+               "%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT "\n",
+               names[i], json_number_value(json_object_get(ph, "delay_p50_ms")),
+               json_number_value(json_object_get(ph, "delay_p99_ms")),
+               json_number_value(json_object_get(ph, "jitter_ms")),
+               json_integer_value(json_object_get(ph, "lost")),
+               json_integer_value(json_object_get(ph, "sent")));
+    }
 }
 
 typedef struct {
     MigrateOpts m;
-    gboolean local, json, copy_ram;
-    int bandwidth_mib, timeout_s;
+    gboolean local, json, copy_ram, probe;
+    int bandwidth_mib, timeout_s, probe_interval_ms;
     char *dest_profile;
 } MigrateCli;
 
@@ -247,35 +279,55 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
     }
     if (!migrate_configure(src, &c->m, FALSE, &err))
         return migrate_failed(v, src, dv, err, error);
+    /* before the forwards are listed: a local destination takes the
+     * probe's over with the others */
+    MigrateProbe *probe = NULL;
+    if (c->probe) {
+        g_autoptr(Profile) p = vm_running_profile(v, &err);
+        probe = p ? migrate_probe_start(v, p, src, (guint)c->probe_interval_ms, &err) : NULL;
+        if (!probe)
+            return migrate_failed(v, src, dv, err, error);
+    }
     json_auto_t *fwds = c->local ? fwd_list(src, NULL) : NULL;
     g_autofree char *was = vm_run_state(src, 5000);
     proc_catch_interrupts(TRUE);
+    migrate_probe_mark_start(probe);
     json_auto_t *info = migrate_run(src, uri, &c->m, &proc_interrupted, show_progress, NULL,
                                     c->timeout_s * 1000LL, &err);
+    migrate_probe_mark_end(probe);
     proc_catch_interrupts(FALSE);
     if (isatty(2) && !cli_quiet)
         fprintf(stderr, "\n");
-    if (!info)
+    if (!info) {
+        migrate_probe_abort(probe, v, src);
         return migrate_failed(v, src, dv, err, error);
+    }
     json_auto_t *summary = migrate_summary(info, &c->m);
     g_autofree char *dstate = NULL;
-    if (c->local && !destination_ready(dqmp, was ? was : "running", &dstate, 10000))
+    if (c->local && !destination_ready(dqmp, was ? was : "running", &dstate, 10000)) {
+        migrate_probe_abort(probe, v, NULL);
         return cli_failf(error,
                          "migration of %s completed but the destination is %s, not %s as the "
                          "source was; both QEMUs are left for inspection (%s, %s)",
                          v->name, dstate ? dstate : "not answering", was ? was : "running", v->dir,
                          dv->dir);
+    }
     end_source(src, pid, c->local);
     g_clear_pointer(&src, qmp_conn_free);
     if (c->local) {
-        if (!hand_over(v, dv, &err))
+        if (!hand_over(v, dv, &err)) {
+            migrate_probe_abort(probe, v, NULL);
             return cli_fail(error, &err);
-        if (c->m.ignore_shared && !migrate_unshare(dqmp, &err))
+        }
+        if (c->m.ignore_shared && !migrate_unshare(dqmp, &err)) {
+            migrate_probe_abort(probe, v, dqmp);
             return cli_failf(error,
                              "VM %s migrated, but x-ignore-shared could not be turned off on the "
                              "new QEMU (%s): a snapshot save would skip its RAM",
                              v->name, err->message);
+        }
         json_t *lost = take_forwards(dqmp, fwds);
+        migrate_probe_mark_forwards(probe);
         json_object_set_new(summary, "forwards", json_integer((json_int_t)json_array_size(fwds)));
         size_t i;
         json_t *l;
@@ -286,6 +338,8 @@ static int run_migration(VmPaths *v, pid_t pid, MigrateCli *c, const char *targe
         json_object_set_new(summary, "forwards_lost", lost);
         json_object_set_new(summary, "old_pid", json_integer(pid));
         json_object_set_new(summary, "new_pid", json_integer(vm_read_pid(v)));
+        if (probe)
+            json_object_set_new(summary, "probe", migrate_probe_finish(probe, v, dqmp));
     } else {
         vm_runtime_remove(v); /* the VM now lives at the destination */
     }
@@ -325,6 +379,12 @@ int cmd_migrate(int argc, char **argv, GError **error)
           "Cancel after S seconds (600); after the switch to post-copy it is never cancelled",
           "S" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &c.json, "Print the metrics as JSON", NULL },
+        { "probe", 0, 0, G_OPTION_ARG_NONE, &c.probe,
+          "--local: measure what the guest's users see (a UDP echo stream and the guest's "
+          "clock)",
+          NULL },
+        { "probe-interval", 0, 0, G_OPTION_ARG_INT, &c.probe_interval_ms,
+          "--probe: ms between datagrams (10)", "MS" },
         G_OPTION_ENTRY_NULL
     };
     if (!cli_parse(&argc, &argv, entries))
@@ -334,6 +394,13 @@ int cmd_migrate(int argc, char **argv, GError **error)
         fprintf(stderr, "qlaunch migrate: give either a destination URI or --local\n");
         return EXIT_USAGE;
     }
+    if (c.probe && !c.local)
+        return cli_usagef("migrate", "--probe needs --local: after the switch the host must still "
+                                     "reach the guest it measures");
+    if (c.probe_interval_ms == 0)
+        c.probe_interval_ms = 10;
+    if (c.probe_interval_ms < 1 || c.probe_interval_ms > 1000)
+        return cli_usagef("migrate", "--probe-interval must be 1 to 1000 ms");
     if (c.bandwidth_mib > 0)
         c.m.bandwidth_bps = (guint64)c.bandwidth_mib << 20;
     else if (c.local)

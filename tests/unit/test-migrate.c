@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "../../launcher/migrate.h"
+#include "../../launcher/migrate-probe.h"
 
 static const ProfileEnv env = { .guest_dir = "/guest", .state_base = "/state" };
 static const char *base = "[vm]\nname=t\nmemory=512M\ncpus=2\n[boot]\nkernel=k\n"
@@ -162,6 +163,56 @@ static void test_postcopy_timeout_never_cancels(void)
     close(sv[1]);
 }
 
+#define MS G_GINT64_CONSTANT(1000000)
+
+/* 100 datagrams 10 ms apart; the migration from 300 to 600 ms; echoes take
+ * 1 ms, 3 ms from 300 ms on; those sent at 400-440 ms are lost and the
+ * one sent at 450 ms comes back at 500 ms. */
+static void test_probe_analyse(void)
+{
+    ProbeSample s[100];
+    for (int i = 0; i < 100; i++) {
+        s[i].sent_ns = i * 10 * MS;
+        s[i].recv_ns = s[i].sent_ns + (i < 30 ? 1 : 3) * MS;
+        if (i >= 40 && i <= 44)
+            s[i].recv_ns = 0;
+        if (i == 45)
+            s[i].recv_ns = 500 * MS;
+    }
+    json_auto_t *r = probe_analyse(s, 100, 300 * MS, 600 * MS, 10);
+    g_assert_cmpint(json_integer_value(json_object_get(r, "sent")), ==, 100);
+    g_assert_cmpint(json_integer_value(json_object_get(r, "lost")), ==, 5);
+    /* the last echo before the hole arrived at 393 ms, the next at 463 ms */
+    g_assert_cmpfloat_with_epsilon(json_number_value(json_object_get(r, "longest_gap_ms")), 70,
+                                   1e-9);
+    g_assert_cmpfloat_with_epsilon(json_number_value(json_object_get(r, "gap_start_ms")), 93, 1e-9);
+    g_assert_cmpfloat_with_epsilon(json_number_value(json_object_get(r, "migration_ms")), 300,
+                                   1e-9);
+    json_t *ph = json_object_get(r, "phases");
+    json_t *before = json_object_get(ph, "before"), *during = json_object_get(ph, "during");
+    g_assert_cmpint(json_integer_value(json_object_get(before, "sent")), ==, 30);
+    g_assert_cmpint(json_integer_value(json_object_get(before, "lost")), ==, 0);
+    g_assert_cmpfloat_with_epsilon(json_number_value(json_object_get(before, "delay_p50_ms")), 1,
+                                   1e-9);
+    g_assert_cmpfloat_with_epsilon(json_number_value(json_object_get(before, "jitter_ms")), 0,
+                                   1e-9);
+    g_assert_cmpint(json_integer_value(json_object_get(during, "sent")), ==, 30);
+    g_assert_cmpint(json_integer_value(json_object_get(during, "lost")), ==, 5);
+    g_assert_cmpfloat_with_epsilon(json_number_value(json_object_get(during, "delay_p99_ms")), 50,
+                                   1e-9);
+    /* 24 pairs: 3 -> 50 -> 3 ms moves 94 ms in all */
+    g_assert_cmpfloat_with_epsilon(json_number_value(json_object_get(during, "jitter_ms")),
+                                   94.0 / 24, 1e-9);
+    g_assert_cmpint(json_integer_value(json_object_get(json_object_get(ph, "after"), "sent")), ==,
+                    40);
+    g_assert_cmpfloat(probe_parse_clock("samples=98 max_gap_ms=2.042 at_realtime=1.5\n"), ==,
+                      2.042);
+    g_assert_cmpfloat(probe_parse_clock("samples=98\n"), <, 0);
+    g_assert_cmpfloat(probe_parse_clock(NULL), <, 0);
+    json_auto_t *none = probe_analyse(s, 0, 0, 0, 10); /* nothing sent */
+    g_assert_cmpint(json_integer_value(json_object_get(none, "received")), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -169,5 +220,6 @@ int main(int argc, char **argv)
     g_test_add_func("/migrate/uri", test_uri);
     g_test_add_func("/migrate/postcopy-timeout-never-cancels", test_postcopy_timeout_never_cancels);
     g_test_add_func("/migrate/differences", test_differences);
+    g_test_add_func("/migrate/probe-analyse", test_probe_analyse);
     return g_test_run();
 }
