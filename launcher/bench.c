@@ -107,11 +107,11 @@ static void add_net(GPtrArray *out, const char *const *want)
     gboolean all = g_strv_contains(want, "net");
     if (all || g_strv_contains(want, "net-tcp")) {
         BenchCase *c =
-            new_case("net-tcp-tx", "net-tcp", "Mbit/s", 1, "net TCP guest->host (iperf3)");
+            new_case("net-tcp-tx", "net-tcp", "Mbit/s", 1, "net TCP out of the guest (iperf3)");
         c->args = strv("iperf3", "-c", "{addr}", "-p", "{port}", "-t", "{time}", "-J", NULL);
         c->server = "iperf3";
         g_ptr_array_add(out, c);
-        c = new_case("net-tcp-rx", "net-tcp", "Mbit/s", 1, "net TCP host->guest (iperf3 -R)");
+        c = new_case("net-tcp-rx", "net-tcp", "Mbit/s", 1, "net TCP into the guest (iperf3 -R)");
         c->args = strv("iperf3", "-c", "{addr}", "-p", "{port}", "-t", "{time}", "-R", "-J", NULL);
         c->server = "iperf3";
         g_ptr_array_add(out, c);

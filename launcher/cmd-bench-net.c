@@ -69,11 +69,74 @@ gboolean bench_net_addresses(const Profile *p, char **guest_addr, char **bind_ad
         *bind_addr = ipv4(d->gateway);
         return TRUE;
     }
+    if (n->mode == NET_SOCKET) { /* guest to guest: a peer VM on the lan serves */
+        *guest_addr = g_strdup(BENCH_LAN_PEER);
+        *bind_addr = g_strdup("127.0.0.1"); /* the host's reference runs */
+        return TRUE;
+    }
     g_set_error(error, BENCH_ERROR, 0,
                 "profile %s [net %s]: the net tests run against the host on user mode or on a "
-                "qlaunch network (network=); %s has no host address qlaunch knows",
-                p->path, n->name, n->mode == NET_SOCKET ? "a socket lan" : "a bridge of your own");
+                "qlaunch network (network=), or against a peer VM on a socket lan; a bridge of "
+                "your own has no host address qlaunch knows",
+                p->path, n->name);
     return FALSE;
+}
+
+/* Runs sh -c SCRIPT "$1" in a guest; its exit code, or -1. */
+static int guest_sh(QmpConn *qga, const char *script, const char *arg, gint64 timeout_ms,
+                    GError **error)
+{
+    const char *argv[] = { "sh", "-c", script, "sh", arg, NULL };
+    g_autoptr(QgaExecResult) r = qga_exec(qga, argv, NULL, timeout_ms, error);
+    return r && r->exited && !r->signaled ? r->code : -1;
+}
+
+gboolean bench_lan_address(QmpConn *qga, const char *vm, const char *addr, GError **error)
+{
+    /* the embedded guest's DHCP client gives up after about 10 s on a lan
+     * with no server, flushing eth0 as it starts: wait for it to end */
+    static const char script[] = "i=0; while pidof udhcpc >/dev/null && [ $i -lt 300 ]; do "
+                                 "sleep 0.1; i=$((i + 1)); done; "
+                                 "ip link set eth0 up && ip addr replace \"$1/24\" dev eth0";
+    int rc = guest_sh(qga, script, addr, 60000, error);
+    if (rc != 0 && (!error || !*error))
+        g_set_error(error, BENCH_ERROR, 0, "VM %s: cannot give eth0 the lan address %s (exit %d)",
+                    vm, addr, rc);
+    return rc == 0;
+}
+
+gboolean bench_peer_server_start(BenchServer *s, const BenchCase *c, QmpConn *qga, GError **error)
+{
+    s->peer_qga = qga;
+    s->peer_port = s->port ? s->port : 5201;
+    g_autofree char *port = g_strdup_printf("%u", s->peer_port);
+    const char *ready = NULL;
+    g_auto(GStrv) argv =
+        bench_server_argv(c, "qlaunch-probe", BENCH_LAN_PEER, s->peer_port, &ready);
+    json_t *args = json_array();
+    for (gsize i = 1; argv[i]; i++)
+        json_array_append_new(args, json_string(argv[i]));
+    json_auto_t *a =
+        json_pack("{s:s, s:o, s:b}", "path", argv[0], "arg", args, "capture-output", FALSE);
+    json_auto_t *r = qmp_conn_execute(qga, "guest-exec", a, 30000, error);
+    if (!r)
+        return FALSE;
+    s->peer_pid = json_integer_value(json_object_get(r, "pid"));
+    /* it listens once its port is in /proc/net/tcp (LISTEN) or udp */
+    g_autofree char *hex = g_strdup_printf(":%04X ", s->peer_port);
+    const char *script = g_strcmp0(c->server, "echo") == 0
+                             ? "i=0; until grep -q \"$1\" /proc/net/udp; do [ $i -ge 200 ] && "
+                               "exit 1; sleep 0.05; i=$((i + 1)); done"
+                             : "i=0; until grep \"$1\" /proc/net/tcp | grep -q ' 0A '; do "
+                               "[ $i -ge 200 ] && exit 1; sleep 0.05; i=$((i + 1)); done";
+    if (guest_sh(qga, script, hex, 30000, error) != 0) {
+        if (error && !*error)
+            g_set_error(error, BENCH_ERROR, 0,
+                        "the peer's %s server did not listen on %s:%u within 10 s", c->server,
+                        BENCH_LAN_PEER, s->peer_port);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /* A port free on addr for TCP and UDP now (the kernel's choice). */
@@ -102,6 +165,11 @@ void bench_server_stop(BenchServer *s)
 {
     if (!s)
         return;
+    if (s->peer_qga && s->peer_pid > 0) {
+        g_autofree char *pid = g_strdup_printf("%" JSON_INTEGER_FORMAT, s->peer_pid);
+        const char *kill[] = { "kill", pid, NULL };
+        g_autoptr(QgaExecResult) k = qga_exec(s->peer_qga, kill, NULL, 30000, NULL);
+    }
     if (s->pid > 0) {
         kill(s->pid, SIGTERM);
         if (!proc_wait_gone(s->pid, 5000))

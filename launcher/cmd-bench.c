@@ -29,6 +29,7 @@ typedef struct {
     const char *guest_dir;
     char *host_dir;    /* fileio on the host */
     guint server_port; /* net-*: the port of the host's server for the case that runs */
+    guint peer_port;   /* ... and of the peer VM's, on a socket lan */
     guint step, steps;
     gboolean tty;
 } Bench;
@@ -41,6 +42,7 @@ typedef struct {
     cpu_set_t cpus;       /* host runs are pinned to the vCPUs' host CPUs */
     char *net_addr;       /* net-*: where this side reaches the host's server */
     const char *net_bind; /* (host side) what the server binds to */
+    QmpConn *peer;        /* (guest side, socket lan) the peer VM that serves instead */
 } Side;
 
 static void progress(Bench *b, const char *vm, const BenchCase *c, const char *what)
@@ -133,7 +135,8 @@ static gboolean measure(Bench *b, const Side *s, const BenchCase *c, const char 
         g_set_error(error, BENCH_ERROR, 0, "interrupted (SIGINT/SIGTERM)");
         return FALSE;
     }
-    g_auto(GStrv) argv = c->server ? bench_net_argv(c, s->net_addr, b->server_port, time_s)
+    guint port = s->peer ? b->peer_port : b->server_port;
+    g_auto(GStrv) argv = c->server ? bench_net_argv(c, s->net_addr, port, time_s)
                                    : bench_argv(c, "sysbench", "run", time_s);
     if (!s->qga && !strcmp(argv[0], "qlaunch-probe")) { /* the host's copy of the guest's */
         g_autofree char *guest = vm_guest_dir();
@@ -179,7 +182,10 @@ static json_t *run_case(Bench *b, const Side *guest, const Side *host, const Ben
     g_autoptr(BenchServer) server = NULL;
     if (c->server && !(server = bench_server_start(c, host->net_bind, b->out, error)))
         return NULL;
+    if (server && guest->peer && !bench_peer_server_start(server, c, guest->peer, error))
+        return NULL;
     b->server_port = server ? server->port : 0;
+    b->peer_port = server ? server->peer_port : 0;
     g_autofree double *gv = g_new0(double, b->runs);
     g_autofree double *hv = g_new0(double, b->runs);
     double warm = 0;
@@ -335,6 +341,40 @@ static gboolean pin_vcpus(VmPaths *v, QmpConn *qmp, guint vcpus, Side *host, jso
 }
 
 /* One profile: start (or reuse) its VM, run every case, stop it again. */
+/* A socket lan: the peer VM NAME-peer of the same profile (started unless
+ * it runs), both given their lan address; its agent, or NULL. */
+static QmpConn *lan_peer(const Profile *p, QmpConn *qga, VmPaths **pv, gboolean *started,
+                         json_t *res, GError **error)
+{
+    g_autofree char *name = g_strdup_printf("%s-peer", p->name);
+    g_autoptr(Profile) pp = cli_load_profile_as(p->path, name, error);
+    if (!pp)
+        return NULL;
+    *pv = vm_paths_new(name);
+    if (vm_running_pid(*pv, NULL) <= 0) {
+        if (!cli_quiet)
+            fprintf(stderr, "bench: starting %s, the peer on lan %s\n", name,
+                    ((ProfileNet *)p->nets->pdata[0])->lan);
+        StartOpts so = { .wait_agent = TRUE, .timeout_s = 180 };
+        g_autofree char *accel = NULL, *reason = NULL;
+        g_autoptr(QmpConn) pq = start_vm(*pv, pp, &so, &accel, &reason, error);
+        if (!pq)
+            return NULL;
+        *started = TRUE;
+    }
+    QmpConn *peer = vm_qga_open(*pv, AGENT_TIMEOUT_MS, error);
+    if (!peer || !bench_lan_address(qga, p->name, BENCH_LAN_VM, error) ||
+        !bench_lan_address(peer, name, BENCH_LAN_PEER, error)) {
+        if (peer)
+            qmp_conn_free(peer);
+        return NULL;
+    }
+    json_object_set_new(res, "lan_peer",
+                        json_pack("{s:s, s:s, s:s}", "name", name, "addr", BENCH_LAN_PEER,
+                                  "vm_addr", BENCH_LAN_VM));
+    return peer;
+}
+
 /* Some case needs a server on the host (the net tests). */
 static gboolean has_net(GPtrArray *cases)
 {
@@ -393,6 +433,15 @@ static json_t *bench_profile(Bench *b, const Profile *p)
         g_clear_pointer(&cases, g_ptr_array_unref);
     host.net_addr = g_strdup(bind);
     host.net_bind = bind;
+    g_autoptr(VmPaths) pv = NULL;
+    gboolean peer_started = FALSE;
+    g_autoptr(QmpConn) peer_qga = NULL;
+    if (cases && has_net(cases) && ((ProfileNet *)p->nets->pdata[0])->mode == NET_SOCKET) {
+        peer_qga = lan_peer(p, qga, &pv, &peer_started, res, &err);
+        guest.peer = peer_qga;
+        if (!peer_qga)
+            g_clear_pointer(&cases, g_ptr_array_unref);
+    }
     for (guint i = 0; cases && i < cases->len; i++) {
         json_t *r = run_case(b, &guest, &host, cases->pdata[i], &err);
         if (!r)
@@ -408,6 +457,10 @@ static json_t *bench_profile(Bench *b, const Profile *p)
     g_clear_pointer(&qmp, qmp_conn_free);
     g_free(guest.net_addr);
     g_free(host.net_addr);
+    g_clear_pointer(&peer_qga, qmp_conn_free);
+    pid_t ppid = pv ? vm_running_pid(pv, NULL) : 0;
+    if (peer_started && !b->keep && ppid > 0)
+        stop_vm(pv, ppid, 30, TRUE, FALSE);
     pid_t pid = vm_running_pid(v, NULL);
     if (!reused && !b->keep && pid > 0)
         stop_vm(v, pid, 30, TRUE, FALSE);

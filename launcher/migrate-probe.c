@@ -88,10 +88,19 @@ json_t *probe_analyse(const ProbeSample *s, guint n, gint64 start_ns, gint64 end
     json_t *phases =
         json_pack("{s:o, s:o, s:o}", "before", phase(s, n, G_MININT64, start_ns), "during",
                   phase(s, n, start_ns, end_ns), "after", phase(s, n, end_ns, G_MAXINT64));
-    return json_pack("{s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:o}", "interval_ms", (int)interval_ms,
-                     "sent", (int)n, "received", (int)got, "lost", (int)(n - got), "longest_gap_ms",
-                     (double)gap / 1e6, "gap_start_ms", (double)(gap_from - start_ns) / 1e6,
-                     "migration_ms", (double)(end_ns - start_ns) / 1e6, "phases", phases);
+    /* every datagram: [ms sent after the start, delay ms or null] */
+    json_t *timeline = json_array();
+    for (guint i = 0; i < n; i++) {
+        json_t *delay =
+            s[i].recv_ns ? json_real((double)(s[i].recv_ns - s[i].sent_ns) / 1e6) : json_null();
+        json_array_append_new(timeline,
+                              json_pack("[f, o]", (double)(s[i].sent_ns - start_ns) / 1e6, delay));
+    }
+    return json_pack("{s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:o, s:o}", "interval_ms",
+                     (int)interval_ms, "sent", (int)n, "received", (int)got, "lost", (int)(n - got),
+                     "longest_gap_ms", (double)gap / 1e6, "gap_start_ms",
+                     (double)(gap_from - start_ns) / 1e6, "migration_ms",
+                     (double)(end_ns - start_ns) / 1e6, "phases", phases, "timeline", timeline);
 }
 
 double probe_parse_clock(const char *text)

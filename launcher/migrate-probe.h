@@ -20,7 +20,8 @@ typedef struct {
  * lost; the longest time without an echo arriving (longest_gap_ms, and
  * gap_start_ms relative to start_ns); and per phase (before, during,
  * after the migration, by send time) sent, lost, delay p50/p99 and jitter
- * (the mean difference of consecutive delays, RFC 3550's idea), in ms. */
+ * (the mean difference of consecutive delays, RFC 3550's idea), in ms;
+ * timeline: every datagram's [ms sent after start_ns, delay ms or null]. */
 json_t *probe_analyse(const ProbeSample *s, guint n, gint64 start_ns, gint64 end_ns,
                       guint interval_ms);
 

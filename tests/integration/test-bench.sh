@@ -40,6 +40,18 @@ check "results.json records the profile's metadata for net runs too" grep -q '"g
 check "the table says lower is better for them" has "lower is better"
 # (the [i] keeps pgrep from matching this very command line)
 check "no iperf3 or echo server is left running" bash -c '! pgrep -f "[i]perf3 -s -B 127.0.0.1" && ! pgrep -f "[q]launch-probe echo"'
+# a socket lan: guest to guest, the server in a peer VM of the same profile
+printf '[vm]\nname=lanb\nmemory=256M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n[net 0]\nmode=socket\nlan=bl%s\n[agent]\nenabled=true\n' "$$" > "$work/lanb.ini"
+run "$QL" bench "$work/lanb.ini" --tests net-tcp,net-rr --runs 1 --time 1 --out "$work/blan"
+check "bench of a socket-lan profile runs guest to guest" [ "$rc" -eq 0 ]
+for t in net-tcp-tx net-tcp-rx net-rr-p50 net-rr-p99; do
+    line=$(grep "^lanb,[a-z]*,$t," "$work/blan/results.csv")
+    check "lan $t: positive guest and host figures ($line)" \
+        awk -v l="$line" 'BEGIN { split(l, c, ","); exit !(c[7] > 0 && c[9] > 0 && c[12] == "ok") }'
+done
+check "... against the peer VM lanb-peer at 10.233.0.2" \
+    bash -c 'grep -q "\"name\": \"lanb-peer\"" "$1" && grep -q "\"guest_addr\": \"10.233.0.2\"" "$1"' _ "$work/blan/results.json"
+check "... and the peer it started is stopped again" [ ! -e "$QLAUNCH_RUNTIME_DIR/lanb-peer" ]
 printf '[vm]\nname=nonet\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n[agent]\nenabled=true\n' > "$work/nonet.ini"
 run "$QL" bench "$work/nonet.ini" --tests net-rr --runs 1 --time 1 --out "$work/bnn"
 check "a profile without a NIC is refused for the net tests before it starts" \

@@ -209,6 +209,11 @@ static void test_probe_analyse(void)
                       2.042);
     g_assert_cmpfloat(probe_parse_clock("samples=98\n"), <, 0);
     g_assert_cmpfloat(probe_parse_clock(NULL), <, 0);
+    json_t *tl = json_object_get(r, "timeline");
+    g_assert_cmpuint(json_array_size(tl), ==, 100);
+    g_assert_cmpfloat(json_number_value(json_array_get(json_array_get(tl, 0), 0)), ==, -300);
+    g_assert_cmpfloat(json_number_value(json_array_get(json_array_get(tl, 45), 1)), ==, 50);
+    g_assert_true(json_is_null(json_array_get(json_array_get(tl, 40), 1)));
     json_auto_t *none = probe_analyse(s, 0, 0, 0, 10); /* nothing sent */
     g_assert_cmpint(json_integer_value(json_object_get(none, "received")), ==, 0);
 }
