@@ -105,6 +105,19 @@ gboolean bench_lan_address(QmpConn *qga, const char *vm, const char *addr, GErro
     return rc == 0;
 }
 
+gboolean bench_guest_route(QmpConn *qga, const char *vm, const char *addr, GError **error)
+{
+    /* a guest that just booted may still wait for its DHCP lease */
+    static const char script[] = "i=0; until ip route get \"$1\" >/dev/null 2>&1; do "
+                                 "[ $i -ge 600 ] && exit 1; sleep 0.1; i=$((i + 1)); done";
+    int rc = guest_sh(qga, script, addr, 90000, error);
+    if (rc != 0 && (!error || !*error))
+        g_set_error(error, BENCH_ERROR, 0,
+                    "VM %s has no route to %s after 60 s (no DHCP lease on its network?)", vm,
+                    addr);
+    return rc == 0;
+}
+
 gboolean bench_peer_server_start(BenchServer *s, const BenchCase *c, QmpConn *qga, GError **error)
 {
     s->peer_qga = qga;

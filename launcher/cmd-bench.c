@@ -442,6 +442,8 @@ static json_t *bench_profile(Bench *b, const Profile *p)
         if (!peer_qga)
             g_clear_pointer(&cases, g_ptr_array_unref);
     }
+    if (cases && has_net(cases) && !bench_guest_route(qga, p->name, guest.net_addr, &err))
+        g_clear_pointer(&cases, g_ptr_array_unref);
     for (guint i = 0; cases && i < cases->len; i++) {
         json_t *r = run_case(b, &guest, &host, cases->pdata[i], &err);
         if (!r)

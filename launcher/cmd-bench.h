@@ -44,6 +44,8 @@ BenchServer *bench_server_start(const BenchCase *c, const char *bind_addr, const
 void bench_server_stop(BenchServer *s);
 /* Gives a guest's eth0 addr/24 (once its DHCP client has given up). */
 gboolean bench_lan_address(QmpConn *qga, const char *vm, const char *addr, GError **error);
+/* Waits (60 s at most) until the guest has a route to addr. */
+gboolean bench_guest_route(QmpConn *qga, const char *vm, const char *addr, GError **error);
 /* c's server in the peer guest on BENCH_LAN_PEER (the host server's port,
  * when free there too), once it listens; stopped with s. */
 gboolean bench_peer_server_start(BenchServer *s, const BenchCase *c, QmpConn *qga, GError **error);

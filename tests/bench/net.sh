@@ -2,7 +2,8 @@
 # make bench, part 4: bulk TCP throughput host->guest and guest->guest for
 # user mode, a socket lan and tap on a NAT network, side by side (rounds
 # interleave the modes), all on TCG inside a network namespace of our own;
-# and the time of qlaunch net start + net stop. Results: build/bench/net.json.
+# and the time of qlaunch net start + net stop. Results: build/bench/net.json;
+# then qlaunch bench --tests net for the three modes: build/bench/net-bench/.
 # The receiver times the transfer itself, from its first byte to EOF (the
 # guest's /proc/uptime, the host's clock), so queueing in socket buffers
 # does not count as speed. Needs root (namespace, tap); without it only
@@ -140,3 +141,20 @@ if [ ${#starts[@]} -gt 0 ]; then
 fi
 echo "$json}" > "$out/net.json"
 echo "wrote $out/net.json" >&2
+
+# --- qlaunch bench --tests net: iperf3 and qlaunch-probe, user / tap /
+# socket lan side by side (the lan's server is a peer VM), the host's
+# loopback as the reference; the VMs above are stopped first
+for vm in ua ub sa sb ta tb; do "$ql" kill "$vm" >/dev/null 2>&1 || true; done
+bprof() { # NAME NET-LINES: a profile only (bench starts the VM)
+    printf '[vm]\nname=%s\nmemory=256M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n%b[agent]\nenabled=true\n' \
+        "$1" "$2" > "$work/$1.ini"
+}
+bprof net-user "[net 0]\nmode=user\n"
+bprof net-lan "[net 0]\nmode=socket\nlan=bnl$$\n"
+bench=("$work/net-user.ini" "$work/net-lan.ini")
+if [ $root -eq 1 ]; then
+    bprof net-tap "[net 0]\nmode=tap\nnetwork=default\n"
+    bench=("$work/net-user.ini" "$work/net-tap.ini" "$work/net-lan.ini")
+fi
+inns "$ql" bench "${bench[@]}" --tests net --runs "$runs" --time 2 --out "$out/net-bench"
