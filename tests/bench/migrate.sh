@@ -121,7 +121,7 @@ do for [i=1:cases] {
     f = sprintf('migrate-probe-%d.dat', i)
     l = system(sprintf('cat migrate-probe-%d.label', i))
     e = real(system(sprintf("sed -n 's/^# end //p' migrate-probe-%d.dat", i)))
-    set title l noenhanced
+    set title sprintf("%s", l) noenhanced
     set arrow 1 from 0, graph 0 to 0, graph 1 nohead lc rgb 'red'
     set arrow 2 from e, graph 0 to e, graph 1 nohead lc rgb 'blue'
     plot f using 1:2 with points pt 7 ps 0.3 notitle
