@@ -217,8 +217,9 @@ static json_t *run_case(Bench *b, const Side *guest, const Side *host, const Ben
         json_object_set_new(r, "lower_is_better", json_true());
     if (c->server)
         json_object_set_new(r, "server",
-                            json_pack("{s:s, s:s, s:s}", "tool", c->server, "host_addr",
-                                      host->net_bind, "guest_addr", guest->net_addr));
+                            json_pack("{s:s, s:s, s:i, s:s}", "tool", c->server, "host_addr",
+                                      host->net_bind, "host_port", (int)b->server_port,
+                                      "guest_addr", guest->net_addr));
     return r;
 }
 
