@@ -122,19 +122,12 @@ gboolean bench_peer_server_start(BenchServer *s, const BenchCase *c, QmpConn *qg
 {
     s->peer_qga = qga;
     s->peer_port = s->port ? s->port : 5201;
-    g_autofree char *port = g_strdup_printf("%u", s->peer_port);
     const char *ready = NULL;
     g_auto(GStrv) argv =
         bench_server_argv(c, "qlaunch-probe", BENCH_LAN_PEER, s->peer_port, &ready);
-    json_t *args = json_array();
-    for (gsize i = 1; argv[i]; i++)
-        json_array_append_new(args, json_string(argv[i]));
-    json_auto_t *a =
-        json_pack("{s:s, s:o, s:b}", "path", argv[0], "arg", args, "capture-output", FALSE);
-    json_auto_t *r = qmp_conn_execute(qga, "guest-exec", a, 30000, error);
-    if (!r)
+    s->peer_pid = qga_spawn(qga, (const char *const *)argv, NULL, FALSE, 30000, error);
+    if (s->peer_pid < 0)
         return FALSE;
-    s->peer_pid = json_integer_value(json_object_get(r, "pid"));
     /* it listens once its port is in /proc/net/tcp (LISTEN) or udp */
     g_autofree char *hex = g_strdup_printf(":%04X ", s->peer_port);
     const char *script = g_strcmp0(c->server, "echo") == 0

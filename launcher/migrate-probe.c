@@ -176,19 +176,6 @@ static gpointer stream(gpointer data)
 
 /* ---- the guest's side ---------------------------------------------- */
 
-/* guest-exec without waiting: the pid, or -1. */
-static json_int_t guest_spawn(QmpConn *qga, const char *const *argv, gboolean capture,
-                              GError **error)
-{
-    json_t *args = json_array();
-    for (gsize i = 1; argv[i]; i++)
-        json_array_append_new(args, json_string(argv[i]));
-    json_auto_t *a =
-        json_pack("{s:s, s:o, s:b}", "path", argv[0], "arg", args, "capture-output", capture);
-    json_auto_t *r = qmp_conn_execute(qga, "guest-exec", a, AGENT_TIMEOUT_MS, error);
-    return r ? json_integer_value(json_object_get(r, "pid")) : -1;
-}
-
 /* Ends the guest's probes and returns the clock probe's largest gap, or -1. */
 static double guest_stop(MigrateProbe *pr, VmPaths *v)
 {
@@ -199,22 +186,14 @@ static double guest_stop(MigrateProbe *pr, VmPaths *v)
     g_autofree char *c = g_strdup_printf("%" JSON_INTEGER_FORMAT, pr->clock_pid);
     const char *kill[] = { "kill", "-TERM", e, c, NULL };
     g_autoptr(QgaExecResult) k = qga_exec(qga, kill, NULL, AGENT_TIMEOUT_MS, NULL);
-    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    while (pr->clock_pid > 0 && g_get_monotonic_time() < deadline) {
-        json_auto_t *a = json_pack("{s:I}", "pid", pr->clock_pid);
-        json_auto_t *st = qmp_conn_execute(qga, "guest-exec-status", a, AGENT_TIMEOUT_MS, NULL);
-        if (!st)
-            return -1;
-        if (json_is_true(json_object_get(st, "exited"))) {
-            const char *b64 = json_string_value(json_object_get(st, "out-data"));
-            gsize len = 0;
-            g_autofree guchar *raw = b64 ? g_base64_decode(b64, &len) : NULL;
-            g_autofree char *text = raw ? g_strndup((const char *)raw, len) : NULL;
-            return probe_parse_clock(text);
-        }
-        g_usleep(50 * 1000);
-    }
-    return -1;
+    if (pr->clock_pid <= 0)
+        return -1;
+    g_autoptr(QgaExecResult) r =
+        qga_exec_wait(qga, pr->clock_pid, "qlaunch-probe clock", 0, 10000, NULL);
+    gsize len = 0;
+    const char *out = r ? g_bytes_get_data(r->out, &len) : NULL;
+    g_autofree char *text = out ? g_strndup(out, len) : NULL;
+    return probe_parse_clock(text);
 }
 
 /* Where the host sends to: a forward on user mode, the lease on a tap. */
@@ -306,8 +285,8 @@ MigrateProbe *migrate_probe_start(VmPaths *v, const Profile *p, QmpConn *qmp, gu
     g_autofree char *port = g_strdup_printf("%d", GUEST_PORT);
     const char *echo[] = { "qlaunch-probe", "echo", "0.0.0.0", port, NULL };
     const char *clock[] = { "qlaunch-probe", "clock", "10", "86400", NULL };
-    if (!qga || (pr->echo_pid = guest_spawn(qga, echo, FALSE, error)) < 0 ||
-        (pr->clock_pid = guest_spawn(qga, clock, TRUE, error)) < 0) {
+    if (!qga || (pr->echo_pid = qga_spawn(qga, echo, NULL, FALSE, AGENT_TIMEOUT_MS, error)) < 0 ||
+        (pr->clock_pid = qga_spawn(qga, clock, NULL, TRUE, AGENT_TIMEOUT_MS, error)) < 0) {
         g_prefix_error(error,
                        "--probe: the guest's probes (qlaunch-probe, in the embedded guest): ");
         g_clear_pointer(&qga, qmp_conn_free);

@@ -36,9 +36,9 @@ static GBytes *decode_b64(json_t *status, const char *key)
     return g_bytes_new_take(data, len);
 }
 
-static json_t *exec_args(const char *const *argv, GBytes *input)
+static json_t *exec_args(const char *const *argv, GBytes *input, gboolean capture)
 {
-    json_t *args = json_pack("{s:s, s:[], s:b}", "path", argv[0], "arg", "capture-output", 1);
+    json_t *args = json_pack("{s:s, s:[], s:b}", "path", argv[0], "arg", "capture-output", capture);
     json_t *arr = json_object_get(args, "arg");
     for (gsize i = 1; argv[i]; i++)
         json_array_append_new(arr, json_string(argv[i]));
@@ -57,16 +57,34 @@ QgaExecResult *qga_exec(QmpConn *conn, const char *const *argv, GBytes *input, g
     return qga_exec_quiet(conn, argv, input, 0, timeout_ms, error);
 }
 
+json_int_t qga_spawn(QmpConn *conn, const char *const *argv, GBytes *input, gboolean capture,
+                     gint64 timeout_ms, GError **error)
+{
+    g_return_val_if_fail(argv && argv[0], -1);
+    json_auto_t *args = exec_args(argv, input, capture);
+    json_auto_t *started = qmp_conn_execute(conn, "guest-exec", args, timeout_ms, error);
+    json_t *pid = json_object_get(started, "pid");
+    if (started && !json_is_integer(pid))
+        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL, "guest-exec of '%s' gave no pid",
+                    argv[0]);
+    return json_is_integer(pid) ? json_integer_value(pid) : -1;
+}
+
 QgaExecResult *qga_exec_quiet(QmpConn *conn, const char *const *argv, GBytes *input,
                               gint64 quiet_ms, gint64 timeout_ms, GError **error)
 {
-    g_return_val_if_fail(argv && argv[0], NULL);
-    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
-    json_auto_t *args = exec_args(argv, input);
-    json_auto_t *started = qmp_conn_execute(conn, "guest-exec", args, timeout_ms, error);
-    if (!started)
+    gint64 start = g_get_monotonic_time();
+    json_int_t pid = qga_spawn(conn, argv, input, TRUE, timeout_ms, error);
+    if (pid < 0)
         return NULL;
-    json_int_t pid = json_integer_value(json_object_get(started, "pid"));
+    gint64 left_ms = timeout_ms - (g_get_monotonic_time() - start) / 1000;
+    return qga_exec_wait(conn, pid, argv[0], quiet_ms, MAX(left_ms, 1), error);
+}
+
+QgaExecResult *qga_exec_wait(QmpConn *conn, json_int_t pid, const char *what, gint64 quiet_ms,
+                             gint64 timeout_ms, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
     gulong pause_us = 2000;
     if (quiet_ms > 0)
         g_usleep(MIN(quiet_ms, timeout_ms) * 1000);
@@ -76,7 +94,7 @@ QgaExecResult *qga_exec_quiet(QmpConn *conn, const char *const *argv, GBytes *in
             g_set_error(error, QMP_ERROR, QMP_ERROR_TIMEOUT,
                         "'%s' (guest pid %" JSON_INTEGER_FORMAT
                         ") did not finish in time; it may still run in the guest",
-                        argv[0], pid);
+                        what, pid);
             return NULL;
         }
         json_auto_t *q = json_pack("{s:I}", "pid", pid);
@@ -89,7 +107,7 @@ QgaExecResult *qga_exec_quiet(QmpConn *conn, const char *const *argv, GBytes *in
             g_prefix_error(error,
                            "the output of '%s' is more than this client takes (about "
                            "%u MiB in all; redirect it to a file in the guest): ",
-                           argv[0], QGA_EXEC_MAX_MESSAGE / 4 * 3 >> 20);
+                           what, QGA_EXEC_MAX_MESSAGE / 4 * 3 >> 20);
         if (!st)
             return NULL;
         if (json_is_true(json_object_get(st, "exited"))) {

@@ -123,5 +123,13 @@ QgaExecResult *qga_exec(QmpConn *conn, const char *const *argv, GBytes *input, g
  * talks to the guest while a benchmark of known length runs. */
 QgaExecResult *qga_exec_quiet(QmpConn *conn, const char *const *argv, GBytes *input,
                               gint64 quiet_ms, gint64 timeout_ms, GError **error);
+/* guest-exec without waiting (output captured only with capture): the
+ * guest pid, or -1 with the error. */
+json_int_t qga_spawn(QmpConn *conn, const char *const *argv, GBytes *input, gboolean capture,
+                     gint64 timeout_ms, GError **error);
+/* Polls guest-exec-status of pid (what names it in errors) until it exits
+ * or timeout_ms passes, the first poll after quiet_ms. */
+QgaExecResult *qga_exec_wait(QmpConn *conn, json_int_t pid, const char *what, gint64 quiet_ms,
+                             gint64 timeout_ms, GError **error);
 
 G_END_DECLS
