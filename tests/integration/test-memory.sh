@@ -6,7 +6,13 @@
 . "$(dirname "$0")/lib.sh"
 failed_with() { [ "$rc" -ne 0 ] || { echo "#   exit code 0"; return 1; }; for t; do has "$t" || return 1; done; }
 # mem_total VM: the guest's MemTotal in MiB
-mem_total() { "$QL" exec "$1" -- cat /proc/meminfo | awk '/^MemTotal:/ { print int($2 / 1024) }'; }
+# (what exec said goes to the log when there is no MemTotal, so a failure says why)
+mem_total() {
+    local o rc
+    o=$("$QL" exec "$1" -- cat /proc/meminfo 2>&1); rc=$?
+    awk '/^MemTotal:/ { print int($2 / 1024) }' <<< "$o"
+    grep -q '^MemTotal:' <<< "$o" || printf '#   exec %s exited %s: %s\n' "$1" "$rc" "${o:0:400}" >&2
+}
 # field JSON KEY: an integer member of qlaunch's --json output
 field() { sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p" <<< "$1" | head -n 1; }
 
