@@ -67,13 +67,20 @@ int cmd_export(int argc, char **argv, GError **error)
         CmdlineOpts o = { .qemu = qlaunch_qemu_binary(),
                           .runtime_dir = RUNDIR_MARK,
                           .accel = accel,
-                          .daemonize = FALSE };
+                          .daemonize = FALSE,
+                          .loadvm = p->restore };
         g_auto(GStrv) args = cmdline_build(p, &o);
         text = export_sh(p, args, RUNDIR_MARK);
         for (guint i = 0; i < p->nets->len && !lost; i++)
             if (((ProfileNet *)p->nets->pdata[i])->mode == NET_TAP)
                 lost = g_strdup("mode=tap: the script expects a tap named qltapN made "
                                 "beforehand (qlaunch passes an open fd instead)\n");
+    }
+    if (p->restore && strcmp(format, "sh") != 0) {
+        g_autofree char *was = lost;
+        lost = g_strdup_printf("%s[boot] restore=%s: the VM boots; to start from the snapshot, "
+                               "revert to it there (it is in the disk image)\n",
+                               was ? was : "", p->restore);
     }
     if (output) {
         if (!g_file_set_contents(output, text, -1, &err))

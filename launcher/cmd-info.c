@@ -80,9 +80,11 @@ int cmd_cmdline(int argc, char **argv, GError **error)
     warn_missing(p);
     g_autofree char *accel = cli_preview_accel(p, accel_arg);
     g_autoptr(VmPaths) v = vm_paths_new(p->name);
-    CmdlineOpts o = {
-        .qemu = qlaunch_qemu_binary(), .runtime_dir = v->dir, .accel = accel, .daemonize = TRUE
-    };
+    CmdlineOpts o = { .qemu = qlaunch_qemu_binary(),
+                      .runtime_dir = v->dir,
+                      .accel = accel,
+                      .daemonize = TRUE,
+                      .loadvm = p->restore };
     g_auto(GStrv) args = cmdline_build(p, &o);
     if (json) {
         json_auto_t *arr = json_array();

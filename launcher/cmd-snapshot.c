@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "proc.h"
+#include "restore.h"
 #include "snapshot.h"
 
 typedef struct {
@@ -203,6 +204,15 @@ static int do_save(Snap *s, GPtrArray *list, GError **error)
     g_autoptr(GPtrArray) after = snap_list(s, NULL);
     SnapInfo *info = snapshot_find(after, s->tag);
     guint64 size = info ? info->vm_state_size : 0;
+    /* what start --restore checks the profile against; an offline save
+     * has no state to restore, so no record */
+    restore_record_remove(s->p->name, s->tag);
+    json_auto_t *meta = s->qmp ? vm_meta_read(s->v) : NULL;
+    if (s->qmp && (!meta || !restore_record_write(s->p, meta, s->tag, &err)))
+        fprintf(stderr,
+                "qlaunch: snapshot '%s' of %s is saved, but what it was taken of could not be "
+                "recorded (%s): start --restore %s will not check the profile against it\n",
+                s->tag, s->p->name, err ? err->message : "no meta.json", s->tag);
     if (s->qmp)
         return report(s, "saved", secs, size,
                       g_strdup_printf("saved snapshot '%s' of %s (VM state %.1f MiB, on disk %s) "
@@ -264,6 +274,7 @@ static int do_delete(Snap *s, GPtrArray *list, GError **error)
     if (!run_op(s, "delete", &err))
         return cli_failf(error, "deleting snapshot '%s' of %s failed: %s", s->tag, s->p->name,
                          err->message);
+    restore_record_remove(s->p->name, s->tag);
     return report(s, "deleted", 0, 0,
                   g_strdup_printf("deleted snapshot '%s' of %s%s", s->tag, s->p->name,
                                   s->qmp ? "" : " (offline)"));

@@ -188,10 +188,10 @@ static void add_memory(GStrvBuilder *b, const Profile *p, const CmdlineOpts *o, 
     for (guint i = 0; i < p->numa_nodes; i++) {
         const ProfileNumaNode *nd = &p->numa[i];
         gboolean last = i + 1 == p->numa_nodes;
-        g_autofree char *sz =
-            o->ram_trim && last
-                ? g_strdup_printf("%" G_GUINT64_FORMAT "K", nd->memory_mib * 1024 - 8)
-                : g_strdup_printf("%" G_GUINT64_FORMAT "M", nd->memory_mib);
+        g_autofree char *sz = o->ram_trim && last
+                                  ? g_strdup_printf("%" G_GUINT64_FORMAT "K",
+                                                    nd->memory_mib * 1024 - CMDLINE_RAM_TRIM_KIB)
+                                  : g_strdup_printf("%" G_GUINT64_FORMAT "M", nd->memory_mib);
         g_autofree char *bind = nd->host_node >= 0
                                     ? g_strdup_printf(",host-nodes=%d,policy=bind", nd->host_node)
                                     : g_strdup("");
@@ -229,8 +229,9 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     add(b, "-cpu");
     add(b, cmdline_cpu(p, o));
     g_autofree char *size =
-        o->ram_trim ? g_strdup_printf("%" G_GUINT64_FORMAT "K", p->memory_mib * 1024 - 8)
-                    : g_strdup_printf("%" G_GUINT64_FORMAT "M", p->memory_mib);
+        o->ram_trim
+            ? g_strdup_printf("%" G_GUINT64_FORMAT "K", p->memory_mib * 1024 - CMDLINE_RAM_TRIM_KIB)
+            : g_strdup_printf("%" G_GUINT64_FORMAT "M", p->memory_mib);
     add(b, "-m");
     add(b, size);
     add_memory(b, p, o, size);
@@ -277,6 +278,9 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     if (o->incoming) {
         add(b, "-incoming");
         add(b, "defer");
+    } else if (o->loadvm) {
+        add(b, "-loadvm");
+        add(b, o->loadvm);
     }
     if (o->daemonize)
         add(b, "-daemonize");

@@ -17,8 +17,10 @@ typedef struct {
      * correct, per-page dirty sync in migration (a size aligned to 256 KiB
      * takes a fast path that loses guest writes; fixed in QEMU 9.0). */
     gboolean ram_trim;
+#define CMDLINE_RAM_TRIM_KIB 8
     gboolean daemonize;
     gboolean incoming;  /* -incoming defer */
+    const char *loadvm; /* -loadvm: start from this internal snapshot, or NULL */
     const int *tap_fds; /* per [net]: the open tap of a mode=tap NIC, or -1; NULL = none */
 } CmdlineOpts;
 

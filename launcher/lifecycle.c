@@ -24,6 +24,7 @@
 #include "netfwd.h"
 #include "proc.h"
 #include "resources.h"
+#include "restore.h"
 
 const char *qlaunch_qemu_binary(void)
 {
@@ -213,7 +214,7 @@ static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, cons
     if (taps)
         json_object_set(meta, "taps", taps);
     if (ram_trim)
-        json_object_set_new(meta, "ram_held_back_kib", json_integer(8));
+        json_object_set_new(meta, "ram_held_back_kib", json_integer(CMDLINE_RAM_TRIM_KIB));
     if (!vm_meta_write(v, meta, error))
         return FALSE;
     /* the bytes parsed, not the file as it is now: an edit since must not
@@ -489,9 +490,30 @@ static gboolean open_taps(const Profile *p, int *fds, json_t *taps, GError **err
 }
 
 /* Everything from the runtime dir to a QMP connection, under the lock. */
+const char *start_restore_tag(const Profile *p, const StartOpts *o)
+{
+    if (o->incoming)
+        return NULL;
+    return o->restore ? o->restore : p->restore;
+}
+
+/* After a restore the guest's clock reads the time of the snapshot: set
+ * it to the host's through the agent, which answers at once (it was
+ * running when the state was saved). A failure is a note, not an error. */
+static void restore_clock(VmPaths *v, const Profile *p, const char *tag, int timeout_s)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QmpConn) qga = vm_qga_open(v, timeout_s * 1000LL, &err);
+    if (!qga || !restore_set_clock(qga, timeout_s * 1000LL, &err))
+        g_message("VM %s: started from snapshot '%s', but its clock could not be set to the "
+                  "host's (%s); the guest's time is that of the snapshot",
+                  p->name, tag, err->message);
+}
+
 static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, char **accel,
                              char **reason, GError **error)
 {
+    const char *restore = start_restore_tag(p, o);
     g_autofree char *kvm_cpu = NULL;
     if (!claim_runtime(v, p, error))
         return NULL;
@@ -515,7 +537,17 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
                        .ram_trim = !strcmp(*accel, "tcg") && qlaunch_qemu_major() < 9,
                        .daemonize = !o->foreground,
                        .incoming = o->incoming,
+                       .loadvm = restore,
                        .tap_fds = taps };
+    if (restore) {
+        json_auto_t *fp =
+            restore_fingerprint(p, cmdline_cpu(p, &co), co.ram_trim ? CMDLINE_RAM_TRIM_KIB : 0);
+        if (!restore_check(p, restore, fp, error)) {
+            close_taps(taps, p->nets->len);
+            vm_runtime_remove(v);
+            return NULL;
+        }
+    }
     g_auto(GStrv) argv = cmdline_build(p, &co);
     if (!write_meta(v, p, *accel, *reason, cmdline_cpu(p, &co), co.ram_trim, argv,
                     json_array_size(tap_info) ? tap_info : NULL, error)) {
@@ -553,6 +585,8 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         if (!r)
             g_message("VM %s: could not turn on the balloon's statistics", p->name);
     }
+    if (restore && p->agent)
+        restore_clock(v, p, restore, o->timeout_s);
     if (o->wait_agent) {
         if (!p->agent) {
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED,

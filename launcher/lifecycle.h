@@ -15,7 +15,12 @@ typedef struct {
     int timeout_s;
     gboolean incoming;    /* -incoming defer: QEMU waits for migrate-incoming */
     const char *ram_from; /* a local migration destination: the source's RAM */
+    const char *restore;  /* start from this snapshot (else the profile's [boot] restore=) */
 } StartOpts;
+
+/* The snapshot a start begins from: --restore, else [boot] restore=; never
+ * for a migration destination (its state comes from the source). */
+const char *start_restore_tag(const Profile *p, const StartOpts *o);
 
 /* Starts profile p in runtime dir v (prepared and locked here); returns
  * its QMP connection (transfer full) and how the accelerator was chosen.

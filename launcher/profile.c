@@ -13,7 +13,8 @@ static const char *const vm_keys[] = { "name",      "memory",       "cpus",     
                                        "cpu",       "machine",      "snapshot-disk", "pin",
                                        "cpu-limit", "memory-limit", "tcg-tb-size",   "tcg-thread",
                                        "balloon",   "numa",         "numa-host",     NULL };
-static const char *const boot_keys[] = { "kernel", "initrd", "append", "cdrom", "order", NULL };
+static const char *const boot_keys[] = { "kernel", "initrd",  "append", "cdrom",
+                                         "order",  "restore", NULL };
 static const char *const agent_keys[] = { "enabled", NULL };
 static const char *const serial_keys[] = { "enabled", "log", NULL };
 
@@ -187,6 +188,13 @@ static gboolean read_boot(Ctx *c, GError **error)
                              "n=network, a=floppy; e.g. dc)",
                              p->order);
     }
+    p->restore = prof_get_str(c, g, "restore");
+    if (p->restore &&
+        (!profile_name_valid(p->restore) || strspn(p->restore, "0123456789") == strlen(p->restore)))
+        return prof_fail(c, error, g, "restore",
+                         "\"%s\" is not a snapshot name (letters, digits, '.', '_', '-'; "
+                         "starting with a letter or digit; not all digits)",
+                         p->restore);
     return TRUE;
 }
 
@@ -385,6 +393,7 @@ void profile_free(Profile *p)
     g_free(p->append);
     g_free(p->cdrom);
     g_free(p->order);
+    g_free(p->restore);
     if (p->disks)
         g_ptr_array_unref(p->disks);
     if (p->nets)

@@ -58,6 +58,7 @@ typedef struct {
     guint numa_nodes;      /* [vm] numa=: 0 = no NUMA topology */
     ProfileNumaNode *numa; /* numa_nodes entries */
     char *kernel, *initrd, *append, *cdrom, *order;
+    char *restore;    /* [boot] restore=: a snapshot every start begins from, or NULL */
     GPtrArray *disks; /* ProfileDisk* */
     GPtrArray *nets;  /* ProfileNet* */
     gboolean agent;

@@ -24,9 +24,13 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
 # check DESCRIPTION COMMAND...: ok when the command succeeds
 check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d" "command: $*"; fi; }
+# check_all DESCRIPTION 'A && B ...': ok when the whole list succeeds (with
+# check, "check D [ x ] && has y" would test only [ x ] and never fail on y)
+check_all() { if eval "$2"; then ok "$1"; else not_ok "$1" "expression: $2"; fi; }
 # run CMD...: stores stdout+stderr in $out and the exit code in $rc
 run() { out=$("$@" 2>&1); rc=$?; }
 has() { [[ $out == *"$1"* ]] || { echo "#   output lacks '$1':"; echo "$out" | sed 's/^/#   | /'; return 1; }; }
+lacks() { [[ $out != *"$1"* ]] || { echo "#   output has '$1':"; echo "$out" | sed 's/^/#   | /'; return 1; }; }
 # gone PID: no such process, or a zombie waiting for init to reap it
 gone() { [ ! -e "/proc/$1/stat" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 # until_ok SECONDS CMD...: runs CMD every 0.1 s until it succeeds (0) or SECONDS pass (1)

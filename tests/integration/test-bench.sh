@@ -157,7 +157,7 @@ for sv in loaded-a,a loaded-b,b; do
 done
 for sv in loaded-a,b loaded-b,a; do
     m=$(measured "${sv%,*}" "${sv#*,}")
-    check "step ${sv%,*}: the idle VM ${sv#*,} stays low (measured $m%)" [ -n "$m" ] && [ "${m:-100}" -lt 15 ]
+    check_all "step ${sv%,*}: the idle VM ${sv#*,} stays low (measured $m%)" '[ -n "$m" ] && [ "${m:-100}" -lt 15 ]'
 done
 check "scenario.json and scenario.svg are written" grep -q "<svg" "$work/sc/scenario.svg"
 run "$QL" list

@@ -28,8 +28,8 @@ actual=$(field "$out" actual_bytes)
 check "... QEMU's balloon actual is 256 MiB ($actual)" [ "${actual:-0}" -eq $((256 << 20)) ]
 check "... the output says the target was reached" has '"reached": true'
 small=$(mem_total bal)
-check "... the guest's MemTotal dropped by about 256 MiB ($full -> $small MiB)" \
-    [ $((full - ${small:-full})) -ge 250 ] && [ $((full - ${small:-full})) -le 262 ]
+check_all "... the guest's MemTotal dropped by about 256 MiB ($full -> $small MiB)" \
+    '[ $((full - ${small:-full})) -ge 250 ] && [ $((full - ${small:-full})) -le 262 ]'
 run "$QL" stats bal
 check "stats shows the balloon's target and actual" has "balloon target 256.0 MiB, actual 256.0 MiB"
 run "$QL" memory bal 512M
@@ -42,7 +42,7 @@ check "more than memory= is refused naming the key and the file" \
 run "$QL" memory bal 16M
 check "too little is refused" failed_with "too little memory"
 run "$QL" memory bal lots
-check "a size that is none is a usage error" [ "$rc" -eq 2 ] && has "'lots' is not a memory size"
+check_all "a size that is none is a usage error" '[ "$rc" -eq 2 ] && has "lots" && has "is not a memory size"'
 "$QL" stop -q bal >/dev/null
 
 "$QL" start -q "$work/nobal.ini" --wait-agent >/dev/null
@@ -70,8 +70,8 @@ run "$QL" bench --scenario "$work/shrink.ini" --out "$work/sc"
 check "bench --scenario with memory=balloon succeeds" [ "$rc" -eq 0 ]
 rss() { awk -F, -v s="$1" '$1 == s && $2 == "a" { print int($6) }' "$work/sc/scenario.csv"; }
 big=$(rss big); small=$(rss small)
-check "the RSS follows the step down (big $big%, small $small% of memory)" \
-    [ -n "$big" ] && [ -n "$small" ] && [ "$big" -ge 60 ] && [ "$small" -lt $((big - 30)) ]
+check_all "the RSS follows the step down (big $big%, small $small% of memory)" \
+    '[ -n "$big" ] && [ -n "$small" ] && [ "$big" -ge 60 ] && [ "$small" -lt $((big - 30)) ]'
 check "scenario.json records the balloon's size per step" grep -q '"balloon_actual_mib"' "$work/sc/scenario.json"
 sed -e 's/^memory=balloon/memory=ballon/' "$work/shrink.ini" > "$work/typo.ini"
 run "$QL" bench --scenario "$work/typo.ini"
@@ -89,8 +89,8 @@ run "$QL" exec numa -- cat /sys/devices/system/node/node0/cpulist /sys/devices/s
 check "... with one vCPU each" [ "$out" = $'0\n1' ]
 node_mib() { "$QL" exec numa -- cat "/sys/devices/system/node/node$1/meminfo" | awk '/MemTotal/ { print int($4 / 1024) }'; }
 m0=$(node_mib 0); m1=$(node_mib 1)
-check "... and about half of the memory each ($m0 and $m1 MiB)" \
-    [ "${m0:-0}" -ge 200 ] && [ "${m0:-0}" -le 256 ] && [ "${m1:-0}" -ge 200 ] && [ "${m1:-0}" -le 256 ]
+check_all "... and about half of the memory each ($m0 and $m1 MiB)" \
+    '[ "${m0:-0}" -ge 200 ] && [ "${m0:-0}" -le 256 ] && [ "${m1:-0}" -ge 200 ] && [ "${m1:-0}" -le 256 ]'
 run "$QL" status numa
 check "status reads the nodes back from QEMU" has "numa 0:  vCPUs 0, 256 MiB" && has "numa 1:  vCPUs 1, 256 MiB"
 "$QL" exec numa -- sh -c 'echo before > /tmp/mark' >/dev/null

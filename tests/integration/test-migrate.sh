@@ -204,7 +204,7 @@ check "... its longest gap ($gap ms) is no more than the outages measured and th
 check "... and every datagram is counted once (sent = received + lost)" \
     [ "$(jget "$out" '$j->{probe}{sent} == $j->{probe}{received} + $j->{probe}{lost} ? 1 : 0')" = 1 ]
 run "$QL" migrate tiny tcp:127.0.0.1:1 --probe
-check "--probe without --local is a usage error saying why" [ "$rc" -eq 2 ] && has "--probe needs --local"
+check_all "--probe without --local is a usage error saying why" '[ "$rc" -eq 2 ] && has "--probe needs --local"'
 ex 'cat /tmp/m.txt' > /dev/null
 
 printf '[vm]\nname=tiny\nmemory=1G\ncpus=2\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n[disk data]\nsize=1G\n[net 0]\nmode=user\n' > "$work/mismatch.ini"

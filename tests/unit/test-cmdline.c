@@ -17,7 +17,8 @@ static char *render(const char *ini)
     CmdlineOpts o = { .qemu = "qemu-system-x86_64",
                       .runtime_dir = "/run/qlaunch/vm",
                       .accel = "tcg",
-                      .daemonize = TRUE };
+                      .daemonize = TRUE,
+                      .loadvm = p->restore };
     g_auto(GStrv) argv = cmdline_build(p, &o);
     g_autofree char *text = g_strjoinv("\n", argv);
     /* The profile's directory depends on the checkout: name it $DIR. */
@@ -182,7 +183,9 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/cmdline/tap-fd", test_tap_fd);
-    const char *names[] = { "tiny-like", "comma", "cdrom", "tcg-opts", "net-opts", "numa" };
+    const char *names[] = {
+        "tiny-like", "comma", "cdrom", "tcg-opts", "net-opts", "numa", "restore"
+    };
     for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
         g_autofree char *tp = g_strdup_printf("/cmdline/golden/%s", names[i]);
         g_test_add_data_func_full(tp, g_strdup_printf(GOLDEN "/%s.ini", names[i]), test_golden,

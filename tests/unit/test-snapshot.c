@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../launcher/restore.h"
 #include "../../launcher/snapshot.h"
 
 static const ProfileEnv env = { .guest_dir = "/guest", .state_base = "/state" };
@@ -143,6 +144,58 @@ static void test_hmp_fallback(void)
     g_thread_join(t);
 }
 
+/* What start --restore compares: equal profiles give no difference; each
+ * change is named with its value then and now. */
+static void test_restore_fingerprint(void)
+{
+    const char *base = "[vm]\nname=t\nmemory=512M\ncpus=2\n[disk a]\nsize=1G\n"
+                       "[disk b]\nsize=1G\n[net 0]\nmode=user\n";
+    g_autoptr(Profile) p = load(base);
+    json_auto_t *fp = restore_fingerprint(p, "max", 8);
+    g_assert_cmpstr(json_string_value(json_object_get(fp, "memory")), ==, "512 MiB less 8 KiB");
+    g_assert_cmpstr(json_string_value(json_object_get(fp, "[disk b]")), ==,
+                    "virtio, qcow2, read-write");
+    json_auto_t *same = restore_fingerprint(p, "max", 8);
+    g_assert_null(restore_fingerprint_diff(fp, same));
+
+    g_autoptr(Profile) q = load("[vm]\nname=t\nmemory=384M\ncpus=2\n[disk a]\nsize=1G\n"
+                                "[disk c]\nsize=1G\nreadonly=true\n[net 0]\nmode=user\n");
+    json_auto_t *now = restore_fingerprint(q, "qemu64", 8);
+    g_autofree char *diff = restore_fingerprint_diff(fp, now);
+    g_assert_nonnull(diff);
+    g_assert_nonnull(
+        strstr(diff, "memory: 512 MiB less 8 KiB at the snapshot, 384 MiB less 8 KiB now"));
+    g_assert_nonnull(strstr(diff, "CPU model: max at the snapshot, qemu64 now"));
+    g_assert_nonnull(strstr(diff, "[disk b] was there at the snapshot and is not now"));
+    g_assert_nonnull(strstr(diff, "[disk c] is new since the snapshot"));
+    g_assert_null(strstr(diff, "[disk a]"));
+    g_assert_null(strstr(diff, "[net 0]"));
+
+    /* the same NIC with another MAC is another device to the guest */
+    g_autoptr(Profile) m = load("[vm]\nname=t\nmemory=512M\ncpus=2\n[disk a]\nsize=1G\n"
+                                "[disk b]\nsize=1G\n[net 0]\nmode=user\nmac=52:54:00:00:00:01\n");
+    json_auto_t *mac = restore_fingerprint(m, "max", 8);
+    g_autofree char *macdiff = restore_fingerprint_diff(fp, mac);
+    g_assert_nonnull(macdiff);
+    g_assert_nonnull(strstr(macdiff, "[net 0]: virtio, MAC 52:54:00:"));
+}
+
+static void test_restore_key(void)
+{
+    g_autoptr(Profile) p = load("[vm]\nname=t\n[boot]\nrestore=warm-1\n[disk a]\nsize=1G\n");
+    g_assert_cmpstr(p->restore, ==, "warm-1");
+    const char *bad[] = { "[vm]\nname=t\n[boot]\nrestore=12\n",
+                          "[vm]\nname=t\n[boot]\nrestore=a,b\n",
+                          "[vm]\nname=t\n[boot]\nrestore=-x\n" };
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(Profile) r = profile_load_data("/p/t.ini", bad[i], strlen(bad[i]), &env, &err);
+        g_assert_null(r);
+        g_assert_nonnull(err);
+        g_assert_nonnull(strstr(err->message, "[boot] restore"));
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -151,5 +204,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snapshot/plan/refusals", test_plan_refusals);
     g_test_add_func("/snapshot/names", test_names);
     g_test_add_func("/snapshot/hmp-fallback", test_hmp_fallback);
+    g_test_add_func("/snapshot/restore/fingerprint", test_restore_fingerprint);
+    g_test_add_func("/snapshot/restore/profile-key", test_restore_key);
     return g_test_run();
 }

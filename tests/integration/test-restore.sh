@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# start --restore and [boot] restore=: a VM started from a snapshot's saved
+# state has the files and processes of the snapshot and not what came
+# after, its clock is the host's, and a profile whose devices changed since
+# the snapshot is refused before QEMU runs, saying what changed.
+. "$(dirname "$0")/lib.sh"
+no_qemu_of() { ! pgrep -f "[q]emu-system.*-name $1,"; }
+
+{ cat "$top/profiles/tiny.ini"; printf '\n[disk extra]\nsize=64M\nformat=qcow2\n'; } > "$work/rst.ini"
+# guest_now: the guest's clock, in seconds since the epoch
+guest_now() { "$QL" exec rst -- date +%s; }
+# clock_off: |guest - host| in seconds
+clock_off() { local g h; g=$(guest_now); h=$(date +%s); echo $(( g > h ? g - h : h - g )); }
+
+"$QL" start -q "$work/rst.ini" --wait-agent >/dev/null
+sleeper=$("$QL" exec rst -- sh -c 'echo before > /data/before; sync; sleep 100000 >/dev/null 2>&1 & echo $!')
+# the clock an hour behind at the snapshot: a restore that did not set it would show it
+"$QL" exec rst -- sh -c 'date -s @$(( $(date +%s) - 3600 ))' >/dev/null
+off=$(clock_off)
+check "the guest's clock is an hour behind before the snapshot ($off s)" [ "${off:-0}" -ge 3500 ]
+run "$QL" snapshot save rst s1
+check "snapshot save s1 of the running VM" [ "$rc" -eq 0 ]
+rec=$QLAUNCH_STATE_DIR/rst/snapshots/s1.json
+check_all "... records what the snapshot was taken of, private to the user" \
+    '[ -f "$rec" ] && [ "$(stat -c %a "$rec")" = 600 ] && grep -q "\"memory\": \"512 MiB" "$rec"'
+"$QL" exec rst -- sh -c 'echo later > /data/later; sync'
+"$QL" stop -q rst >/dev/null
+
+run "$QL" start "$work/rst.ini" --restore s1
+check "start --restore s1 succeeds" [ "$rc" -eq 0 ]
+check "... and says it started from the snapshot" has "started rst from snapshot 's1'"
+run "$QL" exec rst -- ls /data
+check "a file made before the snapshot is there" has "before"
+check "a file made after the snapshot is not" lacks "later"
+run "$QL" exec rst -- cat "/proc/$sleeper/comm"
+check_all "the process that ran at the snapshot runs (pid $sleeper)" '[ "$rc" -eq 0 ] && has sleep'
+off=$(clock_off)
+check_all "the guest's clock is within 2 s of the host's ($off s)" '[ -n "$off" ] && [ "$off" -le 2 ]'
+run "$QL" status rst
+check_all "status: running" '[ "$rc" -eq 0 ] && has running'
+"$QL" exec rst -- sh -c 'echo second > /data/second; sync'
+"$QL" stop -q rst >/dev/null
+run "$QL" start -q "$work/rst.ini" --restore s1 --wait-agent
+run "$QL" exec rst -- ls /data
+check_all "every restore starts from the same state (what the last run wrote is gone)" \
+    '[ "$rc" -eq 0 ] && has before && lacks second'
+"$QL" stop -q rst >/dev/null
+
+# [boot] restore= in the profile: every start begins from the snapshot
+sed 's/^\[boot\]/[boot]\nrestore=s1/' "$work/rst.ini" > "$work/keyed.ini"
+mkdir -p "$work/keyed" && cp "$work/keyed.ini" "$work/keyed/rst.ini"
+run "$QL" cmdline "$work/keyed/rst.ini"
+check "cmdline of a profile with restore= shows -loadvm" has "-loadvm s1"
+run "$QL" start --json "$work/keyed/rst.ini"
+check_all "a profile with [boot] restore= starts from it" '[ "$rc" -eq 0 ] && has "\"restored_from\": \"s1\""'
+run "$QL" exec rst -- ls /data
+check_all "... with the snapshot's files" 'has before && lacks later'
+"$QL" stop -q rst >/dev/null
+
+# refusals, before QEMU runs
+mkdir -p "$work/alt"
+sed 's/^memory=512M/memory=384M/' "$work/rst.ini" > "$work/alt/rst.ini"
+run "$QL" start "$work/alt/rst.ini" --restore s1
+check "a restore after memory= changed is refused" [ "$rc" -eq 1 ]
+check_all "... saying what changed and where" \
+    'has "memory: 512 MiB" && has "384 MiB" && has "at the snapshot" && has "$work/alt/rst.ini"'
+check "... and no QEMU ran" no_qemu_of rst
+check "... and no runtime dir is left" [ ! -e "$QLAUNCH_RUNTIME_DIR/rst" ]
+cp "$top/profiles/tiny.ini" "$work/alt/rst.ini" # rst.ini less its [disk extra]
+run "$QL" start "$work/alt/rst.ini" --restore s1
+check_all "a restore after a disk was removed is refused naming the disk" \
+    '[ "$rc" -eq 1 ] && has "[disk extra] was there at the snapshot and is not now"'
+run "$QL" start "$work/rst.ini" --restore nosuch
+check_all "a snapshot that does not exist is refused, pointing at snapshot list" \
+    '[ "$rc" -eq 1 ] && has nosuch && has "qlaunch snapshot list rst"'
+"$QL" snapshot save -q "$work/rst.ini" offline1 >/dev/null
+run "$QL" start "$work/rst.ini" --restore offline1
+check_all "a disk-only (offline) snapshot is refused: no memory state" \
+    '[ "$rc" -eq 1 ] && has "holds no memory state"'
+check "... and it has no record" [ ! -e "$QLAUNCH_STATE_DIR/rst/snapshots/offline1.json" ]
+# without qlaunch's record QEMU's own check refuses, and its words come through
+mv "$rec" "$work/s1.json"
+sed 's/^memory=512M/memory=384M/' "$work/rst.ini" > "$work/alt/rst.ini"
+run "$QL" start "$work/alt/rst.ini" --restore s1
+check_all "without the record, QEMU's own refusal is shown" '[ "$rc" -eq 1 ] && has mismatch'
+check "... and no QEMU is left" no_qemu_of rst
+mv "$work/s1.json" "$rec"
+run "$QL" start "$work/rst.ini" --restore s1 --incoming unix:"$work/in.sock"
+check_all "--restore with --incoming is a usage error" '[ "$rc" -eq 2 ] && has "cannot be combined"'
+run "$QL" start "$work/rst.ini" --restore 42
+check "--restore with a name that is no snapshot name is a usage error" [ "$rc" -eq 2 ]
+sed 's/^\[boot\]/[boot]\nrestore=a,b/' "$work/rst.ini" > "$work/bad.ini"
+run "$QL" start "$work/bad.ini"
+check_all "restore= that is no snapshot name names the file and key" \
+    '[ "$rc" -ne 0 ] && has "$work/bad.ini" && has "[boot] restore"'
+run "$QL" snapshot delete "$work/rst.ini" s1
+check_all "snapshot delete removes the record too" '[ "$rc" -eq 0 ] && [ ! -e "$rec" ]'
+done_testing
