@@ -180,6 +180,9 @@ static void add_memory(GStrvBuilder *b, const Profile *p, const CmdlineOpts *o, 
         if (o->ram_from) {
             g_autofree char *from = cmdline_escape(o->ram_from);
             addf(b, "memory-backend-file,id=pc.ram,size=%s,mem-path=%s,share=on", size, from);
+        } else if (o->ram_file) {
+            g_autofree char *from = cmdline_escape(o->ram_file);
+            addf(b, "memory-backend-file,id=pc.ram,size=%s,mem-path=%s,share=off", size, from);
         } else {
             addf(b, "memory-backend-memfd,id=pc.ram,size=%s,share=on", size);
         }

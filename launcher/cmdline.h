@@ -13,6 +13,9 @@ typedef struct {
      * migration destination maps the same memory (ram_from: the source's
      * memfd as /proc/PID/fd/N) and nothing is copied (x-ignore-shared). */
     const char *ram_from;
+    /* Guest RAM mapped privately (copy on write) from this file: a clone's
+     * start from its template's RAM (template.c). */
+    const char *ram_file;
     /* RAM 8 KiB short of memory=: QEMU 7.2 under TCG then takes its
      * correct, per-page dirty sync in migration (a size aligned to 256 KiB
      * takes a fast path that loses guest writes; fixed in QEMU 9.0). */

@@ -27,6 +27,8 @@ int cmd_top(int argc, char **argv, GError **error);
 int cmd_export(int argc, char **argv, GError **error);
 int cmd_profiles(int argc, char **argv, GError **error);
 int cmd_memory(int argc, char **argv, GError **error);
+int cmd_template(int argc, char **argv, GError **error);
+int cmd_delete(int argc, char **argv, GError **error);
 
 /* The accelerator to show for p: accel_arg, else what the cached KVM probe
  * says (no VM is booted to find out). transfer full */

@@ -492,7 +492,7 @@ static gboolean open_taps(const Profile *p, int *fds, json_t *taps, GError **err
 /* Everything from the runtime dir to a QMP connection, under the lock. */
 const char *start_restore_tag(const Profile *p, const StartOpts *o)
 {
-    if (o->incoming)
+    if (o->incoming || o->tmpl)
         return NULL;
     return o->restore ? o->restore : p->restore;
 }
@@ -536,14 +536,37 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
                         * live migration unless RAM takes the slow sync */
                        .ram_trim = !strcmp(*accel, "tcg") && qlaunch_qemu_major() < 9,
                        .daemonize = !o->foreground,
-                       .incoming = o->incoming,
+                       .incoming = o->incoming || o->tmpl,
+                       .ram_file = o->tmpl ? o->tmpl->ram : NULL,
                        .loadvm = restore,
                        .tap_fds = taps };
+    taps[p->nets->len] = -1; /* a clone's: its template's state, read by QEMU */
+    if (o->tmpl) {
+        json_auto_t *fp =
+            restore_fingerprint(p, cmdline_cpu(p, &co), co.ram_trim ? CMDLINE_RAM_TRIM_KIB : 0);
+        g_autofree char *diff = template_mismatch(o->tmpl, fp);
+        if (!diff)
+            taps[p->nets->len] = open(o->tmpl->state, O_RDONLY); /* inherited: no CLOEXEC */
+        if (diff || taps[p->nets->len] < 0) {
+            if (diff)
+                g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                            "template '%s' was saved from another VM than this start would make "
+                            "(%s): start its clones where it was saved, with the same "
+                            "accelerator",
+                            o->tmpl->name, diff);
+            else
+                g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "%s: %s", o->tmpl->state,
+                            g_strerror(errno));
+            close_taps(taps, p->nets->len + 1);
+            vm_runtime_remove(v);
+            return NULL;
+        }
+    }
     if (restore) {
         json_auto_t *fp =
             restore_fingerprint(p, cmdline_cpu(p, &co), co.ram_trim ? CMDLINE_RAM_TRIM_KIB : 0);
         if (!restore_check(p, restore, fp, error)) {
-            close_taps(taps, p->nets->len);
+            close_taps(taps, p->nets->len + 1);
             vm_runtime_remove(v);
             return NULL;
         }
@@ -551,19 +574,27 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
     g_auto(GStrv) argv = cmdline_build(p, &co);
     if (!write_meta(v, p, *accel, *reason, cmdline_cpu(p, &co), co.ram_trim, argv,
                     json_array_size(tap_info) ? tap_info : NULL, error)) {
-        close_taps(taps, p->nets->len);
+        close_taps(taps, p->nets->len + 1);
         return NULL;
+    }
+    if (o->tmpl) { /* template_clones() and list find clones by it */
+        json_auto_t *meta = vm_meta_read(v);
+        json_object_set_new(meta, "template", json_string(o->tmpl->name));
+        if (!meta || !vm_meta_write(v, meta, error)) {
+            close_taps(taps, p->nets->len + 1);
+            return NULL;
+        }
     }
     if (o->foreground) {
         umask(077);
         execvp(argv[0], argv);
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "cannot run %s: %s", argv[0],
                     g_strerror(errno));
-        close_taps(taps, p->nets->len);
+        close_taps(taps, p->nets->len + 1);
         return NULL;
     }
-    gboolean launched = launch(v, argv, taps, p->nets->len, o->timeout_s, error);
-    close_taps(taps, p->nets->len); /* QEMU holds its own copies */
+    gboolean launched = launch(v, argv, taps, p->nets->len + 1, o->timeout_s, error);
+    close_taps(taps, p->nets->len + 1); /* QEMU holds its own copies */
     if (!launched) {
         vm_runtime_remove(v); /* the error carries the log's tail */
         return NULL;
@@ -574,6 +605,11 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         return NULL;
     if (proc_interrupted)
         return cancel_start(v, qmp, "while QEMU started", error);
+    if (o->tmpl &&
+        !template_load_state(qmp, o->tmpl, taps[p->nets->len], o->timeout_s * 1000LL, error)) {
+        abort_started(v, qmp);
+        return NULL;
+    }
     if (!apply_resources(v, p, qmp, error)) {
         abort_started(v, qmp);
         return NULL;
@@ -587,6 +623,8 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
     }
     if (restore && p->agent)
         restore_clock(v, p, restore, o->timeout_s);
+    if (o->tmpl && p->agent)
+        template_settle_guest(v, p, o->tmpl, o->timeout_s * 1000LL);
     if (o->wait_agent) {
         if (!p->agent) {
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED,

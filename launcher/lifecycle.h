@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "profile.h"
+#include "template.h"
 #include "vm.h"
 
 typedef struct {
@@ -16,6 +17,7 @@ typedef struct {
     gboolean incoming;    /* -incoming defer: QEMU waits for migrate-incoming */
     const char *ram_from; /* a local migration destination: the source's RAM */
     const char *restore;  /* start from this snapshot (else the profile's [boot] restore=) */
+    const Template *tmpl; /* a clone: start from this template's state (p: its clone profile) */
 } StartOpts;
 
 /* The snapshot a start begins from: --restore, else [boot] restore=; never

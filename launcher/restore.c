@@ -57,7 +57,7 @@ json_t *restore_fingerprint(const Profile *p, const char *cpu_model, json_int_t 
     return fp;
 }
 
-char *restore_fingerprint_diff(json_t *saved, json_t *now)
+char *restore_fingerprint_diff(json_t *saved, json_t *now, const char *when)
 {
     GString *out = g_string_new(NULL);
     const char *k;
@@ -67,16 +67,16 @@ char *restore_fingerprint_diff(json_t *saved, json_t *now)
         const char *was = json_string_value(val);
         const char *is = json_string_value(json_object_get(now, k));
         if (!is)
-            g_string_append_printf(out, "%s%s was there at the snapshot and is not now",
-                                   out->len ? "; " : "", k);
+            g_string_append_printf(out, "%s%s was there at %s and is not now", out->len ? "; " : "",
+                                   k, when);
         else if (g_strcmp0(was, is) != 0)
-            g_string_append_printf(out, "%s%s: %s at the snapshot, %s now", out->len ? "; " : "", k,
-                                   was ? was : "?", is);
+            g_string_append_printf(out, "%s%s: %s at %s, %s now", out->len ? "; " : "", k,
+                                   was ? was : "?", when, is);
     }
     json_object_foreach(now, k, val)
     {
         if (!json_object_get(saved, k))
-            g_string_append_printf(out, "%s%s is new since the snapshot", out->len ? "; " : "", k);
+            g_string_append_printf(out, "%s%s is new since %s", out->len ? "; " : "", k, when);
     }
     if (!out->len) {
         g_string_free(out, TRUE);
@@ -170,7 +170,7 @@ gboolean restore_check(const Profile *p, const char *tag, json_t *fingerprint, G
                     path);
         return FALSE;
     }
-    g_autofree char *diff = restore_fingerprint_diff(saved, fingerprint);
+    g_autofree char *diff = restore_fingerprint_diff(saved, fingerprint, "the snapshot");
     if (diff) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                     "snapshot '%s' of %s was taken of other devices than profile %s gives now "

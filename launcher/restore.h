@@ -16,8 +16,9 @@
 json_t *restore_fingerprint(const Profile *p, const char *cpu_model, json_int_t ram_held_back_kib);
 
 /* Pure: what differs between two fingerprints, one phrase per change
- * joined by "; ", or NULL when nothing does. transfer full */
-char *restore_fingerprint_diff(json_t *saved, json_t *now);
+ * joined by "; " ("memory: 512 MiB at WHEN, 384 MiB now"; when is e.g.
+ * "the snapshot"), or NULL when nothing does. transfer full */
+char *restore_fingerprint_diff(json_t *saved, json_t *now, const char *when);
 
 /* STATE/<vm>/snapshots/<tag>.json: what the VM was when tag was saved.
  * transfer full */

@@ -6,6 +6,7 @@
 #include "commands.h"
 
 static const char *const snapshot_subverbs[] = { "save", "load", "delete", "list", NULL };
+static const char *const template_subverbs[] = { "save", "list", "delete", NULL };
 static const char *const forward_subverbs[] = { "add", "remove", "list", NULL };
 static const char *const net_subverbs[] = { "start", "stop", "status", "list", NULL };
 
@@ -151,6 +152,26 @@ const Verb cli_verbs[] = {
       .min_pos = 2,
       .max_pos = 3,
       .subverbs = snapshot_subverbs },
+    { .name = "template",
+      .run = cmd_template,
+      .args = "save VM NAME | list | delete NAME",
+      .summary = "a running VM's state saved once, to start clones from",
+      .description = "Templates: 'save' pauses a running VM, writes its device state, RAM and "
+                     "disks to a template and resumes it; 'qlaunch start NAME --name N' (or "
+                     "--clones K) starts clones from it; 'delete' is refused while clones use it.",
+      .min_pos = 1,
+      .max_pos = 3,
+      .subverbs = template_subverbs },
+    { .name = "delete",
+      .run = cmd_delete,
+      .args = "VM",
+      .summary = "remove a stopped VM's state (its disks made by qlaunch, records)",
+      .description = "Remove a stopped VM's state directory: the disks qlaunch made for it, "
+                     "its snapshot records, a clone's overlays. Refused while it runs. Disks "
+                     "given with file= elsewhere are left.",
+      .min_pos = 1,
+      .max_pos = 1,
+      .subverbs = NULL },
     { .name = "migrate",
       .run = cmd_migrate,
       .args = "VM URI|--local",

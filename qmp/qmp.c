@@ -541,6 +541,58 @@ fail:
     return FALSE;
 }
 
+/* Sends the first byte of data with fd attached, then the rest. */
+static gboolean write_with_fd(QmpConn *conn, const char *data, gsize len, int fd, gint64 deadline,
+                              GError **error)
+{
+    char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+    struct iovec iov = { .iov_base = (void *)data, .iov_len = 1 };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)
+    };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    for (;;) {
+        if (!wait_fd(conn, POLLOUT, deadline, error))
+            return FALSE;
+        ssize_t n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n == 1)
+            break;
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+            continue;
+        return latch(conn, error, QMP_ERROR_IO, "sendmsg with a file descriptor: %s",
+                     n < 0 ? g_strerror(errno) : "short write");
+    }
+    return write_all(conn, data + 1, len - 1, deadline, error);
+}
+
+gboolean qmp_conn_getfd(QmpConn *conn, int fd, const char *name, gint64 timeout_ms, GError **error)
+{
+    if (!check_latched(conn, error))
+        return FALSE;
+    gint64 deadline = deadline_after(timeout_ms);
+    guint64 id = conn->next_id++;
+    json_auto_t *req = json_pack("{s:s, s:{s:s}, s:I}", "execute", "getfd", "arguments", "fdname",
+                                 name, "id", (json_int_t)id);
+    g_autofree char *text = json_dumps(req, JSON_COMPACT);
+    g_autofree char *line = g_strconcat(text, "\n", NULL);
+    if (!write_with_fd(conn, line, strlen(line), fd, deadline, error))
+        return FALSE;
+    json_auto_t *reply = read_reply(conn, id, deadline, error);
+    if (!reply)
+        return FALSE;
+    json_t *err = json_object_get(reply, "error");
+    if (err) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_GENERIC, "getfd %s: %s", name,
+                    json_string_value(json_object_get(err, "desc")));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean qmp_conn_send_only(QmpConn *conn, const char *command, json_t *args, gint64 timeout_ms,
                             GError **error)
 {

@@ -83,6 +83,9 @@ json_t *qmp_conn_transact(QmpConn *conn, json_t *request, gint64 timeout_ms, GEr
 
 /* Sends a command without waiting for any reply (for commands that have
  * none, such as guest-shutdown). */
+/* getfd: hands QEMU a copy of fd (SCM_RIGHTS, with the command's first
+ * byte) under name, for a later "fd:NAME" (e.g. migrate to a file). */
+gboolean qmp_conn_getfd(QmpConn *conn, int fd, const char *name, gint64 timeout_ms, GError **error);
 gboolean qmp_conn_send_only(QmpConn *conn, const char *command, json_t *args, gint64 timeout_ms,
                             GError **error);
 

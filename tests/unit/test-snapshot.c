@@ -156,12 +156,12 @@ static void test_restore_fingerprint(void)
     g_assert_cmpstr(json_string_value(json_object_get(fp, "[disk b]")), ==,
                     "virtio, qcow2, read-write");
     json_auto_t *same = restore_fingerprint(p, "max", 8);
-    g_assert_null(restore_fingerprint_diff(fp, same));
+    g_assert_null(restore_fingerprint_diff(fp, same, "the snapshot"));
 
     g_autoptr(Profile) q = load("[vm]\nname=t\nmemory=384M\ncpus=2\n[disk a]\nsize=1G\n"
                                 "[disk c]\nsize=1G\nreadonly=true\n[net 0]\nmode=user\n");
     json_auto_t *now = restore_fingerprint(q, "qemu64", 8);
-    g_autofree char *diff = restore_fingerprint_diff(fp, now);
+    g_autofree char *diff = restore_fingerprint_diff(fp, now, "the snapshot");
     g_assert_nonnull(diff);
     g_assert_nonnull(
         strstr(diff, "memory: 512 MiB less 8 KiB at the snapshot, 384 MiB less 8 KiB now"));
@@ -175,7 +175,7 @@ static void test_restore_fingerprint(void)
     g_autoptr(Profile) m = load("[vm]\nname=t\nmemory=512M\ncpus=2\n[disk a]\nsize=1G\n"
                                 "[disk b]\nsize=1G\n[net 0]\nmode=user\nmac=52:54:00:00:00:01\n");
     json_auto_t *mac = restore_fingerprint(m, "max", 8);
-    g_autofree char *macdiff = restore_fingerprint_diff(fp, mac);
+    g_autofree char *macdiff = restore_fingerprint_diff(fp, mac, "the snapshot");
     g_assert_nonnull(macdiff);
     g_assert_nonnull(strstr(macdiff, "[net 0]: virtio, MAC 52:54:00:"));
 }
