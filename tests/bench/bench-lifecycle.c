@@ -225,6 +225,61 @@ static void bench_restore(int reps, GArray *cold_ms, GArray *restore_ms)
     kill_vm();
 }
 
+/* kB of one smaps_rollup field of pid, or 0. */
+static double smaps_kb(pid_t pid, const char *field)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/smaps_rollup", (int)pid), *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    const char *at = strstr(text, field);
+    return at ? g_ascii_strtod(at + strlen(field), NULL) : 0;
+}
+
+static pid_t clone_pid(int i)
+{
+    g_autofree char *path = g_strdup_printf("%s/bclone-%d/qemu.pid", rundir, i), *text = NULL;
+    return g_file_get_contents(path, &text, NULL, NULL) ? atoi(text) : 0;
+}
+
+/* 8 clones from one template, all answering their agent, in one start;
+ * then their RSS and PSS (the template's RAM file is mapped privately by
+ * each: pages none has written are counted once, shared). */
+static void bench_clones(int reps, int n, GArray *all_ms, double *rss_kb, double *pss_kb,
+                         double *pss_file_kb)
+{
+    const char *start[] = { ql, "start", "-q", "--wait-agent", vm, NULL };
+    const char *save[] = { ql, "template", "save", "-q", vm, "bench-tmpl", NULL };
+    const char *tdel[] = { ql, "template", "delete", "-q", "bench-tmpl", NULL };
+    g_autofree char *k = g_strdup_printf("%d", n);
+    const char *clones[] = { ql,         "start", "-q",     "--wait-agent", "bench-tmpl",
+                             "--clones", k,       "--name", "bclone",       NULL };
+    kill_vm();
+    must(run_quiet(start), "qlaunch start --wait-agent");
+    must(run_quiet(save), "template save");
+    kill_vm();
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_ms();
+        must(run_quiet(clones), "start --clones");
+        double t = now_ms() - t0;
+        g_array_append_val(all_ms, t);
+        if (r == reps - 1)
+            for (int i = 1; i <= n; i++) {
+                pid_t pid = clone_pid(i);
+                *rss_kb += smaps_kb(pid, "\nRss:");
+                *pss_kb += smaps_kb(pid, "\nPss:");
+                *pss_file_kb += smaps_kb(pid, "\nPss_File:");
+            }
+        for (int i = 1; i <= n; i++) {
+            g_autofree char *name = g_strdup_printf("bclone-%d", i);
+            const char *kill_c[] = { ql, "kill", name, NULL };
+            const char *del_c[] = { ql, "delete", "-q", name, NULL };
+            run_quiet(kill_c);
+            run_quiet(del_c);
+        }
+    }
+    must(run_quiet(tdel), "template delete");
+}
+
 /* One HMP command on a fresh raw connection (connect, greeting,
  * capabilities, command, skip events until the reply): what a minimal
  * client must do, as qlaunch does per invocation. */
@@ -350,12 +405,24 @@ int main(int argc, char **argv)
     GArray *rc = g_array_new(FALSE, FALSE, sizeof(double)),
            *rr = g_array_new(FALSE, FALSE, sizeof(double));
     bench_restore(reps, rc, rr);
+    GArray *cl = g_array_new(FALSE, FALSE, sizeof(double));
+    double rss = 0, pss = 0, pss_file = 0;
+    const int n_clones = 8;
+    bench_clones(MAX(reps / 2, 3), n_clones, cl, &rss, &pss, &pss_file);
     json_auto_t *out = json_pack(
         "{s:{s:o, s:o, s:f}, s:{s:o, s:o, s:f}, s:{s:o, s:f}, s:{s:o}}", "start_until_qmp",
         "qlaunch", stat_json(a, "ms"), "by_hand", stat_json(b, "ms"), "overhead_ms",
         median(a) - median(b), "query_status_rtt", "libqmp", stat_json(c, "us"), "raw_socket",
         stat_json(d, "us"), "ratio", median(c) / median(d), "cli_pause_resume_pair", "qlaunch",
         stat_json(e, "ms"), "target_ms", 20.0, "boot_until_agent", "qlaunch", stat_json(f, "ms"));
+    json_object_set_new(
+        out, "clones_until_agent",
+        json_pack("{s:i, s:o, s:f, s:f, s:f, s:f, s:f, s:s}", "clones", n_clones, "all",
+                  stat_json(cl, "ms"), "target_ms", 2000.0, "rss_total_mib", rss / 1024,
+                  "pss_total_mib", pss / 1024, "pss_file_total_mib", pss_file / 1024,
+                  "cold_boot_median_ms", median(rc), "note",
+                  "qlaunch start TEMPLATE --clones 8 --wait-agent; RSS/PSS summed over the 8 "
+                  "QEMUs of the last run (smaps_rollup), cold boot from the restore pairs"));
     json_object_set_new(out, "restore_until_agent",
                         json_pack("{s:o, s:o, s:f, s:f, s:f, s:s}", "cold_boot",
                                   stat_json(rc, "ms"), "restore", stat_json(rr, "ms"), "ratio",
@@ -383,6 +450,10 @@ int main(int argc, char **argv)
     printf("%-36s %9.1f ms\n", "boot until the guest agent answers", median(f));
     printf("%-36s %9.1f ms %9.1f ms %9.3fx\n", "start --restore to agent (vs cold)", median(rr),
            median(rc), median(rr) / median(rc));
+    printf("%-36s %9.1f ms %12s\n", "8 clones of a template, to agents", median(cl),
+           "(target 2000)");
+    printf("%-36s %9.1f MiB RSS %7.1f MiB PSS (%.1f MiB of it the shared RAM file)\n",
+           "8 clones' memory", rss / 1024, pss / 1024, pss_file / 1024);
     printf("%-36s %9.1f ms %9.1f ms %9.3fx\n", "snapshot save (vs bare savevm)", median(sq),
            median(sr), median(sq) / median(sr));
     printf("%-36s %9.1f ms %9.1f ms %9.3fx\n", "snapshot load (vs bare loadvm)", median(lq),

@@ -90,6 +90,60 @@ static void script_bytewise(int fd)
     srv_reply(fd, "\"return\":{\"status\":\"running\",\"running\":true}", TRUE);
 }
 
+/* getfd: the descriptor arrives with the request's first byte (as QEMU
+ * takes it); the server writes through it to show it is the file's. */
+static void script_getfd(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    char first = 0, ctl[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { .iov_base = &first, .iov_len = 1 };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)
+    };
+    g_assert_cmpint(recvmsg(fd, &msg, 0), ==, 1);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    g_assert_nonnull(c);
+    g_assert_cmpint(c->cmsg_type, ==, SCM_RIGHTS);
+    int got;
+    memcpy(&got, CMSG_DATA(c), sizeof(int));
+    GString *line = g_string_new(NULL);
+    g_string_append_c(line, first);
+    char ch;
+    while (read(fd, &ch, 1) == 1 && ch != '\n')
+        g_string_append_c(line, ch);
+    json_t *req = json_loads(line->str, 0, NULL);
+    g_assert_cmpstr(json_string_value(json_object_get(req, "execute")), ==, "getfd");
+    g_assert_cmpstr(json_string_value(json_object_get(json_object_get(req, "arguments"), "fdname")),
+                    ==, "mig");
+    g_assert_cmpint(write(got, "via-fd", 6), ==, 6);
+    close(got);
+    g_autofree char *reply = g_strdup_printf("{\"return\":{},\"id\":%" JSON_INTEGER_FORMAT "}\r\n",
+                                             json_integer_value(json_object_get(req, "id")));
+    json_decref(req);
+    g_string_free(line, TRUE);
+    srv_write(fd, reply, FALSE);
+}
+
+static void test_getfd(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_getfd, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    g_autofree char *path = g_build_filename(g_get_tmp_dir(), "qlaunch-getfd-XXXXXX", NULL);
+    int fd = g_mkstemp(path);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_true(qmp_conn_getfd(c, fd, "mig", 5000, &err));
+    g_assert_no_error(err);
+    close(fd);
+    finish(c, t);
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "via-fd");
+    unlink(path);
+}
+
 static void test_bytewise(void)
 {
     GThread *t;
@@ -651,6 +705,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/early-close", test_early_close);
     g_test_add_func("/qmp/deadline", test_deadline);
     g_test_add_func("/qmp/bad-greeting", test_bad_greeting);
+    g_test_add_func("/qmp/getfd-passes-the-descriptor", test_getfd);
     g_test_add_func("/qga/sync-and-exec", test_agent_exec);
     g_test_add_func("/qga/agent-absent", test_agent_absent);
     g_test_add_data_func("/rss/agent-event-flood", rss_agent_flood, test_rss);
