@@ -1,6 +1,9 @@
 /* qlaunch start: parse, call the lifecycle (lifecycle.c), report. */
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -31,8 +34,29 @@ static int report_started(VmPaths *v, const Profile *p, const char *accel, const
     return EXIT_OK;
 }
 
-/* start TEMPLATE --name N | --clones K: each clone gets its profile and
- * overlays (template.c), then starts like any VM, from the state. */
+/* One clone of t named cname: its profile and overlays (template.c), then
+ * a start like any VM's, from the template's state. */
+static gboolean start_clone(Template *t, const char *cname, StartOpts *o, GError **error)
+{
+    gint64 t0 = g_get_monotonic_time();
+    g_autoptr(VmPaths) v = vm_paths_new(cname);
+    if (vm_running_pid(v, NULL)) {
+        g_set_error(error, VM_ERROR, VM_ERROR_BUSY, "VM %s is already running", cname);
+        return FALSE;
+    }
+    g_autoptr(Profile) p = template_clone_profile(t, cname, error);
+    g_autofree char *accel = NULL, *reason = NULL;
+    g_autoptr(QmpConn) qmp = p ? start_vm(v, p, o, &accel, &reason, error) : NULL;
+    if (!qmp)
+        return FALSE;
+    report_started(v, p, accel, reason, o, t0);
+    fflush(stdout);
+    return TRUE;
+}
+
+/* start TEMPLATE --name N | --clones K. K clones start side by side, one
+ * child process each (a restore waits mostly on its guest, and the host
+ * has more than one CPU), each bounded by --timeout. */
 static int start_clones(const char *name, const char *clone, int clones, StartOpts *o,
                         GError **error)
 {
@@ -40,29 +64,58 @@ static int start_clones(const char *name, const char *clone, int clones, StartOp
     g_autoptr(Template) t = template_open(name, &err);
     if (!t)
         return cli_fail(error, &err);
-    int n = clones > 0 ? clones : 1;
-    const char *prefix = clone ? clone : t->name;
     o->tmpl = t;
-    for (int i = 1; i <= n; i++) {
-        gint64 t0 = g_get_monotonic_time();
-        g_autofree char *cname = clones > 0 ? g_strdup_printf("%s-%d", prefix, i) : g_strdup(clone);
-        g_autoptr(VmPaths) v = vm_paths_new(cname);
-        if (vm_running_pid(v, NULL))
-            return cli_failf(error, "VM %s is already running%s", cname,
-                             i > 1 ? " (the clones before it were started)" : "");
-        g_autoptr(Profile) p = template_clone_profile(t, cname, &err);
-        g_autofree char *accel = NULL, *reason = NULL;
-        proc_catch_interrupts(TRUE);
-        g_autoptr(QmpConn) qmp = p ? start_vm(v, p, o, &accel, &reason, &err) : NULL;
+    proc_catch_interrupts(TRUE);
+    if (clones <= 0) {
+        gboolean ok = start_clone(t, clone, o, &err);
         proc_catch_interrupts(FALSE);
-        if (!qmp) {
-            if (i > 1)
-                g_prefix_error(&err, "clone %s (the %d before it run): ", cname, i - 1);
-            return cli_fail(error, &err);
-        }
-        report_started(v, p, accel, reason, o, t0);
+        return ok ? EXIT_OK : cli_fail(error, &err);
     }
-    return EXIT_OK;
+    const char *prefix = clone ? clone : t->name;
+    g_autofree pid_t *kids = g_new0(pid_t, clones);
+    qlaunch_qemu_major(); /* asked once here, not by every child */
+    fflush(stdout);
+    fflush(stderr);
+    for (int i = 0; i < clones; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            g_autofree char *cname = g_strdup_printf("%s-%d", prefix, i + 1);
+            g_autoptr(GError) cerr = NULL;
+            gboolean ok = start_clone(t, cname, o, &cerr);
+            if (!ok)
+                fprintf(stderr, "qlaunch: clone %s: %s\n", cname, cerr->message);
+            fflush(NULL);
+            _exit(ok ? EXIT_OK : EXIT_FAIL);
+        }
+    }
+    /* each child has its own deadlines; this one only bounds them all */
+    gint64 deadline = g_get_monotonic_time() + (o->timeout_s + 60) * G_TIME_SPAN_SECOND;
+    GString *failed = g_string_new(NULL);
+    int nfail = 0;
+    for (int i = 0; i < clones; i++) {
+        int status = 0;
+        pid_t r = 0;
+        while (kids[i] > 0 && (r = waitpid(kids[i], &status, WNOHANG)) == 0 &&
+               g_get_monotonic_time() < deadline)
+            g_usleep(10000);
+        if (kids[i] > 0 && r == 0) {
+            kill(kids[i], SIGKILL);
+            waitpid(kids[i], &status, 0);
+        }
+        if (kids[i] < 0 || r <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            g_string_append_printf(failed, "%s%s-%d", failed->len ? ", " : "", prefix, i + 1);
+            nfail++;
+        }
+    }
+    proc_catch_interrupts(FALSE);
+    int rc = EXIT_OK;
+    if (failed->len)
+        rc = cli_failf(error,
+                       "%d of the %d clones of template '%s' did not start: %s (why is above); "
+                       "the others run",
+                       nfail, clones, t->name, failed->str);
+    g_string_free(failed, TRUE);
+    return rc;
 }
 
 int cmd_start(int argc, char **argv, GError **error)

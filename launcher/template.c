@@ -197,6 +197,21 @@ static gboolean save_paused(VmPaths *v, const Profile *p, QmpConn *qmp, const ch
     return TRUE;
 }
 
+/* The name of the guest interface with this MAC in a
+ * guest-network-get-interfaces reply, or NULL (borrowed). */
+static const char *guest_ifname(json_t *ifs, const char *mac)
+{
+    size_t k;
+    json_t *itf;
+    json_array_foreach(ifs, k, itf)
+    {
+        const char *hw = json_string_value(json_object_get(itf, "hardware-address"));
+        if (hw && !g_ascii_strcasecmp(hw, mac))
+            return json_string_value(json_object_get(itf, "name"));
+    }
+    return NULL;
+}
+
 /* SHA-256 of the template's state and RAM: the same hash, the same
  * starting state (bench records it). */
 static char *template_hash(const char *dir)
@@ -290,11 +305,20 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
         restore_fingerprint(p, json_string_value(json_object_get(meta, "cpu_model")),
                             json_integer_value(json_object_get(meta, "ram_held_back_kib")));
     json_t *macs = json_object();
+    json_t *ifnames = json_object();
+    /* the guest's name of each NIC, so a clone renames its MAC at once */
+    g_autoptr(QmpConn) qga = p->agent && was_running ? vm_qga_open(v, 3000, NULL) : NULL;
+    json_auto_t *ifs =
+        qga ? qmp_conn_execute(qga, "guest-network-get-interfaces", NULL, 3000, NULL) : NULL;
     for (guint i = 0; i < p->nets->len; i++) {
         const ProfileNet *n = p->nets->pdata[i];
         g_autofree char *mac = n->mode != NET_NONE ? cmdline_nic_mac(p, n) : NULL;
-        if (mac)
-            json_object_set_new(macs, n->name, json_string(mac));
+        if (!mac)
+            continue;
+        json_object_set_new(macs, n->name, json_string(mac));
+        const char *ifname = guest_ifname(ifs, mac);
+        if (ifname)
+            json_object_set_new(ifnames, n->name, json_string(ifname));
     }
     g_autofree char *hash = template_hash(part);
     g_autofree char *ram = g_build_filename(part, "ram", NULL);
@@ -313,12 +337,12 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
     }
     g_autofree char *abs = g_canonicalize_filename(p->path, NULL);
     const char *accel = json_string_value(json_object_get(meta, "accel"));
-    json_auto_t *info = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:o, s:s, s:I, s:I, s:f}",
-                                  "name", name, "vm", p->name, "profile", abs, "created",
-                                  (json_int_t)(g_get_real_time() / G_USEC_PER_SEC), "accel",
-                                  accel ? accel : "?", "devices", fp, "macs", macs, "disks",
-                                  fixed_disks, "sha256", hash, "ram_bytes", (json_int_t)ram_bytes,
-                                  "state_bytes", (json_int_t)state_bytes, "vm_paused_s", paused_s);
+    json_auto_t *info = json_pack(
+        "{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:I, s:I, s:f}", "name", name, "vm",
+        p->name, "profile", abs, "created", (json_int_t)(g_get_real_time() / G_USEC_PER_SEC),
+        "accel", accel ? accel : "?", "devices", fp, "macs", macs, "guest_nics", ifnames, "disks",
+        fixed_disks, "sha256", hash, "ram_bytes", (json_int_t)ram_bytes, "state_bytes",
+        (json_int_t)state_bytes, "vm_paused_s", paused_s);
     g_autofree char *json = g_build_filename(part, "template.json", NULL);
     g_autofree char *text = json_dumps(info, JSON_INDENT(2) | JSON_SORT_KEYS);
     g_autofree char *line = g_strconcat(text, "\n", NULL);
@@ -592,16 +616,12 @@ void template_settle_guest(VmPaths *v, const Profile *p, const Template *t, gint
         g_autofree char *mac = n->mode == NET_NONE ? NULL : cmdline_nic_mac(p, n);
         if (!old || !mac || !g_ascii_strcasecmp(old, mac))
             continue;
-        if (!ifs)
-            ifs = qmp_conn_execute(qga, "guest-network-get-interfaces", NULL, timeout_ms, &err);
-        const char *ifname = NULL;
-        size_t k;
-        json_t *itf;
-        json_array_foreach(ifs, k, itf)
-        {
-            const char *hw = json_string_value(json_object_get(itf, "hardware-address"));
-            if (hw && !g_ascii_strcasecmp(hw, old))
-                ifname = json_string_value(json_object_get(itf, "name"));
+        const char *ifname =
+            json_string_value(json_object_get(json_object_get(t->info, "guest_nics"), n->name));
+        if (!ifname) { /* a template saved without the names: ask the guest */
+            if (!ifs)
+                ifs = qmp_conn_execute(qga, "guest-network-get-interfaces", NULL, timeout_ms, &err);
+            ifname = guest_ifname(ifs, old);
         }
         const char *argv[] = { "ip", "link", "set", "dev", ifname, "address", mac, NULL };
         if (!ifname || !guest_run(qga, argv, timeout_ms, &err)) {
