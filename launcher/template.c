@@ -381,20 +381,30 @@ static char *backing_of(const char *file)
     return g_strdup(b);
 }
 
-static gboolean make_overlay(const char *base, const char *overlay, const Template *t,
-                             GError **error)
+/* The overlay must not exist yet: a clone starts from the template's
+ * state, and an earlier clone's overlay holds what that clone wrote. */
+static gboolean overlay_free(const char *base, const char *overlay, const Template *t,
+                             const char *clone, GError **error)
 {
-    if (g_file_test(overlay, G_FILE_TEST_EXISTS)) {
-        g_autofree char *b = backing_of(overlay);
-        if (g_strcmp0(b, base) != 0) {
-            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                        "%s exists and is not a clone's disk of template '%s'; nothing was "
-                        "changed (choose another clone name, or remove the file)",
-                        overlay, t->name);
-            return FALSE;
-        }
-        g_unlink(overlay); /* an earlier clone's: a clone starts from the template */
-    }
+    if (!g_file_test(overlay, G_FILE_TEST_EXISTS))
+        return TRUE;
+    g_autofree char *b = backing_of(overlay);
+    if (g_strcmp0(b, base) == 0)
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "VM %s was started from template '%s' before, and %s holds what it wrote "
+                    "since; a clone starts from the template's state, so delete the old one "
+                    "first (qlaunch delete %s) or choose another name; nothing was changed",
+                    clone, t->name, overlay, clone);
+    else
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "%s exists and is not a clone's disk of template '%s'; nothing was changed "
+                    "(choose another clone name, or remove the file)",
+                    overlay, t->name);
+    return FALSE;
+}
+
+static gboolean make_overlay(const char *base, const char *overlay, GError **error)
+{
     const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F",
                            "qcow2",    "-b",     base, "--", overlay, NULL };
     if (!run_tool(argv, "qemu-img create (the clone's overlay)", error))
@@ -447,23 +457,26 @@ Profile *template_clone_profile(const Template *t, const char *clone, GError **e
         g_key_file_set_string(kf, "serial", "log", log);
     }
     json_t *disks = json_object_get(t->info, "disks");
-    for (guint i = 0; i < tp->disks->len; i++) {
-        const ProfileDisk *d = tp->disks->pdata[i];
-        g_autofree char *group = g_strdup_printf("disk %s", d->name);
-        const char *file = json_string_value(json_object_get(disks, d->name));
-        if (!file) { /* read-only: shared as it is */
-            g_key_file_set_string(kf, group, "file", d->file);
-            continue;
+    /* every overlay checked before any is made: nothing half done */
+    for (int pass = 0; pass < 2; pass++)
+        for (guint i = 0; i < tp->disks->len; i++) {
+            const ProfileDisk *d = tp->disks->pdata[i];
+            g_autofree char *group = g_strdup_printf("disk %s", d->name);
+            const char *file = json_string_value(json_object_get(disks, d->name));
+            if (!file) { /* read-only: shared as it is */
+                g_key_file_set_string(kf, group, "file", d->file);
+                continue;
+            }
+            g_autofree char *base = g_build_filename(t->dir, file, NULL);
+            g_autofree char *ofile = g_strdup_printf("%s.qcow2", d->name);
+            g_autofree char *overlay = g_build_filename(cdir, ofile, NULL);
+            if (pass == 0 ? !overlay_free(base, overlay, t, clone, error)
+                          : !make_overlay(base, overlay, error))
+                return NULL;
+            g_key_file_set_string(kf, group, "file", overlay);
+            g_key_file_set_string(kf, group, "format", "qcow2");
+            g_key_file_remove_key(kf, group, "size", NULL);
         }
-        g_autofree char *base = g_build_filename(t->dir, file, NULL);
-        g_autofree char *ofile = g_strdup_printf("%s.qcow2", d->name);
-        g_autofree char *overlay = g_build_filename(cdir, ofile, NULL);
-        if (!make_overlay(base, overlay, t, error))
-            return NULL;
-        g_key_file_set_string(kf, group, "file", overlay);
-        g_key_file_set_string(kf, group, "format", "qcow2");
-        g_key_file_remove_key(kf, group, "size", NULL);
-    }
     for (guint i = 0; i < tp->nets->len; i++) {
         const ProfileNet *n = tp->nets->pdata[i];
         g_autofree char *group = g_strdup_printf("net %s", n->name);

@@ -37,9 +37,9 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
                        json_t **report, GError **error);
 
 /* Clone clone of t: its profile (STATE/clone/clone.ini, made from the
- * template's: its own name and MACs, no host forwards) and fresh overlays
- * on the template's disks. A disk there that is not an earlier clone's of
- * this template is never overwritten. */
+ * template's: its own name and MACs, no host forwards) and new overlays
+ * on the template's disks. Refused, with nothing changed, when any overlay
+ * exists (an earlier clone's holds its writes: qlaunch delete it first). */
 Profile *template_clone_profile(const Template *t, const char *clone, GError **error);
 
 /* The clones of template name: running VMs started from it and stopped

@@ -69,13 +69,18 @@ check_all "qlaunch delete of a running VM is refused" '[ "$rc" -ne 0 ] && has "i
 for v in ca cb cc-1 cc-2; do "$QL" kill "$v" >/dev/null; done
 run "$QL" template delete gold
 check_all "template delete with stopped clones' overlays is still refused" '[ "$rc" -ne 0 ] && [ -d "$tdir" ]'
+a_sum=$(sum "$st/ca/data.qcow2")
 run "$QL" start gold --name ca
-run "$QL" exec ca -- ls /data
-check_all "a clone started again starts from the template (its earlier write is gone)" \
-    '[ "$rc" -eq 0 ] && has t && lacks only-a'
-"$QL" kill ca >/dev/null
+check_all "a stopped clone's name is refused again: its disk keeps what it wrote" \
+    '[ "$rc" -ne 0 ] && has "qlaunch delete ca" && [ "$(sum "$st/ca/data.qcow2")" = "$a_sum" ]'
 for v in ca cb cc-1 cc-2; do "$QL" delete -q "$v" >/dev/null; done
 check "qlaunch delete removes a stopped clone's state dir" [ ! -e "$st/ca" ]
+run "$QL" start gold --name ca
+run "$QL" exec ca -- ls /data
+check_all "once deleted, the name starts a new clone from the template (the old write is gone)" \
+    '[ "$rc" -eq 0 ] && has t && lacks only-a'
+"$QL" kill ca >/dev/null
+"$QL" delete -q ca >/dev/null
 run "$QL" template delete gold
 check_all "template delete once no clone uses it" '[ "$rc" -eq 0 ] && [ ! -e "$tdir" ]'
 
