@@ -32,6 +32,7 @@ typedef struct {
     guint peer_port;   /* ... and of the peer VM's, on a socket lan */
     guint step, steps;
     gboolean tty;
+    Template *tmpl; /* --template: each profile is a clone of it, from its state */
 } Bench;
 
 /* One side of a measurement: the guest (qga set) or the host. */
@@ -385,6 +386,16 @@ static gboolean has_net(GPtrArray *cases)
     return FALSE;
 }
 
+/* A clone bench made: its state dir (clone.ini, overlays) goes. */
+static void bench_remove_clone(const char *name)
+{
+    g_autofree char *state = vm_state_base();
+    g_autofree char *dir = g_build_filename(state, name, NULL);
+    const char *argv[] = { "rm", "-rf", "--", dir, NULL };
+    int status = 0;
+    proc_run(argv, 60000, NULL, &status, NULL);
+}
+
 static json_t *bench_profile(Bench *b, const Profile *p)
 {
     g_autofree char *sha = file_sha256(p->path);
@@ -407,7 +418,7 @@ static json_t *bench_profile(Bench *b, const Profile *p)
     } else {
         if (!cli_quiet)
             fprintf(stderr, "bench: starting %s\n", p->name);
-        StartOpts so = { .wait_agent = TRUE, .timeout_s = 180 };
+        StartOpts so = { .wait_agent = TRUE, .timeout_s = 180, .tmpl = b->tmpl };
         g_autofree char *accel = NULL, *reason = NULL;
         qmp = start_vm(v, p, &so, &accel, &reason, &err);
         if (!qmp) {
@@ -467,16 +478,25 @@ static json_t *bench_profile(Bench *b, const Profile *p)
     pid_t pid = vm_running_pid(v, NULL);
     if (!reused && !b->keep && pid > 0)
         stop_vm(v, pid, 30, TRUE, FALSE);
+    if (b->tmpl) {
+        json_object_set_new(res, "template",
+                            json_pack("{s:s, s:O?}", "name", b->tmpl->name, "sha256",
+                                      json_object_get(b->tmpl->info, "sha256")));
+        if (!b->keep && !vm_running_pid(v, NULL)) /* the next bench starts a new clone */
+            bench_remove_clone(p->name);
+    }
     return res;
 }
 
 /* The profiles to bench, each with the agent it needs; counts the steps
- * for the progress line. */
+ * for the progress line. With --template, one clone of it (TEMPLATE-bench). */
 static GPtrArray *load_profiles(Bench *b, int n, char **args, GError **error)
 {
     g_autoptr(GPtrArray) profiles = g_ptr_array_new_with_free_func((GDestroyNotify)profile_free);
     for (int i = 0; i < n; i++) {
-        g_autoptr(Profile) p = cli_load_profile(args[i], error);
+        g_autofree char *cname = b->tmpl ? g_strdup_printf("%s-bench", b->tmpl->name) : NULL;
+        g_autoptr(Profile) p = b->tmpl ? template_clone_profile(b->tmpl, cname, error)
+                                       : cli_load_profile(args[i], error);
         if (!p)
             return NULL;
         if (!p->agent) {
@@ -567,12 +587,27 @@ static char *default_out(void)
     return g_build_filename("bench-results", stamp, NULL);
 }
 
+/* bench --template: the one "profile" is the template's clone. */
+static int bench_template(Bench *b, const char *out, gboolean json, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    char *none[] = { NULL };
+    g_autoptr(GPtrArray) profiles = load_profiles(b, 1, none, &err);
+    if (!profiles)
+        return cli_fail(error, &err);
+    if (g_mkdir_with_parents(out, 0755) < 0)
+        return cli_failf(error, "bench --out: cannot create %s: %s", out, g_strerror(errno));
+    json_auto_t *doc = run_profiles(b, profiles);
+    return report(doc, out, json, error);
+}
+
 int cmd_bench(int argc, char **argv, GError **error)
 {
     Bench b = { .runs = 3, .time_s = 3, .guest_dir = "/data" };
     int runs = 3, time_s = 3;
     gboolean do_compare = FALSE, json = FALSE;
-    g_autofree char *tests = NULL, *out = NULL, *scenario = NULL, *guest_dir = NULL;
+    g_autofree char *tests = NULL, *out = NULL, *scenario = NULL, *guest_dir = NULL,
+                    *tmpl_name = NULL;
     GOptionEntry entries[] = {
         { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Measured runs per test and side (3)", "N" },
         { "tests", 0, 0, G_OPTION_ARG_STRING, &tests,
@@ -591,6 +626,10 @@ int cmd_bench(int argc, char **argv, GError **error)
         { "scenario", 0, 0, G_OPTION_ARG_FILENAME, &scenario,
           "Run the interference scenarios of FILE.ini", "FILE" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print results.json instead of the table", NULL },
+        { "template", 0, 0, G_OPTION_ARG_STRING, &tmpl_name,
+          "Bench a clone of template NAME (qlaunch template save), so every bench starts from "
+          "the same guest state; its SHA-256 goes into results.json",
+          "NAME" },
         G_OPTION_ENTRY_NULL
     };
     if (!cli_parse(&argc, &argv, entries))
@@ -619,6 +658,16 @@ int cmd_bench(int argc, char **argv, GError **error)
         if (argc != 1)
             return cli_usagef("bench", "bench --scenario takes no profiles (the file names them)");
         return scenario_run(scenario, out, json, error);
+    }
+    g_autoptr(Template) tmpl = NULL;
+    if (tmpl_name) {
+        if (argc != 1)
+            return cli_usagef("bench", "bench --template takes no profiles (the clone is the VM)");
+        g_autoptr(GError) terr = NULL;
+        if (!(tmpl = template_open(tmpl_name, &terr)))
+            return cli_fail(error, &terr);
+        b.tmpl = tmpl;
+        return bench_template(&b, out, json, error);
     }
     if (argc < 2)
         return cli_usagef("bench",

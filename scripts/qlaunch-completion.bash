@@ -6,7 +6,7 @@
 # names. Registered for qlaunch and ./qlaunch; the binary asked is the one
 # being completed.
 
-_qlaunch_verbs="start stop kill pause resume status list profiles cpus stats memory top console exec qmp snapshot migrate export cmdline doctor forward net bench"
+_qlaunch_verbs="start stop kill pause resume status list profiles cpus stats memory top console exec qmp snapshot template delete migrate export cmdline doctor forward net bench"
 
 _qlaunch_profiles() { "$_qlaunch_bin" profiles --names 2>/dev/null; }
 
@@ -54,6 +54,19 @@ _qlaunch() {
             words=$("$_qlaunch_bin" snapshot list "$vm" 2>/dev/null | awk 'NR > 1 {print $1}')
             mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
         fi
+        ;;
+    template)
+        if [ $n -eq 0 ]; then
+            mapfile -t COMPREPLY < <(compgen -W "save list delete" -- "$cur")
+        elif [ $n -eq 1 ] && [ "${COMP_WORDS[2]}" = save ]; then
+            mapfile -t COMPREPLY < <(compgen -W "$("$_qlaunch_bin" list --names 2>/dev/null)" -- "$cur")
+        elif [ $n -eq 1 ] && [ "${COMP_WORDS[2]}" = delete ]; then
+            words=$("$_qlaunch_bin" template list 2>/dev/null | awk 'NR > 1 {print $1}')
+            mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
+        fi
+        ;;
+    delete)
+        [ $n -eq 0 ] && mapfile -t COMPREPLY < <(compgen -W "$(_qlaunch_profiles)" -- "$cur")
         ;;
     net)
         if [ $n -eq 0 ]; then

@@ -89,6 +89,13 @@ run "$QL" start nosuch --name x
 check_all "a template that does not exist is refused, pointing at template list" \
     '[ "$rc" -ne 0 ] && has "no template named '"'"'nosuch'"'"'" && has "qlaunch template list"'
 "$QL" template save -q src gold2 >/dev/null
+ghash=$(sed -n 's/.*"sha256": "\([0-9a-f]*\)".*/\1/p' "$st/templates/gold2/template.json")
+run "$QL" bench --template gold2 --tests cpu --runs 1 --time 1 --out "$work/tb"
+check_all "bench --template benches a clone of it and records the template's SHA-256" \
+    '[ "$rc" -eq 0 ] && [ -n "$ghash" ] && grep -q "$ghash" "$work/tb/results.json" && grep -q "\"gold2-bench\"" "$work/tb/results.json"'
+check "... and removes its clone afterwards" [ ! -e "$st/gold2-bench" ]
+run "$QL" bench --template gold2 tiny
+check "bench --template with a profile too is a usage error" [ "$rc" -eq 2 ]
 mkdir -p "$st/mine" && qemu-img create -q -f qcow2 "$st/mine/data.qcow2" 16M
 mine=$(sum "$st/mine/data.qcow2")
 run "$QL" start gold2 --name mine
