@@ -391,9 +391,7 @@ static void bench_remove_clone(const char *name)
 {
     g_autofree char *state = vm_state_base();
     g_autofree char *dir = g_build_filename(state, name, NULL);
-    const char *argv[] = { "rm", "-rf", "--", dir, NULL };
-    int status = 0;
-    proc_run(argv, 60000, NULL, &status, NULL);
+    proc_remove_tree(dir, NULL);
 }
 
 static json_t *bench_profile(Bench *b, const Profile *p)

@@ -137,13 +137,8 @@ int cmd_delete(int argc, char **argv, GError **error)
         return cli_failf(error, "VM %s has no state to delete (no %s)", name, dir);
     if (g_file_test(dir, G_FILE_TEST_IS_SYMLINK))
         return cli_failf(error, "%s is a symlink; refusing to delete through it", dir);
-    const char *argv_rm[] = { "rm", "-rf", "--", dir, NULL };
-    g_autofree char *out = NULL;
-    int status = 0;
-    if (!proc_run_all(argv_rm, 120000, &out, &status, &err))
+    if (!proc_remove_tree(dir, &err))
         return cli_fail(error, &err);
-    if (status != 0)
-        return cli_failf(error, "could not remove %s: %s", dir, out ? g_strstrip(out) : "");
     if (!cli_quiet)
         printf("deleted VM %s: removed %s (its disks made there, snapshot records and clone "
                "overlays; disks given with file= elsewhere and template bases are left)\n",

@@ -179,6 +179,21 @@ gboolean proc_run_logged(const char *const *argv, const char *log_path, const in
     return wait_child(pid, deadline, status) ? TRUE : timed_out(error, argv[0], timeout_ms);
 }
 
+gboolean proc_remove_tree(const char *dir, GError **error)
+{
+    const char *argv[] = { "rm", "-rf", "--", dir, NULL };
+    g_autofree char *out = NULL;
+    int status = 0;
+    if (!proc_run_all(argv, 120000, &out, &status, error))
+        return FALSE;
+    if (status != 0) {
+        g_set_error(error, LAUNCHER_ERROR_DOMAIN, 0, "could not remove %s: %s", dir,
+                    out ? g_strstrip(out) : "");
+        return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean proc_alive(pid_t pid)
 {
     if (pid <= 0)

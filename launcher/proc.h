@@ -43,6 +43,8 @@ char *proc_csv_field(const char *value);
  * 0-2 and those in keep (n_keep of them, e.g. the taps QEMU is given). */
 gboolean proc_run_logged(const char *const *argv, const char *log_path, const int *keep,
                          guint n_keep, gint64 timeout_ms, int *status, GError **error);
+/* rm -rf -- dir (argv, with a deadline); FALSE with rm's words. */
+gboolean proc_remove_tree(const char *dir, GError **error);
 /* A process exists and is not a zombie. */
 gboolean proc_alive(pid_t pid);
 /* The process holding a write lock on path (QEMU locks its -pidfile for

@@ -47,13 +47,19 @@ static char *disk_base(const char *dir, const char *disk)
     return g_build_filename(dir, file, NULL);
 }
 
+static gboolean name_valid(const char *name, GError **error)
+{
+    if (profile_name_valid(name))
+        return TRUE;
+    g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                "'%s' is not a template name (letters, digits, '.', '_', '-')", name);
+    return FALSE;
+}
+
 Template *template_open(const char *name, GError **error)
 {
-    if (!profile_name_valid(name)) {
-        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                    "'%s' is not a template name (letters, digits, '.', '_', '-')", name);
+    if (!name_valid(name, error))
         return NULL;
-    }
     g_autofree char *dir = template_dir(name);
     g_autofree char *json = g_build_filename(dir, "template.json", NULL);
     json_error_t jerr;
@@ -114,12 +120,6 @@ static gboolean run_tool(const char *const *argv, const char *what, GError **err
         return FALSE;
     }
     return TRUE;
-}
-
-static gboolean rm_tree(const char *dir)
-{
-    const char *argv[] = { "rm", "-rf", "--", dir, NULL };
-    return run_tool(argv, "rm -rf", NULL);
 }
 
 /* What the template refuses up front, before the VM is touched. */
@@ -243,11 +243,8 @@ static guint64 allocated(const char *path)
 gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *name,
                        json_t **report, GError **error)
 {
-    if (!profile_name_valid(name)) {
-        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                    "'%s' is not a template name (letters, digits, '.', '_', '-')", name);
+    if (!name_valid(name, error))
         return FALSE;
-    }
     g_autofree char *dir = template_dir(name);
     if (g_file_test(dir, G_FILE_TEST_EXISTS)) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
@@ -272,7 +269,7 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
     g_autofree char *state_base = vm_state_base();
     if (!vm_private_dir(state_base, error) || !vm_private_dir(base, error))
         return FALSE;
-    rm_tree(part); /* what an interrupted save left */
+    proc_remove_tree(part, NULL); /* what an interrupted save left */
     if (!vm_private_dir(part, error))
         return FALSE;
 
@@ -295,7 +292,7 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
     }
     double paused_s = (double)(g_get_monotonic_time() - t0) / 1e6;
     if (!ok) {
-        rm_tree(part);
+        proc_remove_tree(part, NULL);
         g_prefix_error(
             error, "template save %s of VM %s (the VM goes on, nothing was kept): ", name, p->name);
         return FALSE;
@@ -349,7 +346,7 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
     if (!g_file_set_contents_full(pcopy, src, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0400,
                                   error) ||
         !g_file_set_contents_full(json, line, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error)) {
-        rm_tree(part);
+        proc_remove_tree(part, NULL);
         return FALSE;
     }
     /* the bases are never written again: clones write their overlays, and
@@ -358,7 +355,7 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
     json_object_foreach(disks, dk, dv) chmod(json_string_value(dv), 0400);
     if (rename(part, dir) != 0) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "%s -> %s: %s", part, dir, g_strerror(errno));
-        rm_tree(part);
+        proc_remove_tree(part, NULL);
         return FALSE;
     }
     *report = json_deep_copy(info);
@@ -548,11 +545,7 @@ gboolean template_delete(const char *name, GError **error)
                     name, list);
         return FALSE;
     }
-    if (!rm_tree(t->dir)) {
-        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "could not remove %s", t->dir);
-        return FALSE;
-    }
-    return TRUE;
+    return proc_remove_tree(t->dir, error);
 }
 
 gboolean template_load_state(QmpConn *qmp, const Template *t, int state_fd, gint64 timeout_ms,
