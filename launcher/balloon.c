@@ -56,7 +56,8 @@ gboolean balloon_wait(QmpConn *qmp, guint64 bytes, guint64 ram_bytes, gint64 tim
         *actual = balloon_actual(qmp, error);
         if (*actual < 0)
             return FALSE;
-        if (llabs(*actual - goal) < (1 << 20))
+        /* exact below the RAM size; at the cap QEMU's own rounding may differ */
+        if (*actual == goal || (bytes >= ram_bytes && llabs(*actual - goal) < (1 << 20)))
             return TRUE;
         if (g_get_monotonic_time() >= deadline || proc_interrupted)
             return FALSE;
