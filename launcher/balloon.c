@@ -1,4 +1,5 @@
 /* A running VM's virtio-balloon (balloon.h). */
+#define G_LOG_DOMAIN "qlaunch"
 #include <stdlib.h>
 
 #include "balloon.h"

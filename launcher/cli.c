@@ -262,6 +262,14 @@ Profile *cli_load_profile(const char *arg, GError **error)
     return cli_load_profile_as(arg, NULL, error);
 }
 
+static Profile *load_with_media(const char *path, const ProfileEnv *env, GError **error)
+{
+    Profile *p = profile_load(path, env, error);
+    if (p)
+        platform_apply_media(p); /* the disc qlaunch media left in the drive */
+    return p;
+}
+
 Profile *cli_load_profile_as(const char *arg, const char *name, GError **error)
 {
     g_autofree char *guest = NULL, *state = NULL;
@@ -269,13 +277,13 @@ Profile *cli_load_profile_as(const char *arg, const char *name, GError **error)
     env.name_override = name;
     if (strchr(arg, '/') || g_str_has_suffix(arg, ".ini") ||
         g_file_test(arg, G_FILE_TEST_IS_REGULAR))
-        return profile_load(arg, &env, error);
+        return load_with_media(arg, &env, error);
     g_autoptr(GPtrArray) dirs = profile_search_dirs();
     g_autofree char *file = g_strdup_printf("%s.ini", arg);
     for (guint i = 0; i < dirs->len; i++) {
         g_autofree char *path = g_build_filename(dirs->pdata[i], file, NULL);
         if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
-            return profile_load(path, &env, error);
+            return load_with_media(path, &env, error);
     }
     g_auto(GStrv) names = cli_known_vm_names();
     g_autofree char *hint = cli_did_you_mean(arg, (const char *const *)names);

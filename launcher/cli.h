@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "network.h"
+#include "platform.h"
 #include "proc.h"
 #include "profile.h"
 #include "vm.h"

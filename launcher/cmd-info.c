@@ -37,7 +37,8 @@ static void warn_missing(const Profile *p)
     const char *keys[] = { "kernel", "initrd", "cdrom" };
     const char *files[] = { p->kernel, p->initrd, p->cdrom };
     for (gsize i = 0; i < G_N_ELEMENTS(files); i++)
-        if (files[i] && !g_file_test(files[i], G_FILE_TEST_IS_REGULAR))
+        if (files[i] && !(i < 2 && p->iso_kernel) && /* those start takes out of the ISO */
+            !g_file_test(files[i], G_FILE_TEST_IS_REGULAR))
             fprintf(stderr,
                     "qlaunch: warning: profile %s [boot] %s: %s does not exist (start "
                     "will refuse)\n",

@@ -165,6 +165,14 @@ static QmpConn *start_destination(VmPaths *v, MigrateCli *c, VmPaths **dv, char 
     g_autofree char *why = NULL;
     if (!dp)
         return NULL;
+    if (p->tpm) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "refusing to migrate %s: it has a [tpm], and a destination on this host would "
+                    "need a second swtpm on the same TPM state, which swtpm 0.7 does not hand "
+                    "over (snapshot save/load keep the TPM's state)",
+                    v->name);
+        return NULL;
+    }
     if (!migrate_compatible(p, dp, &why)) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                     "refusing to migrate %s: the destination "

@@ -74,6 +74,31 @@ static void add_socket_chardev(GStrvBuilder *b, const char *id, const char *dir,
          log ? log : "", log && logappend ? ",logappend=on" : "");
 }
 
+/* The boot order without order=: every disk first (a blank disk has no
+ * boot sector or EFI system partition, and the firmware falls through),
+ * then the CD-ROM, so an installed system boots with no edit. A direct
+ * kernel boot and order= leave the firmware's own order. */
+static char *bootindex(const Profile *p, guint i)
+{
+    if (p->order || p->kernel)
+        return g_strdup("");
+    return g_strdup_printf(",bootindex=%u", i + 1);
+}
+
+char *cmdline_password_path(const char *runtime_dir)
+{
+    return g_build_filename(runtime_dir, "display.secret", NULL);
+}
+
+static void add_socket_chardev_client(GStrvBuilder *b, const char *id, const char *dir,
+                                      const char *file)
+{
+    g_autofree char *path = g_build_filename(dir, file, NULL);
+    g_autofree char *esc = cmdline_escape(path);
+    add(b, "-chardev");
+    addf(b, "socket,id=%s,path=%s", id, esc);
+}
+
 static void add_disks(GStrvBuilder *b, const Profile *p)
 {
     for (guint i = 0; i < p->disks->len; i++) {
@@ -83,18 +108,31 @@ static void add_disks(GStrvBuilder *b, const Profile *p)
         addf(b, "file=%s,if=none,id=drive-%s,node-name=disk-%s,format=%s%s%s%s", file, d->name,
              d->name, d->format, d->cache ? ",cache=" : "", d->cache ? d->cache : "",
              d->readonly ? ",readonly=on" : "");
+        g_autofree char *bi = bootindex(p, i);
         add(b, "-device");
         if (strcmp(d->bus, "virtio") == 0)
-            addf(b, "virtio-blk-pci,drive=drive-%s,id=disk-dev-%s", d->name, d->name);
+            addf(b, "virtio-blk-pci,drive=drive-%s,id=disk-dev-%s%s", d->name, d->name, bi);
         else
-            addf(b, "ide-hd,drive=drive-%s,id=disk-dev-%s", d->name, d->name);
+            addf(b, "ide-hd,drive=drive-%s,id=disk-dev-%s%s", d->name, d->name, bi);
     }
-    if (p->cdrom) {
-        g_autofree char *file = cmdline_escape(p->cdrom);
+    if (p->cdrom_drive) { /* cdrom NULL: the tray is empty (qlaunch media eject) */
+        g_autofree char *file = p->cdrom ? cmdline_escape(p->cdrom) : NULL;
+        g_autofree char *bi = bootindex(p, p->disks->len);
         add(b, "-drive");
-        addf(b, "file=%s,if=none,id=drive-cdrom,media=cdrom,readonly=on", file);
+        addf(b, "%s%s%sif=none,id=drive-cdrom,media=cdrom,readonly=on", file ? "file=" : "",
+             file ? file : "", file ? "," : "");
         add(b, "-device");
-        add(b, "ide-cd,drive=drive-cdrom,id=cdrom0");
+        addf(b, "ide-cd,drive=drive-cdrom,id=cdrom0%s", bi);
+    }
+    if (p->firmware != FIRMWARE_BIOS) {
+        /* OVMF: its code read-only, the VM's variables in a qcow2 (so an
+         * internal snapshot and a migration take them along) */
+        g_autofree char *code = cmdline_escape(p->firmware_code);
+        g_autofree char *vars = cmdline_escape(p->vars);
+        add(b, "-drive");
+        addf(b, "if=pflash,unit=0,format=raw,readonly=on,file=%s", code);
+        add(b, "-drive");
+        addf(b, "if=pflash,unit=1,format=qcow2,node-name=disk-efivars,file=%s", vars);
     }
 }
 
@@ -170,6 +208,61 @@ static void add_boot(GStrvBuilder *b, const Profile *p)
     }
 }
 
+/* [display]: a VGA, and VNC or SPICE on a unix socket in the runtime dir
+ * or on listen=; never a local window. */
+static void add_display(GStrvBuilder *b, const Profile *p, const CmdlineOpts *o)
+{
+    const ProfileDisplay *d = &p->display;
+    static const char *const models[][2] = { { "std", "VGA" },
+                                             { "virtio", "virtio-vga" },
+                                             { "qxl", "qxl-vga" } };
+    for (gsize i = 0; i < G_N_ELEMENTS(models); i++) {
+        if (!strcmp(d->vga, models[i][0])) {
+            add(b, "-device");
+            addf(b, "%s,id=video0", models[i][1]);
+        }
+    }
+    add(b, "-display");
+    add(b, "none");
+    gboolean vnc = !strcmp(d->type, "vnc"), spice = !strcmp(d->type, "spice");
+    if (!vnc && !spice)
+        return;
+    g_autofree char *pw = d->password_file ? cmdline_password_path(o->runtime_dir) : NULL;
+    if (pw) {
+        g_autofree char *esc = cmdline_escape(pw);
+        add(b, "-object");
+        addf(b, "secret,id=display-secret,format=raw,file=%s", esc);
+    }
+    const char *secret = pw ? ",password-secret=display-secret" : "";
+    g_autofree char *sock = g_build_filename(o->runtime_dir, vnc ? "vnc.sock" : "spice.sock", NULL);
+    g_autofree char *esc = cmdline_escape(sock);
+    gboolean v6 = d->listen && strchr(d->listen, ':');
+    add(b, vnc ? "-vnc" : "-spice");
+    if (vnc && !d->listen)
+        addf(b, "unix:%s", esc);
+    else if (vnc) /* VNC counts displays from port 5900; to=: the first free one */
+        addf(b, "%s%s%s:%u%s%s", v6 ? "[" : "", d->listen, v6 ? "]" : "",
+             d->port ? d->port - 5900 : 0, d->port ? "" : ",to=99", secret);
+    else if (!d->listen)
+        addf(b, "unix=on,addr=%s,disable-ticketing=on", esc);
+    else
+        addf(b, "addr=%s,port=%u%s", d->listen, d->port, pw ? secret : ",disable-ticketing=on");
+}
+
+/* [tpm]: swtpm (started by qlaunch before QEMU) on a socket in the
+ * runtime dir. */
+static void add_tpm(GStrvBuilder *b, const Profile *p, const CmdlineOpts *o)
+{
+    if (!p->tpm)
+        return;
+    add_socket_chardev_client(b, "chrtpm", o->runtime_dir, "swtpm.sock");
+    add(b, "-tpmdev");
+    add(b, "emulator,id=tpm0,chardev=chrtpm");
+    add(b, "-device");
+    add(b, g_str_has_prefix(p->machine, "q35") ? "tpm-crb,tpmdev=tpm0,id=tpm"
+                                               : "tpm-tis,tpmdev=tpm0,id=tpm");
+}
+
 /* The guest RAM: one shared memfd (a local migration's destination maps
  * the source's), or with numa= one memfd and one -numa node per node, the
  * last one trimmed like the whole RAM would be. */
@@ -213,10 +306,13 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     add(b, "-name");
     addf(b, "guest=%s,process=qlaunch-%s", name, name);
     add(b, "-machine");
-    if (p->numa_nodes) /* one backend per node instead (add_memory) */
-        add(b, p->machine);
-    else
-        addf(b, "%s,memory-backend=pc.ram", p->machine);
+    /* NUMA: one backend per node instead (add_memory); Secure Boot: SMM */
+    addf(b, "%s%s%s", p->machine, p->numa_nodes ? "" : ",memory-backend=pc.ram",
+         p->firmware == FIRMWARE_UEFI_SECURE ? ",smm=on" : "");
+    if (p->firmware == FIRMWARE_UEFI_SECURE) { /* only SMM code may write the variables */
+        add(b, "-global");
+        add(b, "driver=cfi.pflash01,property=secure,value=on");
+    }
     add(b, "-accel");
     if (strcmp(o->accel, "tcg") == 0 && (p->tcg_tb_size_mib || p->tcg_thread)) {
         GString *a = g_string_new("tcg");
@@ -242,8 +338,7 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     addf(b, "%u", p->cpus);
     add(b, "-nodefaults");
     add(b, "-no-user-config");
-    add(b, "-display");
-    add(b, "none");
+    add_display(b, p, o);
     add_socket_chardev(b, "qmp0", o->runtime_dir, "qmp.sock", NULL, FALSE);
     add(b, "-mon");
     add(b, "chardev=qmp0,mode=control");
@@ -256,6 +351,7 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     add_boot(b, p);
     add_disks(b, p);
     add_nets(b, p, o);
+    add_tpm(b, p, o);
     if (p->balloon) {
         add(b, "-device");
         add(b, "virtio-balloon-pci,id=balloon0");

@@ -37,6 +37,9 @@ const char *cmdline_cpu_model(const Profile *p, const char *accel);
 const char *cmdline_cpu(const Profile *p, const CmdlineOpts *o);
 /* The NIC's MAC: the profile's, or 52:54:00 + 3 bytes hashed from the names. */
 char *cmdline_nic_mac(const Profile *p, const ProfileNet *n);
+/* The display's password as QEMU reads it: written by start from [display]
+ * password-file= without its trailing newline. transfer full */
+char *cmdline_password_path(const char *runtime_dir);
 /* Shell-quoted one-line rendering of argv, for display only. */
 char *cmdline_to_string(const char *const *argv);
 

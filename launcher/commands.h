@@ -29,6 +29,10 @@ int cmd_profiles(int argc, char **argv, GError **error);
 int cmd_memory(int argc, char **argv, GError **error);
 int cmd_template(int argc, char **argv, GError **error);
 int cmd_delete(int argc, char **argv, GError **error);
+int cmd_display(int argc, char **argv, GError **error);
+int cmd_screenshot(int argc, char **argv, GError **error);
+int cmd_sendkey(int argc, char **argv, GError **error);
+int cmd_media(int argc, char **argv, GError **error);
 
 /* The accelerator to show for p: accel_arg, else what the cached KVM probe
  * says (no VM is booted to find out). transfer full */

@@ -22,6 +22,7 @@
 #include "migrate.h"
 #include "nat.h"
 #include "netfwd.h"
+#include "platform.h"
 #include "proc.h"
 #include "resources.h"
 #include "restore.h"
@@ -113,7 +114,20 @@ static gboolean prepare_files(const Profile *p, GError **error)
 {
     if (!vm_memory_fits(p, error))
         return FALSE;
-    const char *boot[] = { p->kernel, p->initrd, p->cdrom };
+    if (p->cdrom && !g_file_test(p->cdrom, G_FILE_TEST_IS_REGULAR)) {
+        g_autofree char *rec = platform_media_record_path(p->name);
+        gboolean inserted = g_file_test(rec, G_FILE_TEST_EXISTS);
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "profile %s [boot] cdrom: %s does not exist (%s)", p->path, p->cdrom,
+                    inserted ? "it was put in with qlaunch media insert: insert another, or "
+                               "'qlaunch start --eject' to start with the tray empty"
+                             : "put the ISO there or change cdrom=; 'qlaunch start --eject' "
+                               "starts with the tray empty");
+        return FALSE;
+    }
+    if (!platform_extract_iso(p, error) || !platform_prepare_vars(p, error))
+        return FALSE;
+    const char *boot[] = { p->kernel, p->initrd };
     for (gsize i = 0; i < G_N_ELEMENTS(boot); i++) {
         if (boot[i] && !g_file_test(boot[i], G_FILE_TEST_IS_REGULAR)) {
             g_autofree char *guest = vm_guest_dir();
@@ -289,6 +303,7 @@ static gboolean claim_runtime(VmPaths *v, const Profile *p, GError **error)
         const char *stale[] = { v->qmp, v->qga, v->serial, v->pidfile, v->meta, v->profile_copy };
         for (gsize i = 0; i < G_N_ELEMENTS(stale); i++)
             unlink(stale[i]);
+        platform_remove_files(v);
     }
     unlink(v->log);
     return TRUE;
@@ -523,6 +538,10 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         vm_runtime_remove(v); /* refused before QEMU ran: nothing of the VM is left */
         return NULL;
     }
+    if (!platform_write_password(v, p, error)) {
+        vm_runtime_remove(v);
+        return NULL;
+    }
     g_autofree int *taps = g_new(int, p->nets->len + 1);
     json_auto_t *tap_info = json_array();
     if (!open_taps(p, taps, tap_info, error))
@@ -584,6 +603,11 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
             close_taps(taps, p->nets->len + 1);
             return NULL;
         }
+    }
+    if (!platform_start_tpm(v, p, error)) {
+        close_taps(taps, p->nets->len + 1);
+        vm_runtime_remove(v);
+        return NULL;
     }
     if (o->foreground) {
         umask(077);

@@ -40,5 +40,10 @@ gboolean prof_read_numa(Ctx *c, GError **error);
 /* [disk NAME] and [net NAME] (profile-devices.c) */
 gboolean prof_read_disk(Ctx *c, const char *g, const char *name, GError **error);
 gboolean prof_read_net(Ctx *c, const char *g, const char *name, GError **error);
+/* [boot] firmware= and the ISO install keys, after kernel=, initrd=,
+ * append= and cdrom=; [display] and [tpm] (profile-platform.c) */
+gboolean prof_read_boot_platform(Ctx *c, GError **error);
+gboolean prof_read_platform(Ctx *c, GError **error);
+void prof_platform_free(Profile *p);
 void prof_disk_free(gpointer data);
 void prof_net_free(gpointer data);

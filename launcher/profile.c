@@ -13,8 +13,9 @@ static const char *const vm_keys[] = { "name",      "memory",       "cpus",     
                                        "cpu",       "machine",      "snapshot-disk", "pin",
                                        "cpu-limit", "memory-limit", "tcg-tb-size",   "tcg-thread",
                                        "balloon",   "numa",         "numa-host",     NULL };
-static const char *const boot_keys[] = { "kernel", "initrd",  "append", "cdrom",
-                                         "order",  "restore", NULL };
+static const char *const boot_keys[] = { "kernel",     "initrd",     "append",   "cdrom",
+                                         "order",      "restore",    "firmware", "vars",
+                                         "iso-kernel", "iso-initrd", "preset",   NULL };
 static const char *const agent_keys[] = { "enabled", NULL };
 static const char *const serial_keys[] = { "enabled", "log", NULL };
 
@@ -168,14 +169,17 @@ static gboolean read_boot(Ctx *c, GError **error)
     const char *g = "boot";
     Profile *p = c->p;
     if (!g_key_file_has_group(c->kf, g))
-        return TRUE;
+        return prof_read_boot_platform(c, error);
     if (!prof_check_keys(c, g, boot_keys, error) ||
         !prof_get_path(c, g, "kernel", &p->kernel, error) ||
         !prof_get_path(c, g, "initrd", &p->initrd, error) ||
         !prof_get_path(c, g, "cdrom", &p->cdrom, error))
         return FALSE;
+    p->cdrom_drive = p->cdrom != NULL;
     p->append = prof_get_str(c, g, "append");
     if (p->append && !prof_no_control_chars(c, g, "append", p->append, error))
+        return FALSE;
+    if (!prof_read_boot_platform(c, error))
         return FALSE;
     if ((p->initrd || p->append) && !p->kernel)
         return prof_fail(c, error, g, p->initrd ? "initrd" : "append",
@@ -272,10 +276,10 @@ static gboolean split_group(Ctx *c, const char *group, char **kind, char **name,
     *kind = sp ? g_strndup(group, (gsize)(sp - group)) : g_strdup(group);
     *name = sp ? g_strdup(sp + 1) : NULL;
     gboolean named = !strcmp(*kind, "disk") || !strcmp(*kind, "net");
-    gboolean single = !strcmp(*kind, "vm") || !strcmp(*kind, "boot") || !strcmp(*kind, "agent") ||
-                      !strcmp(*kind, "serial");
+    static const char *const kinds[] = { "vm",     "boot",    "disk", "net", "agent",
+                                         "serial", "display", "tpm",  NULL };
+    gboolean single = !named && g_strv_contains(kinds, *kind);
     if (!named && !single) {
-        static const char *const kinds[] = { "vm", "boot", "disk", "net", "agent", "serial", NULL };
         g_autofree char *hint = prof_suggest(*kind, kinds);
         return prof_fail(c, error, group, NULL,
                          "unknown group; %s (disk and net take a name: [disk data])", hint);
@@ -288,9 +292,10 @@ static gboolean split_group(Ctx *c, const char *group, char **kind, char **name,
     if (single && *name)
         return prof_fail(c, error, group, NULL, "[%s] takes no name", *kind);
     /* found by fuzz-argv: its drive id would be the [boot] cdrom's */
-    if (named && !strcmp(*kind, "disk") && !strcmp(*name, "cdrom"))
+    if (named && !strcmp(*kind, "disk") && (!strcmp(*name, "cdrom") || !strcmp(*name, "efivars")))
         return prof_fail(c, error, group, NULL,
-                         "the name cdrom is kept for [boot] cdrom=; call the disk something else");
+                         "the name %s is kept for [boot] %s=; call the disk something else", *name,
+                         !strcmp(*name, "cdrom") ? "cdrom" : "vars");
     return TRUE;
 }
 
@@ -325,7 +330,8 @@ static gboolean read_groups(Ctx *c, GError **error)
         !prof_get_bool(c, "agent", "enabled", TRUE, &c->p->agent, error) ||
         !prof_check_keys(c, "serial", serial_keys, error) ||
         !prof_get_bool(c, "serial", "enabled", TRUE, &c->p->serial, error) ||
-        !prof_get_path(c, "serial", "log", &c->p->serial_log, error))
+        !prof_get_path(c, "serial", "log", &c->p->serial_log, error) ||
+        !prof_read_platform(c, error))
         return FALSE;
     return TRUE;
 }
@@ -399,6 +405,7 @@ void profile_free(Profile *p)
     if (p->nets)
         g_ptr_array_unref(p->nets);
     g_free(p->serial_log);
+    prof_platform_free(p);
     g_free(p);
 }
 

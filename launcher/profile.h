@@ -38,6 +38,17 @@ typedef struct {
     int host_node; /* numa-host=: the host node its memory is bound to, -1 = none */
 } ProfileNumaNode;
 
+typedef enum { FIRMWARE_BIOS, FIRMWARE_UEFI, FIRMWARE_UEFI_SECURE } Firmware;
+
+/* [display]: how the VM's screen is served (never a local window). */
+typedef struct {
+    char *type;          /* none | vnc | spice */
+    char *vga;           /* std | virtio | qxl | none */
+    char *listen;        /* NULL = a unix socket in the runtime dir; else an IP address */
+    guint port;          /* with listen=: the TCP port, 0 = the first free one (VNC) */
+    char *password_file; /* absolute path, or NULL */
+} ProfileDisplay;
+
 typedef struct {
     char *path;     /* the profile file as given */
     GBytes *source; /* the bytes that were parsed (the runtime dir keeps these) */
@@ -58,7 +69,19 @@ typedef struct {
     guint numa_nodes;      /* [vm] numa=: 0 = no NUMA topology */
     ProfileNumaNode *numa; /* numa_nodes entries */
     char *kernel, *initrd, *append, *cdrom, *order;
-    char *restore;    /* [boot] restore=: a snapshot every start begins from, or NULL */
+    char *restore;        /* [boot] restore=: a snapshot every start begins from, or NULL */
+    gboolean cdrom_drive; /* a CD-ROM drive: cdrom= given (cdrom is NULL when it is ejected) */
+    /* [boot] iso-kernel=, iso-initrd= (or preset=): paths inside cdrom=;
+     * kernel= and initrd= then name where start extracts them to, in the
+     * VM's state dir (iso_dir). */
+    char *iso_kernel, *iso_initrd, *iso_dir, *preset;
+    Firmware firmware;   /* [boot] firmware= */
+    char *firmware_code; /* UEFI: OVMF's code (read-only) */
+    char *vars_template; /* UEFI: OVMF's variable store template */
+    char *vars;          /* UEFI: the VM's variable store, qcow2 (snapshots, migration) */
+    ProfileDisplay display;
+    gboolean tpm;     /* [tpm] enabled=: swtpm, a TPM 2.0 */
+    char *tpm_state;  /* its state dir (in the VM's state dir) */
     GPtrArray *disks; /* ProfileDisk* */
     GPtrArray *nets;  /* ProfileNet* */
     gboolean agent;
@@ -88,6 +111,9 @@ gboolean profile_parse_bool(const char *v, gboolean *out);
 /* The [disk NAME] entry, or NULL (borrowed). */
 ProfileDisk *profile_find_disk(const Profile *p, const char *name);
 const char *profile_net_mode_name(NetMode m);
+const char *profile_firmware_name(Firmware f);
+/* Where OVMF is ($QLAUNCH_OVMF_DIR, else Debian's /usr/share/OVMF). */
+const char *profile_ovmf_dir(void);
 /* "tcp::2222-:22" -> "tcp:127.0.0.1:2222-:22" (transfer full); NULL if it
  * is not proto:hostaddr:hostport-guestaddr:guestport. */
 char *profile_normalise_forward(const char *v);

@@ -1,4 +1,5 @@
 /* start --restore: the snapshot's record, the check before QEMU runs, the clock after. */
+#define G_LOG_DOMAIN "qlaunch"
 #include "restore.h"
 
 #include <errno.h>

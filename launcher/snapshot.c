@@ -63,6 +63,8 @@ gboolean snapshot_plan(const Profile *p, char **vmstate_disk, GStrv *disks, GErr
         }
         g_strv_builder_add(b, d->name);
     }
+    if (p->firmware != FIRMWARE_BIOS) /* the UEFI variables roll back with the disks */
+        g_strv_builder_add(b, "efivars");
     *vmstate_disk = g_strdup(target->name);
     *disks = g_strv_builder_end(b);
     return TRUE;
@@ -224,10 +226,24 @@ gboolean snapshot_live(QmpConn *qmp, const char *op, const char *tag, const char
     return wait_job(qmp, job_id, progress, data, deadline, error);
 }
 
+/* A disk that takes part in snapshots: a [disk NAME], or under UEFI the
+ * variable store (as "efivars", node disk-efivars). */
+typedef struct {
+    const char *name, *file;
+} SnapPart;
+
+static SnapPart snap_part(const Profile *p, const char *name)
+{
+    if (!strcmp(name, "efivars") && p->vars)
+        return (SnapPart){ "efivars", p->vars };
+    const ProfileDisk *d = profile_find_disk(p, name);
+    return (SnapPart){ d->name, d->file };
+}
+
 gboolean snapshot_offline_check(const Profile *p, const char *const *disks, GError **error)
 {
     for (gsize i = 0; disks[i]; i++) {
-        const ProfileDisk *d = profile_find_disk(p, disks[i]);
+        const SnapPart part = snap_part(p, disks[i]), *d = &part;
         /* without -U qemu-img takes the lock a running QEMU holds */
         const char *argv[] = { "qemu-img", "info", "--output=json", d->file, NULL };
         g_autofree char *out = NULL;
@@ -257,7 +273,7 @@ gboolean snapshot_offline(const Profile *p, const char *op, const char *tag,
 {
     const char *flag = !strcmp(op, "save") ? "-c" : !strcmp(op, "load") ? "-a" : "-d";
     for (gsize i = 0; disks[i]; i++) {
-        const ProfileDisk *d = profile_find_disk(p, disks[i]);
+        const SnapPart part = snap_part(p, disks[i]), *d = &part;
         const char *argv[] = { "qemu-img", "snapshot", flag, tag, d->file, NULL };
         g_autofree char *out = NULL;
         int status = 0;
@@ -283,7 +299,7 @@ GPtrArray *snapshot_list_offline(const Profile *p, const char *const *disks, GEr
 {
     GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)snap_info_free);
     for (gsize i = 0; disks[i]; i++) {
-        const ProfileDisk *d = profile_find_disk(p, disks[i]);
+        const SnapPart part = snap_part(p, disks[i]), *d = &part;
         if (!g_file_test(d->file, G_FILE_TEST_EXISTS))
             continue; /* not created yet: no snapshots */
         const char *argv[] = { "qemu-img", "info", "--output=json", d->file, NULL };

@@ -1,5 +1,6 @@
 /* Templates and clones: save (pause, state to a file, RAM and disks copied,
  * resume) and what a clone needs (profile, overlays, the state loaded). */
+#define G_LOG_DOMAIN "qlaunch"
 #include "template.h"
 
 #include <errno.h>
@@ -130,6 +131,14 @@ static gboolean save_allowed(const Profile *p, GError **error)
                     "VM %s has [vm] numa= (one memory backend per node): a template holds one "
                     "RAM file, so NUMA VMs cannot be templates yet",
                     p->name);
+        return FALSE;
+    }
+    if (p->tpm || p->firmware != FIRMWARE_BIOS) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "VM %s has %s: a template holds the RAM, the device state and the [disk] "
+                    "bases, not %s, so such VMs cannot be templates yet",
+                    p->name, p->tpm ? "[tpm]" : "[boot] firmware=uefi",
+                    p->tpm ? "the TPM's state" : "the UEFI variable store");
         return FALSE;
     }
     for (guint i = 0; i < p->nets->len; i++) {

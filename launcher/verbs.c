@@ -172,6 +172,47 @@ const Verb cli_verbs[] = {
       .min_pos = 1,
       .max_pos = 1,
       .subverbs = NULL },
+    { .name = "display",
+      .run = cmd_display,
+      .args = "VM",
+      .summary = "how to reach a VM's VNC or SPICE display (runs a viewer if it can)",
+      .description = "Print how to reach a running VM's display ([display] type=vnc|spice): the "
+                     "unix socket or address, a viewer's command line and the ssh -L line for "
+                     "another machine; with $DISPLAY and remote-viewer installed, run it "
+                     "(--print: never).",
+      .min_pos = 1,
+      .max_pos = 1,
+      .subverbs = NULL },
+    { .name = "screenshot",
+      .run = cmd_screenshot,
+      .args = "VM FILE.png|FILE.ppm",
+      .summary = "a picture of a VM's screen (QMP screendump)",
+      .description = "Save a picture of a running VM's screen (its [display] vga=, with or "
+                     "without a VNC/SPICE server) as PNG, or PPM.",
+      .min_pos = 2,
+      .max_pos = 2,
+      .subverbs = NULL },
+    { .name = "sendkey",
+      .run = cmd_sendkey,
+      .args = "VM [KEY-COMBO...] [--type TEXT]",
+      .summary = "press keys on a VM's keyboard (e.g. ret, ctrl-alt-delete)",
+      .description = "Press keys on a running VM's keyboard (QMP send-key): each argument is "
+                     "one press of keys joined by '-' (ctrl-alt-delete, esc, down, ret, f2), "
+                     "in order; --type types text on a US layout afterwards.",
+      .min_pos = 1,
+      .max_pos = 64,
+      .subverbs = NULL },
+    { .name = "media",
+      .run = cmd_media,
+      .args = "VM list|eject|insert FILE",
+      .summary = "the CD-ROM drive: list, eject, insert an ISO",
+      .description = "The CD-ROM drive of a VM ([boot] cdrom=): list shows the tray and the "
+                     "disc, eject takes it out (refused with the reason while the guest has "
+                     "the tray locked; --force), insert puts an ISO in. The next start keeps "
+                     "what the drive holds; on a stopped VM only that is changed.",
+      .min_pos = 2,
+      .max_pos = 3,
+      .subverbs = NULL },
     { .name = "migrate",
       .run = cmd_migrate,
       .args = "VM URI|--local",

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "platform.h"
 #include "proc.h"
 #include "profile.h"
 
@@ -251,6 +252,7 @@ void vm_runtime_remove(VmPaths *v)
                             v->meta, v->profile_copy, v->lockfile, migrate_sock };
     for (gsize k = 0; k < G_N_ELEMENTS(files); k++)
         unlink(files[k]);
+    platform_remove_files(v);
     rmdir(v->dir);
 }
 

@@ -20,6 +20,9 @@ nodeps=(iperf3)
 mods=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
       virtio_blk failover net_failover virtio_net virtio_console virtio_balloon
       button evdev pvpanic-mmio)
+# Loaded by the guest's init only where a PIIX IDE controller is
+# (machine=pc): a CD-ROM drive, /dev/sr0 (the cloud kernel has no AHCI).
+cdmods=(ata_piix sr_mod isofs)
 
 die() { echo "build-guest: $*" >&2; exit 1; }
 for t in apt-get apt-cache dpkg-deb depmod cpio gzip readelf sha256sum cc; do
@@ -64,6 +67,7 @@ cp "$x/boot/vmlinuz-$kver" "$out/vmlinuz.tmp"
 depmod -b "$x" "$kver"
 mkdir -p "$r/lib/modules"
 : > "$r/lib/modules/load-order"
+order=load-order
 declare -A seen=()
 add_mod() {   # add_mod NAME: add its dependencies first, then itself
     local name=$1 path deps_of d
@@ -75,9 +79,12 @@ add_mod() {   # add_mod NAME: add its dependencies first, then itself
     deps_of=$(awk -F: -v p="$path" '$1 == p {print $2}' "$x/lib/modules/$kver/modules.dep")
     for d in $deps_of; do add_mod "$(basename "$d" .ko)"; done
     cp "$x/lib/modules/$kver/$path" "$r/lib/modules/"
-    echo "$(basename "$path")" >> "$r/lib/modules/load-order"
+    echo "$(basename "$path")" >> "$r/lib/modules/$order"
 }
 for m in "${mods[@]}"; do add_mod "$m"; done
+order=cdrom-order
+: > "$r/lib/modules/$order"
+for m in "${cdmods[@]}"; do add_mod "$m"; done
 
 # --- userland ---------------------------------------------------------------
 mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,data,root,lib64,lib/x86_64-linux-gnu,usr/share/udhcpc}
