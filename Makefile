@@ -20,7 +20,7 @@ CORE_SRC := launcher/ini.c launcher/profile.c launcher/profile-read.c launcher/p
 CMD_SRC := launcher/cli.c launcher/verbs.c launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
            launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c launcher/cmd-bench.c launcher/cmd-bench-report.c launcher/cmd-bench-net.c launcher/cmd-scenario.c launcher/cmd-scenario-report.c launcher/cmd-forward.c launcher/cmd-net.c launcher/cmd-stats.c launcher/cmd-export.c launcher/cmd-profiles.c launcher/cmd-memory.c launcher/cmd-template.c launcher/cmd-display.c \
            launcher/main.c
-UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot test-migrate test-bench test-net test-network test-stats
+UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot test-migrate test-bench test-net test-network test-stats test-png
 
 # The program; `make sanitize` builds its own copy under build/san.
 BIN ?= qlaunch

@@ -389,15 +389,25 @@ int cmd_media(int argc, char **argv, GError **error)
     if (abs && !g_file_test(abs, G_FILE_TEST_IS_REGULAR))
         return cli_failf(error, "media insert: %s is not a file", abs);
     g_autoptr(GError) err = NULL;
+    /* a profile's path names its VM (a stopped VM is known by its profile) */
+    g_autoptr(Profile) given =
+        strchr(vm, '/') || g_str_has_suffix(vm, ".ini") ? cli_load_profile(vm, &err) : NULL;
+    if (err)
+        return cli_fail(error, &err);
+    if (given)
+        vm = given->name;
     pid_t pid = 0;
     g_autoptr(VmPaths) v = cli_running_vm(vm, &pid, &err);
     if (!v && !g_error_matches(err, VM_ERROR, VM_ERROR_NOT_RUNNING))
         return cli_fail(error, &err);
     if (!v) { /* stopped: what the next start puts in the drive */
         g_clear_error(&err);
-        g_autoptr(Profile) p = cli_load_profile(vm, &err);
+        g_autoptr(Profile) p = given ? g_steal_pointer(&given) : cli_load_profile(vm, &err);
         if (!p)
-            return cli_fail(error, &err);
+            return cli_failf(error,
+                             "VM %s is not running, so its drive is known from its "
+                             "profile: %s (give the profile's path)",
+                             vm, err->message);
         if (!p->cdrom_drive)
             return cli_failf(error,
                              "VM %s has no CD-ROM drive: give its profile %s [boot] cdrom=FILE",

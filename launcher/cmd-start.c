@@ -123,6 +123,7 @@ int cmd_start(int argc, char **argv, GError **error)
     StartOpts o = { .timeout_s = 120 };
     g_autofree char *incoming = NULL, *restore = NULL, *clone = NULL;
     int clones = 0;
+    gboolean eject = FALSE;
     MigrateOpts mig = { 0 };
     GOptionEntry entries[] = { { "wait-agent", 'w', 0, G_OPTION_ARG_NONE, &o.wait_agent,
                                  "Also wait until the guest agent answers", NULL },
@@ -148,6 +149,10 @@ int cmd_start(int argc, char **argv, GError **error)
                                  "Start K clones of the template given (named TEMPLATE-1...; "
                                  "with --name, N-1...)",
                                  "K" },
+                               { "eject", 0, 0, G_OPTION_ARG_NONE, &eject,
+                                 "Start with the CD-ROM drive empty, and keep it so (qlaunch "
+                                 "media insert puts a disc back)",
+                                 NULL },
                                { "force", 0, 0, G_OPTION_ARG_NONE, &o.force,
                                  "Use accel=kvm even where the KVM probe failed", NULL },
                                { "timeout", 't', 0, G_OPTION_ARG_INT, &o.timeout_s,
@@ -182,6 +187,11 @@ int cmd_start(int argc, char **argv, GError **error)
     if (!p)
         return cli_fail(error, &err);
     cli_note_name(p);
+    if (eject && !p->cdrom_drive)
+        return cli_usagef("start", "--eject: profile %s has no CD-ROM drive ([boot] cdrom=)",
+                          p->path);
+    if (eject)
+        platform_eject(p);
     g_autoptr(VmPaths) v = vm_paths_new(p->name);
     g_autofree char *accel = NULL, *reason = NULL;
     o.incoming = incoming != NULL;
@@ -191,6 +201,8 @@ int cmd_start(int argc, char **argv, GError **error)
     if (!qmp)
         return cli_fail(error, &err);
     if (incoming && !migrate_listen(qmp, incoming, &mig, &err))
+        return cli_fail(error, &err);
+    if (eject && !platform_record_media(p->name, NULL, &err)) /* as a real drive: it stays out */
         return cli_fail(error, &err);
     return report_started(v, p, accel, reason, &o, t0);
 }

@@ -306,7 +306,14 @@ void platform_apply_media(Profile *p)
         return;
     g_free(p->cdrom);
     p->cdrom = json_is_string(cd) ? g_strdup(json_string_value(cd)) : NULL;
-    if (!p->cdrom && p->iso_kernel) { /* ejected: the installed system boots */
+    if (!p->cdrom)
+        platform_eject(p);
+}
+
+void platform_eject(Profile *p)
+{
+    g_clear_pointer(&p->cdrom, g_free);
+    if (p->iso_kernel) { /* ejected: the installed system boots */
         g_clear_pointer(&p->kernel, g_free);
         g_clear_pointer(&p->initrd, g_free);
         g_clear_pointer(&p->append, g_free);

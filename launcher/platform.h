@@ -31,4 +31,6 @@ char *platform_media_record_path(const char *vm);
 /* Applies the record to p: the disc in the drive instead of cdrom= (none
  * when ejected: the kernel taken from the ISO goes too, so the disk boots). */
 void platform_apply_media(Profile *p);
+/* The drive of p empty (and the kernel taken from the ISO gone with it). */
+void platform_eject(Profile *p);
 gboolean platform_record_media(const char *vm, const char *file, GError **error);

@@ -2,7 +2,8 @@
 # Installs the Debian packages qlaunch needs (apt-get; sudo when not root).
 #   scripts/install-deps.sh [--check] [--ask] [GROUP...]
 # Groups: build (compile qlaunch), run (QEMU, the embedded guest's build,
-# make demo; gcc builds its qlaunch-probe), bench (plots, iperf3), net (qlaunch net), test (make check's tools),
+# make demo; gcc builds its qlaunch-probe; OVMF for UEFI, swtpm for [tpm],
+# bsdtar for kernels taken out of ISOs), bench (plots, iperf3), net (qlaunch net), test (make check's tools; the installer ISO's GRUB and xorriso),
 # fuzz (make fuzz), valgrind (make valgrind). No group: all of them.
 # --check only reports what is missing (exit 1 when something is). --ask
 # asks before installing when standard input is a terminal;
@@ -10,10 +11,10 @@
 set -euo pipefail
 declare -A group=(
     [build]="gcc make pkg-config binutils libglib2.0-dev libjansson-dev"
-    [run]="qemu-system-x86 qemu-utils kmod cpio gzip sysbench ca-certificates gcc libc6-dev"
+    [run]="qemu-system-x86 qemu-utils kmod cpio gzip sysbench ca-certificates gcc libc6-dev ovmf swtpm libarchive-tools"
     [bench]="gnuplot-nox iperf3"
     [net]="iproute2 nftables dnsmasq-base"
-    [test]="socat procps libvirt-clients libxml2-utils man-db perl iproute2 nftables dnsmasq-base gnuplot-nox iperf3"
+    [test]="socat procps libvirt-clients libxml2-utils man-db perl iproute2 nftables dnsmasq-base gnuplot-nox iperf3 python3 grub-pc-bin grub-efi-amd64-bin xorriso mtools"
     [fuzz]="clang libclang-rt-14-dev"
     [valgrind]="valgrind"
 )
