@@ -96,10 +96,22 @@ static void xml_tuning(GString *s, const Profile *p, GString *lost)
     }
 }
 
-static void xml_os(GString *s, const Profile *p)
+static void xml_os(GString *s, const Profile *p, GString *lost)
 {
     g_autofree char *machine = x(p->machine);
     g_string_append_printf(s, "  <os>\n    <type arch='x86_64' machine='%s'>hvm</type>\n", machine);
+    if (p->firmware != FIRMWARE_BIOS) {
+        g_autofree char *code = x(p->firmware_code), *tmpl = x(p->vars_template);
+        g_string_append_printf(s,
+                               "    <loader readonly='yes'%s type='pflash'>%s</loader>\n"
+                               "    <nvram template='%s'/>\n",
+                               p->firmware == FIRMWARE_UEFI_SECURE ? " secure='yes'" : "", code,
+                               tmpl);
+        lostf(lost,
+              "[boot] vars=%s: libvirt makes its own raw variable store from the template, and "
+              "QEMU then refuses internal snapshots of the VM (a raw pflash)",
+              p->vars);
+    }
     if (p->kernel) {
         g_autofree char *k = x(p->kernel), *i = x(p->initrd), *a = x(p->append);
         g_string_append_printf(s, "    <kernel>%s</kernel>\n", k);
@@ -108,7 +120,8 @@ static void xml_os(GString *s, const Profile *p)
         if (p->append)
             g_string_append_printf(s, "    <cmdline>%s</cmdline>\n", a);
     }
-    const char *order = p->order ? p->order : (p->kernel ? "" : p->cdrom ? "dc" : "c");
+    /* qlaunch's default: the disks, then the CD-ROM (a blank disk falls through) */
+    const char *order = p->order ? p->order : (p->kernel ? "" : p->cdrom_drive ? "cd" : "c");
     for (const char *o = order; *o; o++) {
         const char *dev = *o == 'c' ? "hd" : *o == 'd' ? "cdrom" : *o == 'n' ? "network" : NULL;
         if (dev)
@@ -209,6 +222,45 @@ static void xml_nics(GString *s, const Profile *p, GString *lost)
     }
 }
 
+static void iso_kernel_lost(const Profile *p, GString *lost)
+{
+    if (p->iso_kernel)
+        lostf(lost,
+              "[boot] %s: the kernel is the copy qlaunch takes out of the ISO at start (%s); "
+              "start the VM with qlaunch once so that it exists",
+              p->preset ? "preset=" : "iso-kernel=", p->kernel);
+}
+
+/* [display] and [tpm] as libvirt devices */
+static void xml_platform(GString *s, const Profile *p, GString *lost)
+{
+    const ProfileDisplay *d = &p->display;
+    iso_kernel_lost(p, lost);
+    if (strcmp(d->vga, "none"))
+        g_string_append_printf(s, "    <video>\n      <model type='%s'/>\n    </video>\n",
+                               !strcmp(d->vga, "std") ? "vga" : d->vga);
+    if (strcmp(d->type, "none")) {
+        g_autofree char *listen = x(d->listen ? d->listen : "127.0.0.1");
+        g_autofree char *port = d->port ? g_strdup_printf(" port='%u'", d->port) : NULL;
+        g_string_append_printf(s, "    <graphics type='%s'%s listen='%s'/>\n", d->type,
+                               port ? port : " autoport='yes'", listen);
+        if (!d->listen)
+            lostf(lost,
+                  "[display] the unix socket: libvirt serves it on 127.0.0.1 (virsh domdisplay "
+                  "tells where)");
+        if (d->password_file)
+            lostf(lost,
+                  "[display] password-file=%s: give libvirt the password yourself "
+                  "(<graphics passwd=...>)",
+                  d->password_file);
+    }
+    if (p->tpm)
+        g_string_append_printf(s,
+                               "    <tpm model='%s'>\n      <backend type='emulator' "
+                               "version='2.0'/>\n    </tpm>\n",
+                               g_str_has_prefix(p->machine, "q35") ? "tpm-crb" : "tpm-tis");
+}
+
 char *export_libvirt(const Profile *p, const char *accel, const char *qemu, char **lost_out)
 {
     GString *lost = g_string_new(NULL);
@@ -221,8 +273,10 @@ char *export_libvirt(const Profile *p, const char *accel, const char *qemu, char
                            "  <vcpu placement='static'>%u</vcpu>\n",
                            strcmp(accel, "kvm") ? "qemu" : "kvm", name, p->memory_mib, p->cpus);
     xml_tuning(s, p, lost);
-    xml_os(s, p);
+    xml_os(s, p, lost);
     g_string_append(s, "  <features>\n    <acpi/>\n");
+    if (p->firmware == FIRMWARE_UEFI_SECURE)
+        g_string_append(s, "    <smm state='on'/>\n");
     if (p->tcg_tb_size_mib && strcmp(accel, "kvm"))
         g_string_append_printf(s,
                                "    <tcg>\n      <tb-cache unit='MiB'>%u</tb-cache>\n    </tcg>\n",
@@ -251,6 +305,7 @@ char *export_libvirt(const Profile *p, const char *accel, const char *qemu, char
         g_string_append(s, "    <channel type='unix'>\n"
                            "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"
                            "    </channel>\n");
+    xml_platform(s, p, lost);
     g_string_append_printf(s, "    <memballoon model='%s'/>\n  </devices>\n</domain>\n",
                            p->balloon ? "virtio" : "none");
     *lost_out = finish_lost(lost);
@@ -309,6 +364,37 @@ static gboolean pve_check(const Profile *p, GError **error)
             return FALSE;
     }
     return TRUE;
+}
+
+/* firmware, [display] and [tpm] in a Proxmox config; its EFI and TPM
+ * state live on a storage of Proxmox's, made with qm set */
+static void pve_platform(GString *s, const Profile *p, GString *lost)
+{
+    if (p->firmware != FIRMWARE_BIOS) {
+        gboolean secure = p->firmware == FIRMWARE_UEFI_SECURE;
+        g_string_append(s, "bios: ovmf\n");
+        lostf(lost,
+              "[boot] firmware=%s: give the VM an EFI disk: qm set VMID --efidisk0 "
+              "STORAGE:1,efitype=4m%s (its variables start fresh; %s stays here)",
+              profile_firmware_name(p->firmware), secure ? ",pre-enrolled-keys=1" : "", p->vars);
+    }
+    const char *vga = p->display.vga;
+    /* no graphics card: Proxmox's console is then the serial port */
+    g_string_append_printf(s, "vga: %s\n",
+                           strcmp(vga, "none") ? vga
+                           : p->serial         ? "serial0"
+                                               : "none");
+    iso_kernel_lost(p, lost);
+    if (strcmp(p->display.type, "none"))
+        lostf(lost,
+              "[display] type=%s: Proxmox serves the display itself (noVNC; SPICE with "
+              "vga: qxl)",
+              p->display.type);
+    if (p->tpm)
+        lostf(lost,
+              "[tpm]: give the VM a TPM state volume: qm set VMID --tpmstate0 "
+              "STORAGE:1,version=v2.0 (%s stays here)",
+              p->tpm_state);
 }
 
 char *export_proxmox(const Profile *p, const char *accel, char **lost_out, GError **error)
@@ -397,6 +483,7 @@ char *export_proxmox(const Profile *p, const char *accel, char **lost_out, GErro
             lostf(lost, "[net %s] network=%s: put on vmbr0; make a NAT bridge in Proxmox for it",
                   n->name, n->network);
     }
+    pve_platform(s, p, lost);
     if (p->kernel) {
         /* args: is split like a shell command line: every value quoted */
         g_autofree char *kernel = g_shell_quote(p->kernel);

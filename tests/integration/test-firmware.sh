@@ -112,4 +112,33 @@ PY
 )
 check "a client is offered VNC authentication (type 2) only ($types)" [ "$types" = 2 ]
 "$QL" kill -q pw >/dev/null
+# export: the firmware, the display, the TPM and the boot order carry over
+cat > "$work/ex.ini" <<EOF
+[vm]
+memory=1G
+machine=q35
+[boot]
+cdrom=$work/x.iso
+firmware=uefi-secure
+[disk root]
+size=4G
+[display]
+type=vnc
+[tpm]
+EOF
+"$QL" export "$work/ex.ini" --format libvirt > "$work/ex.xml" 2> "$work/ex.lost"
+run virt-xml-validate "$work/ex.xml" domain
+check "the libvirt XML of a UEFI (Secure Boot) VM with a TPM and VNC validates" has validates
+run virsh -c test:///default "define $work/ex.xml; dumpxml ex"
+q="'"
+check_all "virsh (test driver) takes it with the loader, the TPM, VNC, the VGA and disk-first boot" \
+    'has "secure=${q}yes${q} type=${q}pflash${q}>/usr/share/OVMF/OVMF_CODE_4M.secboot.fd" && has "tpm-crb" &&
+     has "graphics type=${q}vnc${q}" && has "model type=${q}vga${q}" &&
+     [[ $out == *"boot dev=${q}hd${q}"*"boot dev=${q}cdrom${q}"* ]]'
+check "... and says the variable store does not carry over" grep -q "libvirt makes its own raw variable store" "$work/ex.lost"
+run "$QL" export "$work/ex.ini" --format proxmox
+check_all "the Proxmox config has bios: ovmf, vga: std and the disk before the CD-ROM" \
+    'has "bios: ovmf" && has "vga: std" && has "boot: order=virtio0;ide2"'
+check_all "... and lists the EFI disk and the TPM state to make with qm set" \
+    'has "--efidisk0 STORAGE:1,efitype=4m,pre-enrolled-keys=1" && has "--tpmstate0 STORAGE:1,version=v2.0"'
 done_testing
