@@ -153,6 +153,7 @@ bench: qlaunch guest $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch |
 	tests/bench/migrate.sh
 	tests/bench/net.sh
 	tests/bench/watch.sh
+	tests/bench/install.sh
 	./qlaunch bench tiny --out $(BUILD)/bench/sysbench
 
 bench-lab4: qlaunch guest

@@ -538,7 +538,8 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         vm_runtime_remove(v); /* refused before QEMU ran: nothing of the VM is left */
         return NULL;
     }
-    if (!platform_write_password(v, p, error)) {
+    if (!platform_check_display(p, qlaunch_qemu_binary(), error) ||
+        !platform_write_password(v, p, error)) {
         vm_runtime_remove(v);
         return NULL;
     }

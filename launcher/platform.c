@@ -178,6 +178,25 @@ gboolean platform_prepare_vars(const Profile *p, GError **error)
     return TRUE;
 }
 
+gboolean platform_check_display(const Profile *p, const char *qemu, GError **error)
+{
+    if (strcmp(p->display.type, "spice") != 0)
+        return TRUE;
+    /* a QEMU without SPICE says "invalid option" or "no option group" */
+    const char *argv[] = { qemu,   "-machine", "none", "-nodefaults", "-display",
+                           "none", "-spice",   "help", NULL };
+    int status = 0;
+    g_autofree char *out = NULL;
+    if (proc_run_all(argv, 10000, &out, &status, error) && out && strstr(out, "spice options"))
+        return TRUE;
+    g_clear_error(error);
+    g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                "profile %s [display] type=spice: this QEMU (%s) has no SPICE support (%s); use "
+                "type=vnc, or a QEMU built with SPICE (Debian's qemu-system-common has it)",
+                p->path, qemu, out && *out ? g_strstrip(out) : "-spice help printed nothing");
+    return FALSE;
+}
+
 gboolean platform_write_password(VmPaths *v, const Profile *p, GError **error)
 {
     if (!p->display.password_file)

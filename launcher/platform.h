@@ -15,6 +15,8 @@ gboolean platform_extract_iso(const Profile *p, GError **error);
 /* OVMF is there, the VM's variable store exists (made from OVMF's
  * template as a qcow2) and has the template's size. */
 gboolean platform_prepare_vars(const Profile *p, GError **error);
+/* [display] type=spice: this QEMU has SPICE (its -spice help). */
+gboolean platform_check_display(const Profile *p, const char *qemu, GError **error);
 /* The display's password file, without its trailing newline, into the
  * runtime dir (0600), where QEMU's secret object reads it. */
 gboolean platform_write_password(VmPaths *v, const Profile *p, GError **error);

@@ -12,7 +12,7 @@ set -euo pipefail
 declare -A group=(
     [build]="gcc make pkg-config binutils libglib2.0-dev libjansson-dev"
     [run]="qemu-system-x86 qemu-utils kmod cpio gzip sysbench ca-certificates gcc libc6-dev ovmf swtpm libarchive-tools"
-    [bench]="gnuplot-nox iperf3"
+    [bench]="gnuplot-nox iperf3 xorriso"
     [net]="iproute2 nftables dnsmasq-base"
     [test]="socat procps libvirt-clients libxml2-utils man-db perl iproute2 nftables dnsmasq-base gnuplot-nox iperf3 python3 grub-pc-bin grub-efi-amd64-bin xorriso mtools"
     [fuzz]="clang libclang-rt-14-dev"

@@ -112,6 +112,27 @@ PY
 )
 check "a client is offered VNC authentication (type 2) only ($types)" [ "$types" = 2 ]
 "$QL" kill -q pw >/dev/null
+# SPICE on a unix socket, and a QEMU without SPICE (a wrapper on PATH)
+sed -e 's/^type=vnc/type=spice/' -e '/^listen=/d' -e '/^\[tpm\]/,/^enabled/d' "$work/fw.ini" > "$work/sp.ini"
+run "$QL" start "$work/sp.ini"
+sp=$QLAUNCH_RUNTIME_DIR/sp/spice.sock
+check_all "type=spice starts, its socket in the runtime dir, mode 0600" \
+    '[ "$rc" -eq 0 ] && [ -S "$sp" ] && [ "$(stat -c %a "$sp")" = 600 ]'
+run "$QL" display sp --print
+check "display names the SPICE socket" has "remote-viewer spice+unix://$sp"
+"$QL" kill -q sp >/dev/null
+mkdir -p "$work/nospice"
+cat > "$work/nospice/qemu-system-x86_64" <<EOF
+#!/bin/sh
+# QEMU as built without SPICE
+for a; do [ "\$a" = -spice ] && { echo "qemu-system-x86_64: -spice: invalid option" >&2; exit 1; }; done
+exec $(command -v qemu-system-x86_64) "\$@"
+EOF
+chmod +x "$work/nospice/qemu-system-x86_64"
+run env PATH="$work/nospice:$PATH" "$QL" start "$work/sp.ini"
+check_all "a QEMU without SPICE: type=spice is refused, saying so" \
+    '[ "$rc" -ne 0 ] && has "has no SPICE support (qemu-system-x86_64: -spice: invalid option)" && has "use type=vnc"'
+
 # export: the firmware, the display, the TPM and the boot order carry over
 cat > "$work/ex.ini" <<EOF
 [vm]
