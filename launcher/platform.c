@@ -79,7 +79,8 @@ gboolean platform_extract_iso(const Profile *p, GError **error)
         "profile %s [boot] %s%s: taking %s%s%s out of %s", p->path,
         p->preset ? "preset=" : "iso-kernel=", p->preset ? p->preset : p->iso_kernel, p->iso_kernel,
         p->iso_initrd ? " and " : "", p->iso_initrd ? p->iso_initrd : "", p->cdrom);
-    if (!g_find_program_in_path("bsdtar")) {
+    g_autofree char *bsdtar = g_find_program_in_path("bsdtar");
+    if (!bsdtar) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                     "%s: bsdtar is missing (install libarchive-tools: scripts/install-deps.sh run)",
                     what);
@@ -242,7 +243,8 @@ gboolean platform_start_tpm(VmPaths *v, const Profile *p, GError **error)
 {
     if (!p->tpm)
         return TRUE;
-    if (!g_find_program_in_path("swtpm")) {
+    g_autofree char *swtpm = g_find_program_in_path("swtpm");
+    if (!swtpm) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                     "profile %s [tpm] enabled: swtpm is missing (install Debian's swtpm: "
                     "scripts/install-deps.sh run)",
