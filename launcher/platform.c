@@ -303,7 +303,9 @@ void platform_remove_files(VmPaths *v)
 {
     static const char *const files[] = { "vnc.sock",   "spice.sock", "display.secret",
                                          "swtpm.sock", "swtpm.log",  "screendump.tmp" };
-    platform_stop_tpm(v);
+    g_autofree char *tpm_sock = g_build_filename(v->dir, "swtpm.sock", NULL);
+    if (g_file_test(tpm_sock, G_FILE_TEST_EXISTS)) /* only then can a swtpm of it run */
+        platform_stop_tpm(v);
     for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
         g_autofree char *path = g_build_filename(v->dir, files[i], NULL);
         unlink(path);
