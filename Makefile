@@ -130,13 +130,17 @@ export LOAD_ROUNDS LOAD_VMS
 load: $(BIN) guest
 	LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh load tests/load/test-*.sh
 
+# The suites check runs after the unit tests (sanitize leaves out the load
+# suite: 20 VMs a round there, already run by make check, and CI's time).
+CHECK_SUITES ?= tests/integration/test-*.sh tests/net/test-*.sh tests/load/test-*.sh
 check: $(BIN) guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(BUILD)/tests/kvm-shim.so | deps-test
-	KVM_SHIM=$(abspath $(BUILD))/tests/kvm-shim.so LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) tests/integration/test-*.sh tests/net/test-*.sh tests/load/test-*.sh
+	KVM_SHIM=$(abspath $(BUILD))/tests/kvm-shim.so LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(CHECK_SUITES)
 
 # ASan + UBSan build of everything, then the same tests.
 sanitize:
 	$(MAKE) BUILD=build/san BIN=build/san/qlaunch EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
-	    EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS=-g LOAD_ROUNDS=2 check
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS=-g \
+	    CHECK_SUITES="tests/integration/test-*.sh tests/net/test-*.sh" check
 
 # How often a guest survives a live migration here (SOAK_MIGRATIONS, 150).
 migrate-soak: qlaunch guest
