@@ -14,10 +14,10 @@ LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 QMP_SRC := qmp/qmp.c qmp/qga.c
-CORE_SRC := launcher/ini.c launcher/profile.c launcher/profile-read.c launcher/profile-devices.c launcher/profile-numa.c launcher/profile-platform.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c launcher/platform.c launcher/png.c \
+CORE_SRC := launcher/disk.c launcher/cloudinit.c launcher/ini.c launcher/profile.c launcher/profile-read.c launcher/profile-devices.c launcher/profile-numa.c launcher/profile-platform.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c launcher/platform.c launcher/png.c \
             launcher/snapshot.c launcher/migrate.c launcher/migrate-probe.c launcher/resources.c launcher/bench.c launcher/scenario.c launcher/netfwd.c \
             launcher/network.c launcher/nat.c launcher/stats.c launcher/balloon.c launcher/export.c launcher/restore.c launcher/template.c launcher/lifecycle.c
-CMD_SRC := launcher/cli.c launcher/verbs.c launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
+CMD_SRC := launcher/cli.c launcher/cmd-cp.c launcher/cmd-disk.c launcher/verbs.c launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
            launcher/cmd-monitor.c launcher/cmd-guest.c launcher/cmd-info.c launcher/cmd-snapshot.c launcher/cmd-migrate.c launcher/cmd-bench.c launcher/cmd-bench-report.c launcher/cmd-bench-net.c launcher/cmd-scenario.c launcher/cmd-scenario-report.c launcher/cmd-forward.c launcher/cmd-net.c launcher/cmd-stats.c launcher/cmd-export.c launcher/cmd-profiles.c launcher/cmd-memory.c launcher/cmd-template.c launcher/cmd-display.c \
            launcher/main.c
 UNIT_TESTS := test-profile test-cmdline test-qmp test-accel test-snapshot test-migrate test-bench test-net test-network test-stats test-png

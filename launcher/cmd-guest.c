@@ -22,11 +22,43 @@ static void write_bytes(FILE *f, GBytes *b)
     fflush(f);
 }
 
+/* Input up to this size goes in the guest-exec request itself (base64,
+ * which the agent holds in memory); more goes through a file in the guest. */
+#define EXEC_INLINE_INPUT (4u << 20)
+
+/* Reads stdin until EOF or limit bytes; *eof says which. */
+static GByteArray *read_stdin_head(gsize limit, gboolean *eof, GError **error)
+{
+    GByteArray *a = g_byte_array_sized_new(64 * 1024);
+    guint8 buf[64 * 1024];
+    *eof = FALSE;
+    while (a->len < limit) {
+        ssize_t n = read(STDIN_FILENO, buf, MIN(sizeof buf, limit - a->len));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "reading standard input: %s",
+                        g_strerror(errno));
+            g_byte_array_unref(a);
+            return NULL;
+        }
+        if (n == 0) {
+            *eof = TRUE;
+            break;
+        }
+        g_byte_array_append(a, buf, (guint)n);
+    }
+    return a;
+}
+
 int cmd_exec(int argc, char **argv, GError **error)
 {
     int timeout_s = 300;
+    gboolean with_stdin = FALSE;
     GOptionEntry entries[] = { { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
                                  "Seconds the command may run (300)", "S" },
+                               { "stdin", 'i', 0, G_OPTION_ARG_NONE, &with_stdin,
+                                 "Pass standard input to the command", NULL },
                                G_OPTION_ENTRY_NULL };
     if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
@@ -42,8 +74,34 @@ int cmd_exec(int argc, char **argv, GError **error)
     g_autoptr(QmpConn) qga = v ? vm_qga_open(v, 30000, &err) : NULL;
     if (!qga)
         return cli_fail(error, &err);
+    g_autoptr(GBytes) input = NULL;
+    g_autofree char *input_file = NULL;
+    g_autoptr(GPtrArray) cmd = g_ptr_array_new();
+    for (int i = first; i < argc; i++)
+        g_ptr_array_add(cmd, argv[i]);
+    if (with_stdin) {
+        gboolean eof = FALSE;
+        g_autoptr(GByteArray) head = read_stdin_head(EXEC_INLINE_INPUT, &eof, &err);
+        if (!head)
+            return cli_fail(error, &err);
+        if (eof) {
+            input = g_bytes_new(head->data, head->len);
+        } else {
+            input_file = cp_stdin_to_guest(qga, head->data, head->len, &err);
+            if (!input_file)
+                return cli_failf(error, "exec -i in %s: %s", v->name, err->message);
+            /* the guest's sh opens it as the command's stdin; the command
+             * and its arguments stay positional parameters, never parsed */
+            const char *wrap[] = { "/bin/sh", "-c", "exec \"$@\" < \"$0\"", input_file };
+            for (gsize i = 0; i < G_N_ELEMENTS(wrap); i++)
+                g_ptr_array_insert(cmd, (gint)i, (gpointer)wrap[i]);
+        }
+    }
+    g_ptr_array_add(cmd, NULL);
     g_autoptr(QgaExecResult) res =
-        qga_exec(qga, (const char *const *)argv + first, NULL, timeout_s * 1000LL, &err);
+        qga_exec(qga, (const char *const *)cmd->pdata, input, timeout_s * 1000LL, &err);
+    if (input_file)
+        cp_guest_rm(qga, input_file);
     if (!res)
         return cli_failf(error, "exec %s in %s: %s", argv[first], v->name, err->message);
     write_bytes(stdout, res->out);

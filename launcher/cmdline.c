@@ -124,6 +124,13 @@ static void add_disks(GStrvBuilder *b, const Profile *p)
         add(b, "-device");
         addf(b, "ide-cd,drive=drive-cdrom,id=cdrom0%s", bi);
     }
+    if (p->cloud_init.enabled) { /* NoCloud finds it by its label, cidata */
+        g_autofree char *seed = cmdline_escape(p->cloud_init.seed);
+        add(b, "-drive");
+        addf(b, "file=%s,if=none,id=drive-cidata,format=raw,readonly=on", seed);
+        add(b, "-device");
+        add(b, "virtio-blk-pci,drive=drive-cidata,id=cidata");
+    }
     if (p->firmware != FIRMWARE_BIOS) {
         /* OVMF: its code read-only, the VM's variables in a qcow2 (so an
          * internal snapshot and a migration take them along) */

@@ -15,6 +15,13 @@ int cmd_cpus(int argc, char **argv, GError **error);
 int cmd_qmp(int argc, char **argv, GError **error);
 int cmd_exec(int argc, char **argv, GError **error);
 int cmd_console(int argc, char **argv, GError **error);
+int cmd_cp(int argc, char **argv, GError **error);
+int cmd_disk(int argc, char **argv, GError **error);
+/* exec -i with more input than one guest-exec request carries: head and
+ * the rest of stdin go to a new file in the guest's /tmp, whose path is
+ * returned (transfer full; NULL with the error, nothing left). */
+char *cp_stdin_to_guest(QmpConn *qga, const guchar *head, gsize head_len, GError **error);
+void cp_guest_rm(QmpConn *qga, const char *path);
 int cmd_snapshot(int argc, char **argv, GError **error);
 int cmd_migrate(int argc, char **argv, GError **error);
 int cmd_cmdline(int argc, char **argv, GError **error);

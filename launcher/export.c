@@ -1,5 +1,6 @@
 /* Profiles rendered for libvirt, Proxmox and plain sh. */
 #include "export.h"
+#include "disk.h"
 
 #include <string.h>
 
@@ -130,6 +131,23 @@ static void xml_os(GString *s, const Profile *p, GString *lost)
     g_string_append(s, "  </os>\n");
 }
 
+/* The base's format as qemu-img reads it (raw when it cannot be read). */
+static char *base_format(const ProfileDisk *d)
+{
+    g_autoptr(DiskInfo) info = disk_image_info(d->base, NULL, NULL);
+    return g_strdup(info ? info->format : "raw");
+}
+
+/* The qemu-img command that makes a base= disk's overlay, shell-quoted. */
+static char *overlay_command(const ProfileDisk *d)
+{
+    g_autofree char *fmt = base_format(d);
+    g_autofree char *b = g_shell_quote(d->base), *f = g_shell_quote(d->file);
+    g_autofree char *size = d->size ? g_strdup_printf(" %" G_GUINT64_FORMAT, d->size) : NULL;
+    return g_strdup_printf("qemu-img create -q -f qcow2 -F %s -b %s %s%s", fmt, b, f,
+                           size ? size : "");
+}
+
 static void xml_disks(GString *s, const Profile *p, GString *lost)
 {
     guint nvirtio = 0, nsata = 0;
@@ -148,11 +166,16 @@ static void xml_disks(GString *s, const Profile *p, GString *lost)
                                fmt, d->cache ? " cache='" : "", d->cache ? d->cache : "",
                                d->cache ? "'" : "", file, dev, virtio ? "virtio" : "sata",
                                d->readonly ? "      <readonly/>\n" : "");
-        if (d->size)
+        if (d->base) {
+            g_autofree char *how = overlay_command(d);
+            lostf(lost, "[disk %s] base=: libvirt does not create overlays; create it first: %s",
+                  d->name, how);
+        } else if (d->size) {
             lostf(lost,
                   "[disk %s] size=: libvirt does not create disks; create it first: qemu-img "
                   "create -f qcow2 %s %" G_GUINT64_FORMAT,
                   d->name, d->file, d->size);
+        }
     }
     if (p->cdrom) {
         gboolean ide = g_str_has_prefix(p->machine, "pc") && !strstr(p->machine, "q35");
@@ -456,8 +479,12 @@ char *export_proxmox(const Profile *p, const char *accel, char **lost_out, GErro
         g_string_append_printf(boot, "%s%s", boot->len ? ";" : "", key);
         lostf(lost,
               "[disk %s] %s is referenced by path; import it into a storage with qm importdisk "
-              "VMID %s STORAGE%s",
-              d->name, d->file, d->file, d->readonly ? " (readonly= does not carry over)" : "");
+              "VMID %s STORAGE%s%s%s",
+              d->name, d->file, d->file, d->readonly ? " (readonly= does not carry over)" : "",
+              d->base ? " (an overlay on base=: importdisk copies it and its base into one "
+                        "image, "
+                      : "",
+              d->base ? "so the VMs no longer share the base)" : "");
     }
     if (p->cdrom) {
         g_string_append_printf(s, "ide2: %s,media=cdrom\n", p->cdrom);
@@ -518,11 +545,16 @@ char *export_sh(const Profile *p, char *const *argv, const char *runtime_dir)
         p->name, p->name, p->name);
     for (guint i = 0; i < p->disks->len; i++) {
         const ProfileDisk *d = p->disks->pdata[i];
-        if (!d->size)
+        if (!d->size && !d->base)
             continue;
         g_autofree char *f = g_shell_quote(d->file);
         g_autofree char *dirq = g_path_get_dirname(d->file);
         g_autofree char *dq = g_shell_quote(dirq);
+        if (d->base) {
+            g_autofree char *how = overlay_command(d);
+            g_string_append_printf(s, "[ -e %s ] || { mkdir -p %s && %s; }\n", f, dq, how);
+            continue;
+        }
         g_string_append_printf(s,
                                "[ -e %s ] || { mkdir -p %s && qemu-img create -q -f qcow2 %s "
                                "%" G_GUINT64_FORMAT "; }\n",

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "accel.h"
+#include "cloudinit.h"
 #include "cmdline.h"
+#include "disk.h"
 #include "migrate.h"
 #include "nat.h"
 #include "netfwd.h"
@@ -109,6 +111,67 @@ gboolean vm_memory_fits(const Profile *p, GError **error)
     return FALSE;
 }
 
+/* A file's identity for "the same disk": its real path, else the path */
+static char *real_or_given(const char *path)
+{
+    char *r = realpath(path, NULL);
+    return r ? r : g_strdup(path);
+}
+
+/* [disk NAME] base=: the overlay is made when missing (size= grows it past
+ * the base's size), and an existing one must be on that base. */
+static gboolean prepare_overlay(const Profile *p, const ProfileDisk *d, GError **error)
+{
+    if (!g_file_test(d->base, G_FILE_TEST_EXISTS)) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "profile %s [disk %s] base: %s does not exist (the image the VM's disk is "
+                    "made on, e.g. a distribution's cloud image: put it there or change base=)",
+                    p->path, d->name, d->base);
+        return FALSE;
+    }
+    g_autofree char *want = real_or_given(d->base);
+    if (g_file_test(d->file, G_FILE_TEST_EXISTS)) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(DiskInfo) info = disk_image_info(d->file, "qcow2", &err);
+        g_autofree char *has = info && info->backing ? real_or_given(info->backing) : NULL;
+        if (has && !strcmp(has, want)) {
+            if (d->size && d->size != info->virtual_size)
+                g_message("note: profile %s [disk %s] size= is %" G_GUINT64_FORMAT
+                          " MiB but the overlay %s is %" G_GUINT64_FORMAT
+                          " MiB: size= applies when it is made (grow it with qlaunch disk "
+                          "resize %s %s SIZE)",
+                          p->path, d->name, d->size >> 20, d->file, info->virtual_size >> 20,
+                          p->name, d->name);
+            return TRUE;
+        }
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "profile %s [disk %s] base: %s exists and is %s%s, not an overlay on %s; "
+                    "nothing was changed (qlaunch delete %s removes the VM's disks, or point "
+                    "file= elsewhere)",
+                    p->path, d->name, d->file, has ? "an overlay on " : "",
+                    has ? has : (err ? err->message : "no overlay"), d->base, p->name);
+        return FALSE;
+    }
+    g_autoptr(DiskInfo) base = disk_image_info(d->base, NULL, error);
+    if (!base) {
+        g_prefix_error(error, "profile %s [disk %s] base: ", p->path, d->name);
+        return FALSE;
+    }
+    if (d->size && d->size < base->virtual_size) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "profile %s [disk %s] size: %" G_GUINT64_FORMAT " MiB is less than its base "
+                    "%s (%" G_GUINT64_FORMAT " MiB); an overlay can only be as large or larger "
+                    "(drop size= to take the base's)",
+                    p->path, d->name, d->size >> 20, d->base, base->virtual_size >> 20);
+        return FALSE;
+    }
+    if (!disk_create_overlay(want, base->format, d->file, d->size, error))
+        return FALSE;
+    g_message("created disk %s (a qcow2 overlay on %s, %s, %" G_GUINT64_FORMAT " MiB)", d->file,
+              d->base, base->format, MAX(d->size, base->virtual_size) >> 20);
+    return TRUE;
+}
+
 /* Creates missing qcow2 disks; checks that every other file exists. */
 static gboolean prepare_files(const Profile *p, GError **error)
 {
@@ -149,13 +212,17 @@ static gboolean prepare_files(const Profile *p, GError **error)
     }
     for (guint i = 0; i < p->disks->len; i++) {
         const ProfileDisk *d = p->disks->pdata[i];
+        if (d->base && !prepare_overlay(p, d, error))
+            return FALSE;
+        if (d->base)
+            continue;
         if (g_file_test(d->file, G_FILE_TEST_EXISTS)) {
             guint64 has = d->size ? disk_virtual_size(d) : 0;
             if (has && has != d->size)
                 g_message("note: profile %s [disk %s] size= is %" G_GUINT64_FORMAT
                           " MiB but %s exists with %" G_GUINT64_FORMAT
                           " MiB: size= only applies when the disk is created (grow it with "
-                          "qemu-img resize while the VM is stopped)",
+                          "qlaunch disk resize)",
                           p->path, d->name, d->size >> 20, d->file, has >> 20);
             continue;
         }
@@ -181,7 +248,7 @@ static gboolean prepare_files(const Profile *p, GError **error)
         }
         g_message("created disk %s (%s, qcow2)", d->file, size);
     }
-    return TRUE;
+    return cloudinit_write_seed(p, error);
 }
 
 static gboolean choose_accel(const Profile *p, gboolean force, char **accel, char **reason,
@@ -239,13 +306,6 @@ static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, cons
                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }
 
-/* A file's identity for "the same disk": its real path, else the path */
-static char *real_or_given(const char *path)
-{
-    char *r = realpath(path, NULL);
-    return r ? r : g_strdup(path);
-}
-
 /* No other running VM has one of p's writable disks (a copied profile with
  * a file= of its original; QEMU's own lock error would not say whose). */
 static gboolean disks_free(const Profile *p, GError **error)
@@ -263,6 +323,19 @@ static gboolean disks_free(const Profile *p, GError **error)
             for (guint d = 0; d < p->disks->len; d++) {
                 const ProfileDisk *mine = p->disks->pdata[d];
                 g_autofree char *file = real_or_given(mine->file);
+                g_autofree char *base = mine->base ? real_or_given(mine->base) : NULL;
+                g_autofree char *their_base = od->base ? real_or_given(od->base) : NULL;
+                if ((base && !od->readonly && !strcmp(base, theirs)) ||
+                    (their_base && !mine->readonly && !strcmp(file, their_base))) {
+                    g_set_error(error, VM_ERROR, VM_ERROR_BUSY,
+                                "profile %s [disk %s]: %s is the base of one VM's overlay and "
+                                "the writable disk of the other (running VM %s, profile %s): "
+                                "writing it would corrupt the overlay; a base must only be "
+                                "read",
+                                p->path, mine->name, base ? mine->base : mine->file, op->name,
+                                op->path);
+                    return FALSE;
+                }
                 if (strcmp(file, theirs) || (mine->readonly && od->readonly))
                     continue;
                 g_set_error(error, VM_ERROR, VM_ERROR_BUSY,

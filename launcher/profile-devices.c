@@ -4,9 +4,8 @@
 
 #include <string.h>
 
-static const char *const disk_keys[] = {
-    "file", "size", "format", "bus", "cache", "readonly", NULL
-};
+static const char *const disk_keys[] = { "file", "base",  "size",     "format",
+                                         "bus",  "cache", "readonly", NULL };
 static const char *const net_keys[] = { "mode", "forward",  "mac",     "model",  "lan", "net",
                                         "dns",  "restrict", "network", "bridge", NULL };
 
@@ -15,6 +14,7 @@ void prof_disk_free(gpointer data)
     ProfileDisk *d = data;
     g_free(d->name);
     g_free(d->file);
+    g_free(d->base);
     g_free(d->format);
     g_free(d->bus);
     g_free(d->cache);
@@ -31,6 +31,7 @@ gboolean prof_read_disk(Ctx *c, const char *g, const char *name, GError **error)
     g_ptr_array_add(c->p->disks, d);
     d->name = g_strdup(name);
     if (!prof_check_keys(c, g, disk_keys, error) || !prof_get_path(c, g, "file", &d->file, error) ||
+        !prof_get_path(c, g, "base", &d->base, error) ||
         !prof_get_enum(c, g, "format", formats, "qcow2", &d->format, error) ||
         !prof_get_enum(c, g, "bus", buses, "virtio", &d->bus, error) ||
         !prof_get_enum(c, g, "cache", caches, NULL, &d->cache, error) ||
@@ -39,19 +40,29 @@ gboolean prof_read_disk(Ctx *c, const char *g, const char *name, GError **error)
     g_autofree char *size = prof_get_str(c, g, "size");
     if (size && !profile_parse_size(size, 0, &d->size))
         return prof_fail(c, error, g, "size", "\"%s\" is not a size (try 10G)", size);
+    if (d->base && strcmp(d->format, "qcow2") != 0)
+        return prof_fail(c, error, g, "format",
+                         "a disk made on base= is a qcow2 overlay (the base may be raw or "
+                         "qcow2: qlaunch reads its format); drop format=%s",
+                         d->format);
     if (d->size && strcmp(d->format, "qcow2") != 0)
         return prof_fail(c, error, g, "size",
                          "only qcow2 disks are created by qlaunch; create the raw "
                          "file yourself or use format=qcow2");
     if (!d->file) {
-        if (!d->size)
+        if (!d->size && !d->base)
             return prof_fail(c, error, g, "file",
-                             "a disk needs file= (an existing image) or size= "
-                             "(created in %s/%s/)",
+                             "a disk needs file= (an existing image), size= "
+                             "(created in %s/%s/) or base= (an overlay made there on an image)",
                              c->env->state_base, c->p->name);
         g_autofree char *base = g_strdup_printf("%s.qcow2", name);
         d->file = g_build_filename(c->env->state_base, c->p->name, base, NULL);
     }
+    if (d->base && strcmp(d->base, d->file) == 0)
+        return prof_fail(c, error, g, "base",
+                         "%s is also file=: the base is only read, and the VM writes to an "
+                         "overlay on it (drop file=, and qlaunch makes it in %s/%s/)",
+                         d->base, c->env->state_base, c->p->name);
     return TRUE;
 }
 

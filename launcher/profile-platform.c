@@ -8,6 +8,8 @@
 
 static const char *const display_keys[] = { "type", "vga", "listen", "password-file", NULL };
 static const char *const tpm_keys[] = { "enabled", NULL };
+static const char *const cloud_init_keys[] = { "user",   "ssh-key",   "hostname",       "packages",
+                                               "runcmd", "user-data", "network-config", NULL };
 
 /* Where a distribution's installer keeps its kernel and initrd on the ISO,
  * and the arguments that put it on the serial console. */
@@ -223,10 +225,114 @@ static gboolean read_display(Ctx *c, GError **error)
     return TRUE;
 }
 
+/* A POSIX-ish user name, as useradd takes it. */
+static gboolean user_name_ok(const char *s)
+{
+    if (!*s || strlen(s) > 32 || !(g_ascii_islower(*s) || *s == '_'))
+        return FALSE;
+    for (; *s; s++)
+        if (!g_ascii_islower(*s) && !g_ascii_isdigit(*s) && *s != '_' && *s != '-')
+            return FALSE;
+    return TRUE;
+}
+
+/* RFC 1123 labels, dot-separated. */
+static gboolean hostname_ok(const char *s)
+{
+    g_auto(GStrv) labels = g_strsplit(s, ".", -1);
+    if (!*s || strlen(s) > 253)
+        return FALSE;
+    for (gsize i = 0; labels[i]; i++) {
+        gsize n = strlen(labels[i]);
+        if (n == 0 || n > 63 || labels[i][0] == '-' || labels[i][n - 1] == '-')
+            return FALSE;
+        for (const char *t = labels[i]; *t; t++)
+            if (!g_ascii_isalnum(*t) && *t != '-')
+                return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean read_cloud_init(Ctx *c, GError **error)
+{
+    const char *g = "cloud-init";
+    ProfileCloudInit *ci = &c->p->cloud_init;
+    ci->enabled = g_key_file_has_group(c->kf, g);
+    if (!ci->enabled)
+        return TRUE;
+    if (!prof_check_keys(c, g, cloud_init_keys, error) ||
+        !prof_get_path(c, g, "user-data", &ci->user_data, error) ||
+        !prof_get_path(c, g, "network-config", &ci->network_config, error))
+        return FALSE;
+    ci->user = prof_get_str(c, g, "user");
+    if (ci->user && !user_name_ok(ci->user))
+        return prof_fail(c, error, g, "user",
+                         "\"%s\" is not a user name (lower-case letters, digits, '_' and '-', "
+                         "starting with a letter or '_')",
+                         ci->user);
+    ci->hostname = prof_get_str(c, g, "hostname");
+    if (ci->hostname && !hostname_ok(ci->hostname))
+        return prof_fail(c, error, g, "hostname",
+                         "\"%s\" is not a host name (letters, digits and '-', labels joined by "
+                         "'.')",
+                         ci->hostname);
+    g_autofree char *key = prof_get_str(c, g, "ssh-key");
+    if (key && !prof_no_control_chars(c, g, "ssh-key", key, error))
+        return FALSE;
+    if (key && (g_str_has_prefix(key, "ssh-") || g_str_has_prefix(key, "ecdsa-") ||
+                g_str_has_prefix(key, "sk-")))
+        ci->ssh_key = g_steal_pointer(&key);
+    else if (key && !prof_get_path(c, g, "ssh-key", &ci->ssh_key_file, error))
+        return FALSE;
+    g_autofree char *pk = prof_get_str(c, g, "packages");
+    ci->packages = g_strsplit_set(pk ? pk : "", " ,", -1);
+    GStrvBuilder *b = g_strv_builder_new();
+    for (gsize i = 0; ci->packages[i]; i++) {
+        const char *w = ci->packages[i];
+        if (*w && !prof_plain_word(w, "+.:=~")) {
+            g_strv_builder_unref(b);
+            return prof_fail(c, error, g, "packages",
+                             "\"%s\" is not a package name (packages are separated by spaces "
+                             "or commas; a version as name=1.2)",
+                             w);
+        }
+        if (*w)
+            g_strv_builder_add(b, w);
+    }
+    g_strfreev(ci->packages);
+    ci->packages = g_strv_builder_end(b);
+    /* runcmd: one shell command a line (\n between them in the INI) */
+    g_autoptr(GError) kerr = NULL;
+    g_autofree char *rc = g_key_file_get_string(c->kf, g, "runcmd", &kerr);
+    if (!rc && kerr && !g_error_matches(kerr, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
+        return prof_fail(c, error, g, "runcmd", "%s (write \\\\ for a backslash)", kerr->message);
+    ci->runcmd = g_strsplit(rc ? rc : "", "\n", -1);
+    b = g_strv_builder_new();
+    for (gsize i = 0; ci->runcmd[i]; i++) {
+        g_autofree char *line = g_strdup(g_strstrip(ci->runcmd[i]));
+        if (*line && !prof_no_control_chars(c, g, "runcmd", line, error)) {
+            g_strv_builder_unref(b);
+            return FALSE;
+        }
+        if (*line)
+            g_strv_builder_add(b, line);
+    }
+    g_strfreev(ci->runcmd);
+    ci->runcmd = g_strv_builder_end(b);
+    if (ci->user_data && (ci->user || ci->packages[0] || ci->runcmd[0] || key || ci->ssh_key))
+        return prof_fail(c, error, g, "user-data",
+                         "user-data=%s is used as it is, so user=, ssh-key=, packages= and "
+                         "runcmd= would be ignored: put them in that file, or drop user-data=",
+                         ci->user_data);
+    ci->seed = g_build_filename(c->env->state_base, c->p->name, "cidata.iso", NULL);
+    return TRUE;
+}
+
 gboolean prof_read_platform(Ctx *c, GError **error)
 {
     Profile *p = c->p;
-    if (!read_display(c, error) || !prof_check_keys(c, "tpm", tpm_keys, error) ||
+    if (!read_display(c, error) || !read_cloud_init(c, error) ||
+        !prof_check_keys(c, "tpm", tpm_keys, error) ||
         !prof_get_bool(c, "tpm", "enabled", g_key_file_has_group(c->kf, "tpm"), &p->tpm, error))
         return FALSE;
     if (p->tpm)
@@ -248,4 +354,14 @@ void prof_platform_free(Profile *p)
     g_free(p->display.listen);
     g_free(p->display.password_file);
     g_free(p->tpm_state);
+    ProfileCloudInit *ci = &p->cloud_init;
+    g_free(ci->user);
+    g_free(ci->ssh_key);
+    g_free(ci->ssh_key_file);
+    g_free(ci->hostname);
+    g_strfreev(ci->packages);
+    g_strfreev(ci->runcmd);
+    g_free(ci->user_data);
+    g_free(ci->network_config);
+    g_free(ci->seed);
 }

@@ -276,8 +276,8 @@ static gboolean split_group(Ctx *c, const char *group, char **kind, char **name,
     *kind = sp ? g_strndup(group, (gsize)(sp - group)) : g_strdup(group);
     *name = sp ? g_strdup(sp + 1) : NULL;
     gboolean named = !strcmp(*kind, "disk") || !strcmp(*kind, "net");
-    static const char *const kinds[] = { "vm",     "boot",    "disk", "net", "agent",
-                                         "serial", "display", "tpm",  NULL };
+    static const char *const kinds[] = { "vm",     "boot",    "disk", "net",        "agent",
+                                         "serial", "display", "tpm",  "cloud-init", NULL };
     gboolean single = !named && g_strv_contains(kinds, *kind);
     if (!named && !single) {
         g_autofree char *hint = prof_suggest(*kind, kinds);
@@ -296,6 +296,10 @@ static gboolean split_group(Ctx *c, const char *group, char **kind, char **name,
         return prof_fail(c, error, group, NULL,
                          "the name %s is kept for [boot] %s=; call the disk something else", *name,
                          !strcmp(*name, "cdrom") ? "cdrom" : "vars");
+    if (named && !strcmp(*kind, "disk") && !strcmp(*name, "cidata"))
+        return prof_fail(c, error, group, NULL,
+                         "the name cidata is kept for [cloud-init]'s seed; call the disk "
+                         "something else");
     return TRUE;
 }
 

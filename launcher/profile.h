@@ -11,7 +11,8 @@ typedef enum { NET_USER, NET_TAP, NET_SOCKET, NET_NONE } NetMode;
 typedef struct {
     char *name;   /* from [disk NAME] */
     char *file;   /* absolute path */
-    guint64 size; /* bytes; 0 = none given (the file must exist) */
+    char *base;   /* base=: file is made as a qcow2 overlay on it; NULL = none */
+    guint64 size; /* bytes; 0 = none given (the file must exist, or base= sizes it) */
     char *format; /* qcow2 | raw */
     char *bus;    /* virtio | sata */
     char *cache;  /* NULL = QEMU's default */
@@ -49,6 +50,20 @@ typedef struct {
     char *password_file; /* absolute path, or NULL */
 } ProfileDisplay;
 
+/* [cloud-init]: a NoCloud seed (cidata ISO) qlaunch writes at each start. */
+typedef struct {
+    gboolean enabled;     /* the group is there */
+    char *user;           /* user=, default: the invoking user's name */
+    char *ssh_key;        /* ssh-key=: a key's text, or NULL (found or made at start) */
+    char *ssh_key_file;   /* ssh-key=: a .pub file, or NULL */
+    char *hostname;       /* hostname=, default: the VM's name */
+    char **packages;      /* packages= (NULL-terminated, may be empty) */
+    char **runcmd;        /* runcmd= lines (NULL-terminated, may be empty) */
+    char *user_data;      /* user-data=FILE: used verbatim instead of qlaunch's */
+    char *network_config; /* network-config=FILE, verbatim */
+    char *seed;           /* STATE/VM/cidata.iso */
+} ProfileCloudInit;
+
 typedef struct {
     char *path;     /* the profile file as given */
     GBytes *source; /* the bytes that were parsed (the runtime dir keeps these) */
@@ -80,6 +95,7 @@ typedef struct {
     char *vars_template; /* UEFI: OVMF's variable store template */
     char *vars;          /* UEFI: the VM's variable store, qcow2 (snapshots, migration) */
     ProfileDisplay display;
+    ProfileCloudInit cloud_init;
     gboolean tpm;     /* [tpm] enabled=: swtpm, a TPM 2.0 */
     char *tpm_state;  /* its state dir (in the VM's state dir) */
     GPtrArray *disks; /* ProfileDisk* */

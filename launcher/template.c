@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmdline.h"
+#include "disk.h"
 #include "migrate.h"
 #include "proc.h"
 #include "restore.h"
@@ -375,16 +376,8 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
 /* The backing file an overlay names, or NULL. */
 static char *backing_of(const char *file)
 {
-    const char *argv[] = { "qemu-img", "info", "-U", "--output=json", "--", file, NULL };
-    g_autofree char *out = NULL;
-    int status = 0;
-    if (!proc_run_quiet(argv, 60000, &out, &status, NULL) || status != 0)
-        return NULL;
-    json_auto_t *j = json_loads(out, 0, NULL);
-    const char *b = json_string_value(json_object_get(j, "full-backing-filename"));
-    if (!b)
-        b = json_string_value(json_object_get(j, "backing-filename"));
-    return g_strdup(b);
+    g_autoptr(DiskInfo) info = disk_image_info(file, "qcow2", NULL);
+    return info ? g_strdup(info->backing) : NULL;
 }
 
 /* The overlay must not exist yet: a clone starts from the template's
@@ -407,16 +400,6 @@ static gboolean overlay_free(const char *base, const char *overlay, const Templa
                     "(choose another clone name, or remove the file)",
                     overlay, t->name);
     return FALSE;
-}
-
-static gboolean make_overlay(const char *base, const char *overlay, GError **error)
-{
-    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F",
-                           "qcow2",    "-b",     base, "--", overlay, NULL };
-    if (!run_tool(argv, "qemu-img create (the clone's overlay)", error))
-        return FALSE;
-    chmod(overlay, 0600);
-    return TRUE;
 }
 
 Profile *template_clone_profile(const Template *t, const char *clone, GError **error)
@@ -477,7 +460,7 @@ Profile *template_clone_profile(const Template *t, const char *clone, GError **e
             g_autofree char *ofile = g_strdup_printf("%s.qcow2", d->name);
             g_autofree char *overlay = g_build_filename(cdir, ofile, NULL);
             if (pass == 0 ? !overlay_free(base, overlay, t, clone, error)
-                          : !make_overlay(base, overlay, error))
+                          : !disk_create_overlay(base, "qcow2", overlay, 0, error))
                 return NULL;
             g_key_file_set_string(kf, group, "file", overlay);
             g_key_file_set_string(kf, group, "format", "qcow2");

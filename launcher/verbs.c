@@ -9,6 +9,7 @@ static const char *const snapshot_subverbs[] = { "save", "load", "delete", "list
 static const char *const template_subverbs[] = { "save", "list", "delete", NULL };
 static const char *const forward_subverbs[] = { "add", "remove", "list", NULL };
 static const char *const net_subverbs[] = { "start", "stop", "status", "list", NULL };
+static const char *const disk_subverbs[] = { "resize", NULL };
 
 const Verb cli_verbs[] = {
     { .name = "start",
@@ -130,7 +131,21 @@ const Verb cli_verbs[] = {
       .args = "VM -- COMMAND [ARG...]",
       .summary = "run a command in the guest (guest agent)",
       .description = "Run a command in the guest "
-                     "through the guest agent; print its output and exit with its exit code.",
+                     "through the guest agent; print its output and exit with its exit code. "
+                     "With -i, this command's standard input becomes the command's, e.g. "
+                     "'tar c . | qlaunch exec -i VM -- tar x -C /dst'.",
+      .min_pos = 2,
+      .max_pos = -1,
+      .subverbs = NULL },
+    { .name = "cp",
+      .run = cmd_cp,
+      .args = "[-r] SRC... DEST",
+      .summary = "copy files between the host and a guest (guest agent)",
+      .description = "Copy files, or directories with -r, to or from a guest through its agent "
+                     "(no network needed in the guest); one side is VM:PATH, e.g. "
+                     "'qlaunch cp data.bin tiny:/tmp/' or 'qlaunch cp -r tiny:/etc ./etc'. "
+                     "A file is written under a temporary name and renamed when complete, its "
+                     "mode kept.",
       .min_pos = 2,
       .max_pos = -1,
       .subverbs = NULL },
@@ -202,6 +217,17 @@ const Verb cli_verbs[] = {
       .min_pos = 1,
       .max_pos = 64,
       .subverbs = NULL },
+    { .name = "disk",
+      .run = cmd_disk,
+      .args = "resize VM DISK SIZE",
+      .summary = "grow a VM's disk, stopped (qemu-img) or running (block_resize)",
+      .description = "Grow [disk DISK] of a VM to SIZE (e.g. 20G): with qemu-img resize while "
+                     "it is stopped, or live through QMP block_resize while it runs; a disk is "
+                     "never shrunk. The guest's partition and filesystem are grown in the guest "
+                     "(cloud-init does it at boot).",
+      .min_pos = 4,
+      .max_pos = 4,
+      .subverbs = disk_subverbs },
     { .name = "media",
       .run = cmd_media,
       .args = "VM list|eject|insert FILE",

@@ -1,4 +1,4 @@
-/* libqmp guest-agent commands: ping, shutdown, exec with captured output. */
+/* libqmp guest-agent commands: ping, shutdown, exec with captured output, files. */
 #include "qmp.h"
 
 gboolean qga_ping(QmpConn *conn, gint64 timeout_ms, GError **error)
@@ -125,4 +125,71 @@ QgaExecResult *qga_exec_wait(QmpConn *conn, json_int_t pid, const char *what, gi
         g_usleep(pause_us);
         pause_us = MIN(pause_us * 2, 100000);
     }
+}
+
+json_int_t qga_file_open(QmpConn *conn, const char *path, const char *mode, gint64 timeout_ms,
+                         GError **error)
+{
+    json_auto_t *args = json_pack("{s:s, s:s}", "path", path, "mode", mode);
+    json_auto_t *ret = qmp_conn_execute(conn, "guest-file-open", args, timeout_ms, error);
+    if (ret && !json_is_integer(ret)) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL, "guest-file-open of %s gave no handle",
+                    path);
+        return -1;
+    }
+    return ret ? json_integer_value(ret) : -1;
+}
+
+GBytes *qga_file_read(QmpConn *conn, json_int_t handle, gsize count, gboolean *eof,
+                      gint64 timeout_ms, GError **error)
+{
+    g_return_val_if_fail(count <= QGA_FILE_CHUNK, NULL);
+    json_auto_t *args = json_pack("{s:I, s:I}", "handle", handle, "count", (json_int_t)count);
+    json_auto_t *ret = qmp_conn_execute(conn, "guest-file-read", args, timeout_ms, error);
+    if (!ret)
+        return NULL;
+    json_t *n = json_object_get(ret, "count");
+    GBytes *data = decode_b64(ret, "buf-b64");
+    if (!json_is_integer(n) || (gsize)json_integer_value(n) != g_bytes_get_size(data) ||
+        g_bytes_get_size(data) > count) {
+        g_bytes_unref(data);
+        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                    "guest-file-read gave a count that is not its data's length");
+        return NULL;
+    }
+    *eof = json_is_true(json_object_get(ret, "eof"));
+    return data;
+}
+
+gboolean qga_file_write(QmpConn *conn, json_int_t handle, const void *data, gsize len,
+                        gint64 timeout_ms, GError **error)
+{
+    g_autofree char *b64 = g_base64_encode(data, len);
+    json_auto_t *args = json_pack("{s:I, s:s}", "handle", handle, "buf-b64", b64);
+    json_auto_t *ret = qmp_conn_execute(conn, "guest-file-write", args, timeout_ms, error);
+    if (!ret)
+        return FALSE;
+    json_t *n = json_object_get(ret, "count");
+    if (!json_is_integer(n) || (gsize)json_integer_value(n) != len) {
+        g_set_error(error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                    "the guest agent wrote %" JSON_INTEGER_FORMAT " of %zu bytes",
+                    json_is_integer(n) ? json_integer_value(n) : (json_int_t)-1, len);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean qga_file_close(QmpConn *conn, json_int_t handle, gboolean flush, gint64 timeout_ms,
+                        GError **error)
+{
+    json_auto_t *args = json_pack("{s:I}", "handle", handle);
+    gboolean ok = TRUE;
+    if (flush) {
+        json_auto_t *f = qmp_conn_execute(conn, "guest-file-flush", args, timeout_ms, error);
+        ok = f != NULL;
+    }
+    /* closed even after a failed flush: the agent's handle table is finite */
+    json_auto_t *c =
+        qmp_conn_execute(conn, "guest-file-close", args, timeout_ms, ok ? error : NULL);
+    return ok && c != NULL;
 }

@@ -135,4 +135,21 @@ json_int_t qga_spawn(QmpConn *conn, const char *const *argv, GBytes *input, gboo
 QgaExecResult *qga_exec_wait(QmpConn *conn, json_int_t pid, const char *what, gint64 quiet_ms,
                              gint64 timeout_ms, GError **error);
 
+/* Files in the guest (guest-file-*). A chunk of QGA_FILE_CHUNK bytes is
+ * about 700 KiB of base64, inside the agent's QGA_MAX_MESSAGE. */
+#define QGA_FILE_CHUNK (512u * 1024)
+/* guest-file-open (mode as fopen's: "r", "w", "a"...): a handle or -1. */
+json_int_t qga_file_open(QmpConn *conn, const char *path, const char *mode, gint64 timeout_ms,
+                         GError **error);
+/* Up to count (at most QGA_FILE_CHUNK) bytes; *eof set at the end. */
+GBytes *qga_file_read(QmpConn *conn, json_int_t handle, gsize count, gboolean *eof,
+                      gint64 timeout_ms, GError **error);
+/* Writes all of data or fails (a short write is an error: a full disk). */
+gboolean qga_file_write(QmpConn *conn, json_int_t handle, const void *data, gsize len,
+                        gint64 timeout_ms, GError **error);
+/* guest-file-flush (with flush: a full disk shows here, as stdio buffers
+ * writes) and guest-file-close, which is always sent. */
+gboolean qga_file_close(QmpConn *conn, json_int_t handle, gboolean flush, gint64 timeout_ms,
+                        GError **error);
+
 G_END_DECLS

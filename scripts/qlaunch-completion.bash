@@ -6,7 +6,7 @@
 # names. Registered for qlaunch and ./qlaunch; the binary asked is the one
 # being completed.
 
-_qlaunch_verbs="start stop kill pause resume status list profiles cpus stats memory top console exec qmp snapshot template delete media display screenshot sendkey migrate export cmdline doctor forward net bench"
+_qlaunch_verbs="start stop kill pause resume status list profiles cpus stats memory top console exec cp disk qmp snapshot template delete media display screenshot sendkey migrate export cmdline doctor forward net bench"
 
 _qlaunch_profiles() { "$_qlaunch_bin" profiles --names 2>/dev/null; }
 
@@ -64,6 +64,16 @@ _qlaunch() {
             words=$("$_qlaunch_bin" template list 2>/dev/null | awk 'NR > 1 {print $1}')
             mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
         fi
+        ;;
+    disk)
+        if [ $n -eq 0 ]; then
+            mapfile -t COMPREPLY < <(compgen -W "resize" -- "$cur")
+        elif [ $n -eq 1 ]; then
+            mapfile -t COMPREPLY < <(compgen -W "$("$_qlaunch_bin" list --names 2>/dev/null) $(_qlaunch_profiles)" -- "$cur")
+        fi
+        ;;
+    cp) # local files, and VM: for each running VM
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur"; compgen -W "$("$_qlaunch_bin" list --names 2>/dev/null | sed 's/$/:/')" -- "$cur")
         ;;
     delete)
         [ $n -eq 0 ] && mapfile -t COMPREPLY < <(compgen -W "$(_qlaunch_profiles)" -- "$cur")

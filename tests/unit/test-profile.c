@@ -1,6 +1,7 @@
 /* Profile parsing: pass/fail pairs under tests/profiles, every shipped profile, details. */
 #include <string.h>
 
+#include "../../launcher/cloudinit.h"
 #include "../../launcher/profile.h"
 
 static const ProfileEnv env = { .guest_dir = "/guest", .state_base = "/state" };
@@ -153,9 +154,30 @@ static void test_numa_split(void)
     g_assert_cmpuint(sum, ==, 1000);
 }
 
+/* Every value reaches the seed's YAML double-quoted: nothing in it can end
+ * the scalar or its line. */
+static void test_yaml_quote(void)
+{
+    const char *cases[][2] = {
+        { "plain", "\"plain\"" },
+        { "a: b # c", "\"a: b # c\"" },
+        { "q\"uo\\te", "\"q\\\"uo\\\\te\"" },
+        { "line\nkey: x", "\"line\\nkey: x\"" },
+        { "tab\tbell\x07"
+          "del\x7f",
+          "\"tab\\tbell\\x07del\\x7f\"" },
+        { "", "\"\"" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *q = cloudinit_yaml_quote(cases[i][0]);
+        g_assert_cmpstr(q, ==, cases[i][1]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/profile/cloud-init/yaml-quote", test_yaml_quote);
     add_dir_tests(SRCDIR "/tests/profiles/pass", "/profile/pass", test_pass, ".ini");
     add_dir_tests(SRCDIR "/tests/profiles/fail", "/profile/fail", test_fail, ".ini");
     add_dir_tests(SRCDIR "/profiles", "/profile/shipped", test_pass, ".ini");
