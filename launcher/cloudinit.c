@@ -1,4 +1,5 @@
 /* cloud-init NoCloud seeds (see cloudinit.h). */
+#define G_LOG_DOMAIN "qlaunch"
 #include "cloudinit.h"
 
 #include <errno.h>
@@ -77,10 +78,32 @@ char *cloudinit_user_data(const Profile *p, const char *user, const char *ssh_ke
 
 char *cloudinit_vm_key(const Profile *p)
 {
-    if (p->cloud_init.ssh_key || p->cloud_init.ssh_key_file)
-        return NULL;
     g_autofree char *dir = g_path_get_dirname(p->cloud_init.seed);
     return g_build_filename(dir, "ssh", "id_ed25519", NULL);
+}
+
+/* The user's own key pairs, in the order they are looked for. */
+static const char *const own_keys[] = { "id_ed25519", "id_rsa" };
+
+char *cloudinit_identity(const Profile *p)
+{
+    const ProfileCloudInit *ci = &p->cloud_init;
+    if (!ci->enabled || ci->ssh_key || ci->user_data)
+        return NULL;
+    if (ci->ssh_key_file) {
+        if (!g_str_has_suffix(ci->ssh_key_file, ".pub"))
+            return NULL;
+        g_autofree char *priv = g_strndup(ci->ssh_key_file, strlen(ci->ssh_key_file) - 4);
+        return g_file_test(priv, G_FILE_TEST_IS_REGULAR) ? g_steal_pointer(&priv) : NULL;
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(own_keys); i++) {
+        g_autofree char *priv = g_build_filename(g_get_home_dir(), ".ssh", own_keys[i], NULL);
+        g_autofree char *pub = g_strconcat(priv, ".pub", NULL);
+        if (g_file_test(pub, G_FILE_TEST_IS_REGULAR))
+            return g_file_test(priv, G_FILE_TEST_IS_REGULAR) ? g_steal_pointer(&priv) : NULL;
+    }
+    g_autofree char *vm = cloudinit_vm_key(p);
+    return g_file_test(vm, G_FILE_TEST_IS_REGULAR) ? g_steal_pointer(&vm) : NULL;
 }
 
 /* The public key the seed carries: ssh-key=, else the user's own, else
@@ -99,9 +122,9 @@ static char *public_key(const Profile *p, GError **error)
             return NULL;
         }
     } else {
-        const char *own[] = { "id_ed25519.pub", "id_rsa.pub" };
-        for (gsize i = 0; i < G_N_ELEMENTS(own) && !text; i++) {
-            g_autofree char *f = g_build_filename(g_get_home_dir(), ".ssh", own[i], NULL);
+        for (gsize i = 0; i < G_N_ELEMENTS(own_keys) && !text; i++) {
+            g_autofree char *pub = g_strconcat(own_keys[i], ".pub", NULL);
+            g_autofree char *f = g_build_filename(g_get_home_dir(), ".ssh", pub, NULL);
             g_file_get_contents(f, &text, NULL, NULL);
         }
     }

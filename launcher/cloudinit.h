@@ -18,9 +18,12 @@ char *cloudinit_user_data(const Profile *p, const char *user, const char *ssh_ke
  * user's ssh key (found, or made for the VM in its state dir). */
 gboolean cloudinit_write_seed(const Profile *p, GError **error);
 
-/* The private key that goes with the seed's public key, or NULL when the
- * key is the user's own (ssh finds it) (transfer full). */
+/* Where the key made for a VM is (whether or not it is there). */
 char *cloudinit_vm_key(const Profile *p);
+
+/* The private key that goes with the seed's public key, or NULL when it
+ * is not known (ssh-key= given as text, user-data=) (transfer full). */
+char *cloudinit_identity(const Profile *p);
 
 /* The user the seed creates. */
 char *cloudinit_user(const Profile *p);

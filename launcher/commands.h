@@ -17,6 +17,8 @@ int cmd_exec(int argc, char **argv, GError **error);
 int cmd_console(int argc, char **argv, GError **error);
 int cmd_cp(int argc, char **argv, GError **error);
 int cmd_disk(int argc, char **argv, GError **error);
+int cmd_ssh(int argc, char **argv, GError **error);
+int cmd_ssh_config(int argc, char **argv, GError **error);
 /* exec -i with more input than one guest-exec request carries: head and
  * the rest of stdin go to a new file in the guest's /tmp, whose path is
  * returned (transfer full; NULL with the error, nothing left). */

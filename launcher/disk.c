@@ -1,4 +1,5 @@
 /* Disk images through qemu-img (see disk.h). */
+#define G_LOG_DOMAIN "qlaunch"
 #include "disk.h"
 
 #include <jansson.h>

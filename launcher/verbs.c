@@ -149,6 +149,28 @@ const Verb cli_verbs[] = {
       .min_pos = 2,
       .max_pos = -1,
       .subverbs = NULL },
+    { .name = "ssh",
+      .run = cmd_ssh,
+      .args = "VM [-- COMMAND [ARG...]]",
+      .summary = "ssh into the guest (port 22 found, host key checked)",
+      .description = "ssh into a running guest, or run a command there and exit with its code: "
+                     "port 22 through the VM's user-mode forward (one is added when there is "
+                     "none) or its DHCP lease on a NAT network, as [cloud-init] user= with the "
+                     "VM's key, the guest's host keys read through the agent into a known_hosts "
+                     "of the VM's own. Each argument reaches the guest as given (quoted for its "
+                     "shell; use sh -c for a pipeline).",
+      .min_pos = 1,
+      .max_pos = -1,
+      .subverbs = NULL },
+    { .name = "ssh-config",
+      .run = cmd_ssh_config,
+      .args = "VM",
+      .summary = "print a Host block for ~/.ssh/config",
+      .description = "Print a Host block for ~/.ssh/config that reaches the running VM as qlaunch "
+                     "ssh does (address, port, user, key, its own known_hosts).",
+      .min_pos = 1,
+      .max_pos = 1,
+      .subverbs = NULL },
     { .name = "qmp",
       .run = cmd_qmp,
       .args = "VM 'JSON'",

@@ -13,7 +13,7 @@ debs=$out/debs
 kpkg=linux-image-cloud-amd64
 # The packages whose binaries go into the guest; their library dependencies
 # are added below from apt's dependency graph.
-userland=(busybox-static sysbench qemu-guest-agent libiperf0)
+userland=(busybox-static sysbench qemu-guest-agent libiperf0 dropbear-bin)
 # Packages taken without their dependencies (iperf3's are debconf and an
 # init script; its library, libiperf0, is in userland).
 nodeps=(iperf3)
@@ -92,6 +92,8 @@ cp "$x/bin/busybox" "$r/bin/busybox"
 cp "$x/usr/bin/sysbench" "$r/bin/sysbench"
 cp "$x/usr/sbin/qemu-ga" "$r/sbin/qemu-ga"
 cp "$x/usr/bin/iperf3" "$r/bin/iperf3"
+cp "$x/usr/sbin/dropbear" "$r/sbin/dropbear"
+cp "$x/usr/bin/dropbearkey" "$r/bin/dropbearkey"
 # qlaunch's network and clock probe: static, so the host runs the same one
 cc -static -O2 -Wall -Wextra -Werror -o "$out/qlaunch-probe.tmp" "$top/scripts/guest-probe.c"
 cp "$out/qlaunch-probe.tmp" "$r/bin/qlaunch-probe"
@@ -118,6 +120,8 @@ add_libs() {  # add_libs ELF: copy every DT_NEEDED library, recursively
 add_libs "$r/bin/sysbench"
 add_libs "$r/sbin/qemu-ga"
 add_libs "$r/bin/iperf3"
+add_libs "$r/sbin/dropbear"
+add_libs "$r/bin/dropbearkey"
 ld=$(find_lib ld-linux-x86-64.so.2) || die "no dynamic loader in libc6"
 cp -L "$ld" "$r/lib64/ld-linux-x86-64.so.2"
 

@@ -6,7 +6,7 @@
 # names. Registered for qlaunch and ./qlaunch; the binary asked is the one
 # being completed.
 
-_qlaunch_verbs="start stop kill pause resume status list profiles cpus stats memory top console exec cp disk qmp snapshot template delete media display screenshot sendkey migrate export cmdline doctor forward net bench"
+_qlaunch_verbs="start stop kill pause resume status list profiles cpus stats memory top console exec cp disk ssh ssh-config qmp snapshot template delete media display screenshot sendkey migrate export cmdline doctor forward net bench"
 
 _qlaunch_profiles() { "$_qlaunch_bin" profiles --names 2>/dev/null; }
 

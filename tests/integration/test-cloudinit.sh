@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# [cloud-init]: the NoCloud seed qlaunch writes. It is an ISO9660 image
-# labelled cidata that the guest sees as a read-only disk; every value is a
-# YAML string, so a newline, ": ", "#" and quotes in runcmd= or ssh-key= add
-# no key (the seed is parsed back with a YAML parser); with no key of the
-# user's, one is made for the VM; user-data= is used byte for byte.
-# (The embedded guest has no cloud-init: that the seed configures a real
-# system is tested with a Debian cloud image, not here.)
+# [cloud-init] and qlaunch ssh. The NoCloud seed qlaunch writes is an
+# ISO9660 image labelled cidata that the guest sees as a read-only disk;
+# every value is a YAML string, so a newline, ": ", "#" and quotes in
+# runcmd= or ssh-key= add no key (the seed is parsed back with a YAML
+# parser); with no key of the user's, one is made for the VM; user-data= is
+# used byte for byte. qlaunch ssh logs in as the seed's user with its key
+# (the embedded guest's init hands the seed's keys to dropbear), exits with
+# the remote command's code and checks the host key the agent read. (The
+# embedded guest has no cloud-init itself: a cloud image applying the seed
+# is not tested here.)
 . "$(dirname "$0")/lib.sh"
 export HOME=$work/home # no ~/.ssh: qlaunch makes a key for the VM
 mkdir -p "$HOME"
@@ -68,12 +71,31 @@ run "$QL" start "$work/ci.ini"
 key=$QLAUNCH_STATE_DIR/ci/ssh/id_ed25519
 check_all "with no key of the user's, a key is made for the VM" '[ "$rc" -eq 0 ] && has "made an ssh key for VM ci: $key" && [ "$(stat -c %a "$key")" = 600 ]'
 check_all "... and its public half is in the seed" 'seed_file ci user-data | grep -qF "$(cut -d" " -f1,2 "$key.pub")"'
+# ssh: the embedded guest runs dropbear and authorizes the seed's keys
+run "$QL" ssh ci -- id -un
+check_all "qlaunch ssh VM -- id -un logs in as the cloud-init user with the VM's key" '[ "$rc" -eq 0 ] && [ "$(tail -1 <<<"$out")" = student ]'
+check "... through a forward it added to port 22" has "forwarding 127.0.0.1:"
+guest_key=$("$QL" exec ci -- cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f1,2)
+kh=$QLAUNCH_STATE_DIR/ci/ssh/known_hosts
+check_all "... checking the host key the agent read from the guest (known_hosts of the VM's own)" '[ -n "$guest_key" ] && grep -qF "$guest_key" "$kh" && [ "$(wc -l < "$kh")" = 1 ]'
+run "$QL" ssh ci -- sh -c 'exit 7'
+check "qlaunch ssh exits with the remote command's code" [ "$rc" -eq 7 ]
+run "$QL" ssh ci -- printf '%s|' 'two words' "it's" '$HOME' ';'
+check "... and the arguments arrive as given, none parsed by the guest's shell" [ "$out" = "two words|it's|\$HOME|;|" ]
+"$QL" ssh-config ci > "$work/ssh_config"
+run ssh -F "$work/ssh_config" -o BatchMode=yes ci -- echo via-config
+check_all "ssh-config prints a Host block ssh uses as it is" '[ "$rc" -eq 0 ] && has via-config && grep -q "StrictHostKeyChecking yes" "$work/ssh_config"'
+echo "[127.0.0.1]:$(sed -n 's/^  Port //p' "$work/ssh_config") ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKeyOtherKey1" > "$kh"
+run ssh -F "$work/ssh_config" -o BatchMode=yes ci -- true
+check_all "a host key other than the guest's is refused (StrictHostKeyChecking)" '[ "$rc" -eq 255 ] && has "Host key verification failed"'
 run "$QL" stop ci
 mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N '' -C mine -f "$HOME/.ssh/id_ed25519"
 run "$QL" start "$work/ci.ini"
 check_all "the user's own ~/.ssh/id_ed25519.pub is used when there is one" '[ "$rc" -eq 0 ] && seed_file ci user-data | grep -qF "$(cut -d" " -f1,2 "$HOME/.ssh/id_ed25519.pub")"'
 user_line=$(seed_file ci user-data | grep -c 'name: "student"')
 check "user= names the user" [ "$user_line" = 1 ]
+run "$QL" ssh ci -- id -un
+check_all "qlaunch ssh then logs in with the user's own key" '[ "$rc" -eq 0 ] && [ "$(tail -1 <<<"$out")" = student ]'
 run "$QL" stop ci
 
 # user-data= and network-config= verbatim
