@@ -221,6 +221,84 @@ static gboolean resolve(const char *vm, const char *user, int wait_s, gboolean n
     return TRUE;
 }
 
+/* One line on stderr that a terminal sees change (a log sees the last). */
+static void progress(const char *what, const char *vm, gint64 t0, const char *state)
+{
+    if (cli_quiet)
+        return;
+    gboolean tty = isatty(STDERR_FILENO);
+    fprintf(stderr, "%swaiting for %s of %s: %s (%.0f s)%s", tty ? "\r\033[K" : "", what, vm, state,
+            (g_get_monotonic_time() - t0) / 1e6, tty ? "" : "\n");
+    fflush(stderr);
+}
+
+/* cloud-init status through the agent until it is done or in error. */
+static gboolean wait_cloud_init(const char *vm, gint64 deadline, GError **error)
+{
+    gint64 t0 = g_get_monotonic_time();
+    g_autoptr(VmPaths) v = cli_running_vm(vm, NULL, error);
+    g_autoptr(QmpConn) qga = v ? vm_qga_open(v, MAX((deadline - t0) / 1000, 1000), error) : NULL;
+    if (!qga)
+        return FALSE;
+    const char *argv[] = { "cloud-init", "status", NULL };
+    g_autofree char *last = NULL;
+    for (;;) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(QgaExecResult) r = qga_exec(qga, argv, NULL, 60000, &err);
+        if (!r) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "the guest agent could not run cloud-init (%s): does the image have "
+                        "cloud-init?",
+                        err->message);
+            return FALSE;
+        }
+        gsize len = 0;
+        const char *out = g_bytes_get_data(r->out, &len);
+        g_autofree char *text = g_strstrip(g_strndup(out ? out : "", len));
+        const char *st = strstr(text, "status: ");
+        g_autofree char *state = g_strdup(st ? st + 8 : *text ? text : "no status yet");
+        char *nl = strchr(state, '\n');
+        if (nl)
+            *nl = '\0';
+        progress("cloud-init", vm, t0, state);
+        if (!strcmp(state, "done")) {
+            if (!cli_quiet && isatty(STDERR_FILENO))
+                fputc('\n', stderr);
+            return TRUE;
+        }
+        if (!strcmp(state, "error") || !strcmp(state, "degraded")) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "cloud-init ended with status %s in VM %s (qlaunch ssh %s -- cloud-init "
+                        "status --long says why)",
+                        state, vm, vm);
+            return FALSE;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                        "cloud-init of VM %s was still '%s' at the deadline; it may still "
+                        "finish (qlaunch start --wait cloud-init --timeout S waits longer)",
+                        vm, state);
+            return FALSE;
+        }
+        g_usleep(1000000);
+    }
+}
+
+gboolean ssh_wait_ready(const char *vm, const char *what, int timeout_s, GError **error)
+{
+    if (!strcmp(what, "cloud-init"))
+        return wait_cloud_init(vm, g_get_monotonic_time() + timeout_s * G_TIME_SPAN_SECOND, error);
+    g_auto(SshTarget) t = { 0 };
+    gint64 t0 = g_get_monotonic_time();
+    progress("ssh", vm, t0, "finding port 22 and the host key");
+    gboolean ok = resolve(vm, NULL, timeout_s, TRUE, &t, NULL, error);
+    if (ok)
+        progress("ssh", vm, t0, "ready");
+    if (ok && !cli_quiet && isatty(STDERR_FILENO))
+        fputc('\n', stderr);
+    return ok;
+}
+
 int cmd_ssh(int argc, char **argv, GError **error)
 {
     g_autofree char *user = NULL;

@@ -120,13 +120,18 @@ static int start_clones(const char *name, const char *clone, int clones, StartOp
 
 int cmd_start(int argc, char **argv, GError **error)
 {
-    StartOpts o = { .timeout_s = 120 };
+    StartOpts o = { .timeout_s = -1 }; /* -1: not given, 120 */
     g_autofree char *incoming = NULL, *restore = NULL, *clone = NULL;
     int clones = 0;
     gboolean eject = FALSE;
+    g_autofree char *wait = NULL;
     MigrateOpts mig = { 0 };
     GOptionEntry entries[] = { { "wait-agent", 'w', 0, G_OPTION_ARG_NONE, &o.wait_agent,
                                  "Also wait until the guest agent answers", NULL },
+                               { "wait", 0, 0, G_OPTION_ARG_STRING, &wait,
+                                 "Also wait for agent, ssh (the guest's ssh server) or "
+                                 "cloud-init (its status done), each with its own line",
+                                 "WHAT" },
                                { "foreground", 'f', 0, G_OPTION_ARG_NONE, &o.foreground,
                                  "Run QEMU attached (qlaunch becomes QEMU)", NULL },
                                { "postcopy", 0, 0, G_OPTION_ARG_NONE, &mig.postcopy,
@@ -164,6 +169,16 @@ int cmd_start(int argc, char **argv, GError **error)
         return EXIT_USAGE;
     gint64 t0 = g_get_monotonic_time();
     g_autoptr(GError) err = NULL;
+    static const char *const waits[] = { "agent", "ssh", "cloud-init", NULL };
+    if (wait && !g_strv_contains(waits, wait))
+        return cli_usagef("start", "--wait: '%s' is not agent, ssh or cloud-init", wait);
+    if (wait && (incoming || o.foreground))
+        return cli_usagef("start", "--wait does not apply to --incoming or --foreground");
+    gboolean timeout_given = o.timeout_s >= 0;
+    if (!timeout_given)
+        o.timeout_s = 120;
+    if (wait)
+        o.wait_agent = TRUE; /* ssh reads the host keys through it; cloud-init asks it */
     if (incoming && !migrate_uri_valid(incoming, &err))
         return cli_fail(error, &err);
     if (incoming && restore)
@@ -204,5 +219,16 @@ int cmd_start(int argc, char **argv, GError **error)
         return cli_fail(error, &err);
     if (eject && !platform_record_media(p->name, NULL, &err)) /* as a real drive: it stays out */
         return cli_fail(error, &err);
-    return report_started(v, p, accel, reason, &o, t0);
+    int rc = report_started(v, p, accel, reason, &o, t0);
+    if (rc != EXIT_OK || !wait || !strcmp(wait, "agent"))
+        return rc;
+    g_clear_pointer(&qmp, qmp_conn_free); /* QEMU's monitor takes one client at a time */
+    /* a distribution's first boot (sshd keys, cloud-init's packages) takes
+     * minutes under TCG: the deadline scales unless --timeout was given */
+    int secs = timeout_given ? o.timeout_s : !strcmp(accel, "tcg") ? 900 : 300;
+    if (!ssh_wait_ready(p->name, wait, secs, &err))
+        return cli_failf(error, "start --wait %s: %s (the VM runs)", wait, err->message);
+    cli_info("%s of %s ready %.2f s after the start", wait, p->name,
+             (g_get_monotonic_time() - t0) / 1e6);
+    return EXIT_OK;
 }

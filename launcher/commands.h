@@ -19,6 +19,10 @@ int cmd_cp(int argc, char **argv, GError **error);
 int cmd_disk(int argc, char **argv, GError **error);
 int cmd_ssh(int argc, char **argv, GError **error);
 int cmd_ssh_config(int argc, char **argv, GError **error);
+/* start --wait ssh|cloud-init: the guest's sshd answers on the port
+ * qlaunch ssh would use, or cloud-init status says done, within timeout_s;
+ * a progress line on stderr meanwhile. */
+gboolean ssh_wait_ready(const char *vm, const char *what, int timeout_s, GError **error);
 /* exec -i with more input than one guest-exec request carries: head and
  * the rest of stdin go to a new file in the guest's /tmp, whose path is
  * returned (transfer full; NULL with the error, nothing left). */

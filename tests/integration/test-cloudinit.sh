@@ -90,7 +90,8 @@ run ssh -F "$work/ssh_config" -o BatchMode=yes ci -- true
 check_all "a host key other than the guest's is refused (StrictHostKeyChecking)" '[ "$rc" -eq 255 ] && has "Host key verification failed"'
 run "$QL" stop ci
 mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N '' -C mine -f "$HOME/.ssh/id_ed25519"
-run "$QL" start "$work/ci.ini"
+run "$QL" start "$work/ci.ini" --wait ssh
+check_all "start --wait ssh returns when the guest's ssh server answers, saying so" '[ "$rc" -eq 0 ] && has "waiting for ssh of ci" && has "ssh of ci ready"'
 check_all "the user's own ~/.ssh/id_ed25519.pub is used when there is one" '[ "$rc" -eq 0 ] && seed_file ci user-data | grep -qF "$(cut -d" " -f1,2 "$HOME/.ssh/id_ed25519.pub")"'
 user_line=$(seed_file ci user-data | grep -c 'name: "student"')
 check "user= names the user" [ "$user_line" = 1 ]
@@ -106,6 +107,11 @@ printf '[cloud-init]\nuser-data=%s\nnetwork-config=%s\n' "$work/my-ud" "$work/my
 run "$QL" start "$work/ud.ini"
 check_all "user-data= and network-config= go in as they are" '[ "$rc" -eq 0 ] && cmp -s <(seed_file ud user-data) "$work/my-ud" && cmp -s <(seed_file ud network-config) "$work/my-nc"'
 run "$QL" stop ud
+run "$QL" start "$work/ud.ini" --wait cloud-init --timeout 60
+check_all "start --wait cloud-init on a guest without cloud-init fails saying so, and the VM runs" '[ "$rc" -ne 0 ] && has "could not run cloud-init" && has "(the VM runs)" && "$QL" status ud >/dev/null 2>&1'
+run "$QL" stop ud
+run "$QL" start "$work/ud.ini" --wait bogus
+check_all "start --wait takes agent, ssh or cloud-init" '[ "$rc" -eq 2 ] && has "is not agent, ssh or cloud-init" && [ ! -e "$QLAUNCH_RUNTIME_DIR/ud/qemu.pid" ]'
 run "$QL" cmdline "$work/ud.ini"
 check "cmdline shows the seed attached read-only" has "file=$QLAUNCH_STATE_DIR/ud/cidata.iso,if=none,id=drive-cidata,format=raw,readonly=on"
 
