@@ -163,6 +163,7 @@ bench: qlaunch guest $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch |
 	tests/bench/net.sh
 	tests/bench/watch.sh
 	tests/bench/install.sh
+	tests/bench/cp.sh
 	./qlaunch bench tiny --out $(BUILD)/bench/sysbench
 
 bench-lab4: qlaunch guest

@@ -58,7 +58,7 @@ checks = {
     "hostname": ud["hostname"] == "lab-1.example" and md == {"instance-id": "qlaunch-ci",
                                                              "local-hostname": "lab-1.example"},
 }
-print(" ".join(k for k, v in checks.items() if not v) or "all")
+print(" ".join(k for k, v in checks.items() if not v) or "none")
 PY
 )
 check_all "the seed parses as YAML with only qlaunch's keys, user, host and packages (failed: $res)" '[ -n "$res" ] && [[ $res != *keys* && $res != *user* && $res != *hostname* && $res != *packages* ]]'
