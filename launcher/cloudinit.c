@@ -73,6 +73,23 @@ char *cloudinit_user_data(const Profile *p, const char *user, const char *ssh_ke
     g_string_append(s, "ssh_pwauth: false\n");
     yaml_list(s, "", "packages", ci->packages);
     yaml_list(s, "", "runcmd", ci->runcmd);
+    /* [share NAME]: mounted at every boot (bootcmd), not only the first */
+    g_autoptr(GPtrArray) mounts = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < p->shares->len; i++) {
+        const ProfileShare *sh = p->shares->pdata[i];
+        /* tag and mount are plain words and paths (profile-devices.c) */
+        g_ptr_array_add(mounts,
+                        g_strdup_printf("mkdir -p %s && { mountpoint -q %s || mount -t %s -o %s "
+                                        "%s %s; }",
+                                        sh->mount, sh->mount, profile_share_type_name(sh->type),
+                                        sh->type == SHARE_9P
+                                            ? (sh->readonly ? "ro,trans=virtio,version=9p2000.L"
+                                                            : "rw,trans=virtio,version=9p2000.L")
+                                            : (sh->readonly ? "ro" : "rw"),
+                                        sh->tag, sh->mount));
+    }
+    g_ptr_array_add(mounts, NULL);
+    yaml_list(s, "", "bootcmd", (char **)mounts->pdata);
     return g_string_free(s, FALSE);
 }
 

@@ -11,6 +11,7 @@
 #include "migrate-probe.h"
 #include "netfwd.h"
 #include "proc.h"
+#include "share.h"
 
 /* "migrating: 45% of 512 MiB, 110 MiB/s, dirty 2000 pages/s, pass 3" */
 static void show_progress(json_t *info, gpointer data)
@@ -173,6 +174,8 @@ static QmpConn *start_destination(VmPaths *v, MigrateCli *c, VmPaths **dv, char 
                     v->name);
         return NULL;
     }
+    if (!share_refuse(p, "migrate", error))
+        return NULL;
     if (!migrate_compatible(p, dp, &why)) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                     "refusing to migrate %s: the destination "

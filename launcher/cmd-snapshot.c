@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "proc.h"
 #include "restore.h"
+#include "share.h"
 #include "snapshot.h"
 
 typedef struct {
@@ -176,6 +177,8 @@ static int do_save(Snap *s, GPtrArray *list, GError **error)
 {
     g_autoptr(GError) err = NULL;
     SnapInfo *old = snapshot_find(list, s->tag);
+    if (s->qmp && !share_refuse(s->p, "save a live snapshot of", &err))
+        return cli_fail(error, &err);
     if (!s->qmp && !snapshot_offline_check(s->p, (const char *const *)s->disks, &err))
         return cli_failf(error, "saving snapshot '%s' of %s: %s", s->tag, s->p->name, err->message);
     if (old) {

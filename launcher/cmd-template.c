@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "proc.h"
+#include "share.h"
 #include "template.h"
 
 static int do_save(const char *vm, const char *name, gboolean json, GError **error)
@@ -13,7 +14,8 @@ static int do_save(const char *vm, const char *name, gboolean json, GError **err
     g_autoptr(GError) err = NULL;
     g_autoptr(VmPaths) v = cli_running_vm(vm, NULL, &err);
     g_autoptr(Profile) p = v ? vm_running_profile(v, &err) : NULL;
-    g_autoptr(QmpConn) qmp = p ? vm_qmp_open(v, 10000, &err) : NULL;
+    g_autoptr(QmpConn) qmp =
+        p && share_refuse(p, "save a template of", &err) ? vm_qmp_open(v, 10000, &err) : NULL;
     if (!qmp)
         return cli_fail(error, &err);
     json_auto_t *rep = NULL;

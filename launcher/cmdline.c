@@ -205,13 +205,54 @@ static void add_boot(GStrvBuilder *b, const Profile *p)
         add(b, "-initrd");
         add(b, p->initrd);
     }
-    if (p->append) {
-        add(b, "-append");
-        add(b, p->append);
+    /* A kernel qlaunch boots learns the shares to mount from its command
+     * line (the embedded guest's init reads qlaunch.share=). */
+    GString *shares = g_string_new(NULL);
+    for (guint i = 0; p->kernel && i < p->shares->len; i++) {
+        const ProfileShare *s = p->shares->pdata[i];
+        g_string_append_printf(shares, " qlaunch.share=%s:%s:%s:%s",
+                               profile_share_type_name(s->type), s->tag, s->mount,
+                               s->readonly ? "ro" : "rw");
     }
+    if (p->append || shares->len) {
+        add(b, "-append");
+        addf(b, "%s%s", p->append ? p->append : "", p->append ? shares->str : shares->str + 1);
+    }
+    g_string_free(shares, TRUE);
     if (p->order) {
         add(b, "-boot");
         addf(b, "order=%s", p->order);
+    }
+}
+
+char *cmdline_share_socket(const char *runtime_dir, const ProfileShare *s)
+{
+    g_autofree char *file = g_strdup_printf("virtiofs-%s.sock", s->name);
+    return g_build_filename(runtime_dir, file, NULL);
+}
+
+/* [share NAME]: virtio-fs through the virtiofsd qlaunch started (the guest
+ * RAM is already a shared memfd, which vhost-user needs), or 9p served by
+ * QEMU itself, read-only when the share is. */
+static void add_shares(GStrvBuilder *b, const Profile *p, const CmdlineOpts *o)
+{
+    for (guint i = 0; i < p->shares->len; i++) {
+        const ProfileShare *s = p->shares->pdata[i];
+        if (s->type == SHARE_VIRTIOFS) {
+            g_autofree char *sock = cmdline_share_socket(o->runtime_dir, s);
+            g_autofree char *esc = cmdline_escape(sock);
+            add(b, "-chardev");
+            addf(b, "socket,id=fs-%s,path=%s", s->name, esc);
+            add(b, "-device");
+            addf(b, "vhost-user-fs-pci,chardev=fs-%s,tag=%s,id=share-%s", s->name, s->tag, s->name);
+        } else {
+            g_autofree char *esc = cmdline_escape(s->path);
+            add(b, "-fsdev");
+            addf(b, "local,id=fs-%s,path=%s,security_model=none%s", s->name, esc,
+                 s->readonly ? ",readonly=on" : "");
+            add(b, "-device");
+            addf(b, "virtio-9p-pci,fsdev=fs-%s,mount_tag=%s,id=share-%s", s->name, s->tag, s->name);
+        }
     }
 }
 
@@ -357,6 +398,7 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     }
     add_boot(b, p);
     add_disks(b, p);
+    add_shares(b, p, o);
     add_nets(b, p, o);
     add_tpm(b, p, o);
     if (p->balloon) {

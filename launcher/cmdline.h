@@ -40,6 +40,8 @@ char *cmdline_nic_mac(const Profile *p, const ProfileNet *n);
 /* The display's password as QEMU reads it: written by start from [display]
  * password-file= without its trailing newline. transfer full */
 char *cmdline_password_path(const char *runtime_dir);
+/* RUNTIME/virtiofs-NAME.sock: where the share's virtiofsd listens. */
+char *cmdline_share_socket(const char *runtime_dir, const ProfileShare *s);
 /* Shell-quoted one-line rendering of argv, for display only. */
 char *cmdline_to_string(const char *const *argv);
 

@@ -192,6 +192,26 @@ static void xml_disks(GString *s, const Profile *p, GString *lost)
     }
 }
 
+/* [share NAME]: virtio-fs (libvirt starts virtiofsd; the RAM is shared,
+ * xml_memory_backing) or 9p. */
+static void xml_shares(GString *s, const Profile *p)
+{
+    for (guint i = 0; i < p->shares->len; i++) {
+        const ProfileShare *sh = p->shares->pdata[i];
+        g_autofree char *dir = x(sh->path), *tag = x(sh->tag);
+        g_string_append_printf(s,
+                               "    <filesystem type='mount' accessmode='%s'>\n"
+                               "%s"
+                               "      <source dir='%s'/>\n"
+                               "      <target dir='%s'/>\n%s"
+                               "    </filesystem>\n",
+                               sh->type == SHARE_VIRTIOFS ? "passthrough" : "squash",
+                               sh->type == SHARE_VIRTIOFS ? "      <driver type='virtiofs'/>\n"
+                                                          : "",
+                               dir, tag, sh->readonly ? "      <readonly/>\n" : "");
+    }
+}
+
 static void xml_nics(GString *s, const Profile *p, GString *lost)
 {
     for (guint i = 0; i < p->nets->len; i++) {
@@ -295,6 +315,9 @@ char *export_libvirt(const Profile *p, const char *accel, const char *qemu, char
                            "  <memory unit='MiB'>%" G_GUINT64_FORMAT "</memory>\n"
                            "  <vcpu placement='static'>%u</vcpu>\n",
                            strcmp(accel, "kvm") ? "qemu" : "kvm", name, p->memory_mib, p->cpus);
+    if (p->shares->len) /* virtio-fs needs the guest RAM shared with virtiofsd */
+        g_string_append(s, "  <memoryBacking>\n    <source type='memfd'/>\n"
+                           "    <access mode='shared'/>\n  </memoryBacking>\n");
     xml_tuning(s, p, lost);
     xml_os(s, p, lost);
     g_string_append(s, "  <features>\n    <acpi/>\n");
@@ -314,6 +337,7 @@ char *export_libvirt(const Profile *p, const char *accel, const char *qemu, char
                            "    <emulator>%s</emulator>\n",
                            emu);
     xml_disks(s, p, lost);
+    xml_shares(s, p);
     xml_nics(s, p, lost);
     if (p->serial) {
         g_autofree char *log = x(p->serial_log);
@@ -467,6 +491,13 @@ char *export_proxmox(const Profile *p, const char *accel, char **lost_out, GErro
     }
     if (p->tcg_tb_size_mib || p->tcg_thread)
         lostf(lost, "[vm] tcg-tb-size=/tcg-thread=");
+    for (guint i = 0; i < p->shares->len; i++) {
+        const ProfileShare *sh = p->shares->pdata[i];
+        lostf(lost,
+              "[share %s]: Proxmox shares a folder through a directory mapping "
+              "(Datacenter > Directory Mappings, then virtiofsN: MAPPING); map %s",
+              sh->name, sh->path);
+    }
     GString *boot = g_string_new(NULL);
     guint nv = 0, ns = 0;
     for (guint i = 0; i < p->disks->len; i++) {

@@ -28,6 +28,7 @@
 #include "proc.h"
 #include "resources.h"
 #include "restore.h"
+#include "share.h"
 
 const char *qlaunch_qemu_binary(void)
 {
@@ -678,7 +679,7 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
             return NULL;
         }
     }
-    if (!platform_start_tpm(v, p, error)) {
+    if (!platform_start_tpm(v, p, error) || !share_start(v, p, error)) {
         close_taps(taps, p->nets->len + 1);
         vm_runtime_remove(v);
         return NULL;

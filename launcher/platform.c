@@ -15,6 +15,7 @@
 
 #include "cmdline.h"
 #include "proc.h"
+#include "share.h"
 
 #define TOOL_TIMEOUT_MS 300000
 #define TPM_WAIT_MS 10000
@@ -306,6 +307,7 @@ void platform_remove_files(VmPaths *v)
     g_autofree char *tpm_sock = g_build_filename(v->dir, "swtpm.sock", NULL);
     if (g_file_test(tpm_sock, G_FILE_TEST_EXISTS)) /* only then can a swtpm of it run */
         platform_stop_tpm(v);
+    share_stop(v);
     for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
         g_autofree char *path = g_build_filename(v->dir, files[i], NULL);
         unlink(path);

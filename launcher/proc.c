@@ -234,6 +234,21 @@ char *proc_find_fd(pid_t pid, const char *target)
     return NULL;
 }
 
+/* arg2 NULL: any argument that begins with arg1 */
+static gboolean args_match(const char *cmd, gsize len, const char *arg1, const char *arg2)
+{
+    for (gsize i = 0; i < len;) {
+        gsize l = strlen(cmd + i);
+        if (!arg2 && g_str_has_prefix(cmd + i, arg1))
+            return TRUE;
+        if (arg2 && strcmp(cmd + i, arg1) == 0 && i + l + 1 < len &&
+            strcmp(cmd + i + l + 1, arg2) == 0)
+            return TRUE;
+        i += l + 1;
+    }
+    return FALSE;
+}
+
 guint proc_find_by_args(const char *arg1, const char *arg2, pid_t *pids, guint max)
 {
     guint n = 0;
@@ -250,15 +265,8 @@ guint proc_find_by_args(const char *arg1, const char *arg2, pid_t *pids, guint m
         if (g_stat(dir, &st) != 0 || st.st_uid != getuid() ||
             !g_file_get_contents(path, &cmd, &len, NULL))
             continue;
-        for (gsize i = 0; i < len;) {
-            gsize l = strlen(cmd + i);
-            if (strcmp(cmd + i, arg1) == 0 && i + l + 1 < len &&
-                strcmp(cmd + i + l + 1, arg2) == 0) {
-                pids[n++] = (pid_t)g_ascii_strtoll(name, NULL, 10);
-                break;
-            }
-            i += l + 1;
-        }
+        if (args_match(cmd, len, arg1, arg2))
+            pids[n++] = (pid_t)g_ascii_strtoll(name, NULL, 10);
     }
     return n;
 }

@@ -57,6 +57,7 @@ char *proc_find_fd(pid_t pid, const char *target);
 /* Processes of this user whose argv holds arg1 followed by arg2 (e.g.
  * "-pidfile" PATH), at most max of them into pids; returns how many. */
 guint proc_find_by_args(const char *arg1, const char *arg2, pid_t *pids, guint max);
+/* arg2 NULL: processes with an argument that begins with arg1. */
 /* Waits until pid is gone or timeout_ms passes; TRUE if gone. */
 gboolean proc_wait_gone(pid_t pid, gint64 timeout_ms);
 /* The last max_lines lines of a text file (transfer full), or NULL. */

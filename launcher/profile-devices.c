@@ -232,3 +232,83 @@ gboolean prof_read_net(Ctx *c, const char *g, const char *name, GError **error)
     }
     return read_forwards(c, g, n, error);
 }
+
+static const char *const share_keys[] = { "path", "tag", "mount", "type", "readonly", NULL };
+
+void prof_share_free(gpointer data)
+{
+    ProfileShare *s = data;
+    g_free(s->name);
+    g_free(s->path);
+    g_free(s->tag);
+    g_free(s->mount);
+    g_free(s);
+}
+
+/* A guest path for mount=: absolute, plain characters only (it reaches the
+ * kernel command line and cloud-init's YAML), no "..". */
+static gboolean plain_guest_path(const char *m)
+{
+    if (m[0] != '/' || strlen(m) > 200 || strstr(m, "/../") || g_str_has_suffix(m, "/..") ||
+        !strcmp(m, "/"))
+        return FALSE;
+    for (const char *s = m; *s; s++)
+        if (!g_ascii_isalnum(*s) && !strchr("/._-", *s))
+            return FALSE;
+    return TRUE;
+}
+
+gboolean prof_read_share(Ctx *c, const char *g, const char *name, GError **error)
+{
+    static const char *const types[] = { "virtiofs", "9p", NULL };
+    ProfileShare *s = g_new0(ProfileShare, 1);
+    g_ptr_array_add(c->p->shares, s);
+    s->name = g_strdup(name);
+    g_autofree char *type = NULL;
+    if (!prof_check_keys(c, g, share_keys, error) ||
+        !prof_get_path(c, g, "path", &s->path, error) ||
+        !prof_get_enum(c, g, "type", types, "virtiofs", &type, error) ||
+        !prof_get_bool(c, g, "readonly", FALSE, &s->readonly, error))
+        return FALSE;
+    s->type = strcmp(type, "9p") ? SHARE_VIRTIOFS : SHARE_9P;
+    if (!s->path)
+        return prof_fail(c, error, g, "path",
+                         "a share needs path= (the host folder the guest sees, e.g. path=~/src "
+                         "written out: path=/home/me/src)");
+    s->tag = prof_get_str(c, g, "tag");
+    if (!s->tag)
+        s->tag = g_strdup(name);
+    /* virtio-fs tags are at most 36 bytes; 9p's mount_tag 31 */
+    if (!prof_plain_word(s->tag, NULL) || strlen(s->tag) > 31)
+        return prof_fail(c, error, g, "tag",
+                         "\"%s\" is not a mount tag: up to 31 letters, digits, '.', '_' or '-'",
+                         s->tag);
+    s->mount = prof_get_str(c, g, "mount");
+    if (!s->mount)
+        s->mount = g_strdup_printf("/mnt/%s", name);
+    if (!plain_guest_path(s->mount))
+        return prof_fail(c, error, g, "mount",
+                         "\"%s\" is not a guest folder qlaunch mounts a share on: an absolute "
+                         "path of letters, digits, '/', '.', '_' or '-', not / and without ..",
+                         s->mount);
+    return TRUE;
+}
+
+gboolean prof_check_shares(Ctx *c, GError **error)
+{
+    GPtrArray *a = c->p->shares;
+    for (guint i = 0; i < a->len; i++) {
+        const ProfileShare *s = a->pdata[i];
+        for (guint j = 0; j < i; j++) {
+            const ProfileShare *o = a->pdata[j];
+            g_autofree char *g = g_strdup_printf("share %s", s->name);
+            if (!strcmp(s->tag, o->tag))
+                return prof_fail(c, error, g, "tag", "\"%s\" is also [share %s]'s tag", s->tag,
+                                 o->name);
+            if (!strcmp(s->mount, o->mount))
+                return prof_fail(c, error, g, "mount", "\"%s\" is also [share %s]'s mount point",
+                                 s->mount, o->name);
+        }
+    }
+    return TRUE;
+}

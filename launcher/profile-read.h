@@ -47,3 +47,7 @@ gboolean prof_read_platform(Ctx *c, GError **error);
 void prof_platform_free(Profile *p);
 void prof_disk_free(gpointer data);
 void prof_net_free(gpointer data);
+gboolean prof_read_share(Ctx *c, const char *g, const char *name, GError **error);
+/* Tags and mount points are each used once. */
+gboolean prof_check_shares(Ctx *c, GError **error);
+void prof_share_free(gpointer data);

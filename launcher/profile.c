@@ -275,14 +275,15 @@ static gboolean split_group(Ctx *c, const char *group, char **kind, char **name,
     const char *sp = strchr(group, ' ');
     *kind = sp ? g_strndup(group, (gsize)(sp - group)) : g_strdup(group);
     *name = sp ? g_strdup(sp + 1) : NULL;
-    gboolean named = !strcmp(*kind, "disk") || !strcmp(*kind, "net");
-    static const char *const kinds[] = { "vm",     "boot",    "disk", "net",        "agent",
-                                         "serial", "display", "tpm",  "cloud-init", NULL };
+    gboolean named = !strcmp(*kind, "disk") || !strcmp(*kind, "net") || !strcmp(*kind, "share");
+    static const char *const kinds[] = { "vm",         "boot",   "disk",    "net",
+                                         "agent",      "serial", "display", "tpm",
+                                         "cloud-init", "share",  NULL };
     gboolean single = !named && g_strv_contains(kinds, *kind);
     if (!named && !single) {
         g_autofree char *hint = prof_suggest(*kind, kinds);
         return prof_fail(c, error, group, NULL,
-                         "unknown group; %s (disk and net take a name: [disk data])", hint);
+                         "unknown group; %s (disk, net and share take a name: [disk data])", hint);
     }
     if (named && (!*name || !prof_plain_word(*name, NULL) || strchr(*name, '.')))
         return prof_fail(c, error, group, NULL,
@@ -329,7 +330,11 @@ static gboolean read_groups(Ctx *c, GError **error)
             return FALSE;
         if (!strcmp(kind, "net") && !prof_read_net(c, groups[i], name, error))
             return FALSE;
+        if (!strcmp(kind, "share") && !prof_read_share(c, groups[i], name, error))
+            return FALSE;
     }
+    if (!prof_check_shares(c, error))
+        return FALSE;
     if (!prof_check_keys(c, "agent", agent_keys, error) ||
         !prof_get_bool(c, "agent", "enabled", TRUE, &c->p->agent, error) ||
         !prof_check_keys(c, "serial", serial_keys, error) ||
@@ -352,6 +357,7 @@ Profile *profile_load_data(const char *path, const char *data, gsize len, const 
     p->dir = g_path_is_absolute(dir) ? g_steal_pointer(&dir) : g_canonicalize_filename(dir, NULL);
     p->disks = g_ptr_array_new_with_free_func(prof_disk_free);
     p->nets = g_ptr_array_new_with_free_func(prof_net_free);
+    p->shares = g_ptr_array_new_with_free_func(prof_share_free);
     if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &local)) {
         g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ,
                     "profile %s: not a valid INI file: %s", path, local->message);
@@ -408,6 +414,8 @@ void profile_free(Profile *p)
         g_ptr_array_unref(p->disks);
     if (p->nets)
         g_ptr_array_unref(p->nets);
+    if (p->shares)
+        g_ptr_array_unref(p->shares);
     g_free(p->serial_log);
     prof_platform_free(p);
     g_free(p);
@@ -426,6 +434,11 @@ ProfileDisk *profile_find_disk(const Profile *p, const char *name)
 const char *profile_accel_name(AccelChoice a)
 {
     return a == ACCEL_KVM ? "kvm" : a == ACCEL_TCG ? "tcg" : "auto";
+}
+
+const char *profile_share_type_name(ShareType t)
+{
+    return t == SHARE_9P ? "9p" : "virtiofs";
 }
 
 const char *profile_net_mode_name(NetMode m)

@@ -33,6 +33,18 @@ typedef struct {
     char *bridge;       /* mode=tap: an existing bridge instead */
 } ProfileNet;
 
+typedef enum { SHARE_VIRTIOFS, SHARE_9P } ShareType;
+
+/* [share NAME]: a host folder the guest mounts. */
+typedef struct {
+    char *name;  /* from [share NAME] */
+    char *path;  /* path=: the host folder (absolute, an existing directory) */
+    char *tag;   /* tag=: the mount tag the guest sees, default NAME */
+    char *mount; /* mount=: where qlaunch's guests mount it, default /mnt/NAME */
+    ShareType type;
+    gboolean readonly;
+} ProfileShare;
+
 typedef struct {
     guint cpu_first, cpu_last; /* its vCPUs */
     guint64 memory_mib;
@@ -96,10 +108,11 @@ typedef struct {
     char *vars;          /* UEFI: the VM's variable store, qcow2 (snapshots, migration) */
     ProfileDisplay display;
     ProfileCloudInit cloud_init;
-    gboolean tpm;     /* [tpm] enabled=: swtpm, a TPM 2.0 */
-    char *tpm_state;  /* its state dir (in the VM's state dir) */
-    GPtrArray *disks; /* ProfileDisk* */
-    GPtrArray *nets;  /* ProfileNet* */
+    gboolean tpm;      /* [tpm] enabled=: swtpm, a TPM 2.0 */
+    char *tpm_state;   /* its state dir (in the VM's state dir) */
+    GPtrArray *disks;  /* ProfileDisk* */
+    GPtrArray *nets;   /* ProfileNet* */
+    GPtrArray *shares; /* ProfileShare* */
     gboolean agent;
     gboolean serial;
     char *serial_log; /* absolute path or NULL */
@@ -127,6 +140,7 @@ gboolean profile_parse_bool(const char *v, gboolean *out);
 /* The [disk NAME] entry, or NULL (borrowed). */
 ProfileDisk *profile_find_disk(const Profile *p, const char *name);
 const char *profile_net_mode_name(NetMode m);
+const char *profile_share_type_name(ShareType t);
 const char *profile_firmware_name(Firmware f);
 /* Where OVMF is ($QLAUNCH_OVMF_DIR, else Debian's /usr/share/OVMF). */
 const char *profile_ovmf_dir(void);

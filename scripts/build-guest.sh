@@ -23,6 +23,7 @@ mods=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
 # Loaded by the guest's init only where a PIIX IDE controller is
 # (machine=pc): a CD-ROM drive, /dev/sr0 (the cloud kernel has no AHCI).
 cdmods=(ata_piix sr_mod isofs)
+sharemods=(virtiofs)
 
 die() { echo "build-guest: $*" >&2; exit 1; }
 for t in apt-get apt-cache dpkg-deb depmod cpio gzip readelf sha256sum cc; do
@@ -85,6 +86,9 @@ for m in "${mods[@]}"; do add_mod "$m"; done
 order=cdrom-order
 : > "$r/lib/modules/$order"
 for m in "${cdmods[@]}"; do add_mod "$m"; done
+order=share-order   # loaded when the command line has a qlaunch.share=
+: > "$r/lib/modules/$order"
+for m in "${sharemods[@]}"; do add_mod "$m"; done
 
 # --- userland ---------------------------------------------------------------
 mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,data,root,lib64,lib/x86_64-linux-gnu,usr/share/udhcpc}

@@ -183,8 +183,9 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/cmdline/tap-fd", test_tap_fd);
-    const char *names[] = { "tiny-like", "comma",   "cdrom",   "tcg-opts",       "net-opts",
-                            "numa",      "restore", "install", "serial-install", "cloud-init" };
+    const char *names[] = { "tiny-like",      "comma",      "cdrom",   "tcg-opts",
+                            "net-opts",       "numa",       "restore", "install",
+                            "serial-install", "cloud-init", "shares" };
     for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
         g_autofree char *tp = g_strdup_printf("/cmdline/golden/%s", names[i]);
         g_test_add_data_func_full(tp, g_strdup_printf(GOLDEN "/%s.ini", names[i]), test_golden,
