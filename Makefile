@@ -28,7 +28,7 @@ BIN ?= qlaunch
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 HEADERS := $(wildcard qmp/*.h launcher/*.h)
 
-.PHONY: all deps guest check unit integration net load sanitize fuzz valgrind bench bench-lab4 migrate-soak migrate-compare demo install uninstall format-check clean
+.PHONY: all deps guest image check unit integration net load sanitize fuzz valgrind bench bench-lab4 migrate-soak migrate-compare demo install uninstall format-check clean
 all: $(BIN) $(BUILD)/libqmp.a libqmp.a
 
 # Installs the missing Debian packages that building and running need
@@ -113,6 +113,11 @@ valgrind: $(BUILD)/tests/test-qmp | deps-valgrind
 guest: deps
 	scripts/build-guest.sh
 
+# The Debian 12 system image test-debian boots (root: debootstrap; rebuilt
+# only when its inputs change; QLAUNCH_IMAGE_CACHE=DIR keeps it outside).
+image: | deps-image
+	scripts/build-image.sh debian-12
+
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	tests/run-tests.sh unit $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
@@ -138,7 +143,7 @@ CHECK_SUITES ?= tests/integration/test-*.sh tests/net/test-*.sh tests/load/test-
 # CI's time (run-tests.sh prints each program's).
 SAN_SUITES ?= $(addprefix tests/integration/test-,$(addsuffix .sh,cli errors firmware lifecycle \
 	restore snapshot template watch disks cloudinit)) tests/net/test-usernet.sh
-check: $(BIN) guest $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(BUILD)/tests/kvm-shim.so | deps-test
+check: $(BIN) guest image $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(BUILD)/tests/kvm-shim.so | deps-test
 	KVM_SHIM=$(abspath $(BUILD))/tests/kvm-shim.so LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(CHECK_SUITES)
 
 # ASan + UBSan build of everything, then the same tests.

@@ -28,7 +28,7 @@ debian-12) suite=bookworm ;;
 *) die "unknown image '$name' (known: debian-12)" ;;
 esac
 
-packages="systemd-sysv linux-image-cloud-amd64 initramfs-tools udev cloud-init cloud-guest-utils qemu-guest-agent openssh-server sysbench ifupdown isc-dhcp-client iproute2 sudo netbase procps"
+packages="systemd-sysv linux-image-cloud-amd64 initramfs-tools udev cloud-init cloud-guest-utils qemu-guest-agent openssh-server sysbench ifupdown isc-dhcp-client iproute2 sudo netbase procps dbus locales"
 size_mib=2048
 part_start=2048   # sectors: the first MiB holds the MBR and GRUB's core.img
 
@@ -63,7 +63,14 @@ if [ $force = 0 ] && [ -n "$cache" ] && [ -f "$cache/$name-$hash.qcow2" ]; then
     exit 0
 fi
 
-[ "$(id -u)" = 0 ] || die "building $name needs root (debootstrap and chroot); run it with sudo, or set QLAUNCH_IMAGE_CACHE to a folder that has $name-$hash.qcow2"
+if [ "$(id -u)" != 0 ]; then
+    # as install-deps does: through sudo, and the image is the caller's after
+    command -v sudo >/dev/null ||
+        die "building $name needs root (debootstrap and chroot); run it as root, or set QLAUNCH_IMAGE_CACHE to a folder that has $name-$hash.qcow2"
+    echo "build-image: building $name needs root (debootstrap, chroot): running it through sudo" >&2
+    exec sudo QLAUNCH_IMAGE_CACHE="$cache" QLAUNCH_DEBIAN_MIRROR="${QLAUNCH_DEBIAN_MIRROR:-}" \
+        QLAUNCH_OWNER="$(id -u):$(id -g)" "$0" "$@"
+fi
 for t in debootstrap mke2fs sfdisk grub-mkimage qemu-img; do
     command -v "$t" >/dev/null || die "$t is missing: run scripts/install-deps.sh image"
 done
@@ -113,9 +120,13 @@ mkdir -p "$root/etc/cloud/cloud.cfg.d"
 cat > "$root/etc/cloud/cloud.cfg.d/90-qlaunch.cfg" <<'EOF'
 # qlaunch attaches a NoCloud seed (a disk labelled cidata); nothing else is probed
 datasource_list: [ NoCloud, None ]
+# C.UTF-8 is glibc's own: no locale to generate (en_US would fail update-locale)
+locale: C.UTF-8
 EOF
+echo "LANG=C.UTF-8" > "$root/etc/default/locale"
 # No keys, no identity baked in: cloud-init makes the host keys, systemd the
-# machine-id, at each VM's first boot.
+# machine-id, at each VM's first boot. dbus is there for systemd-logind,
+# through which shutdown +0 (qemu-ga's guest-shutdown) powers off.
 rm -f "$root"/etc/ssh/ssh_host_*
 : > "$root/etc/machine-id"
 rm -f "$root/var/lib/dbus/machine-id" "$root/etc/resolv.conf"
@@ -158,6 +169,7 @@ dd if="$work/core.img" of="$raw" bs=512 seek=1 conv=notrunc status=none
 qemu-img convert -f raw -O qcow2 "$raw" "$out.tmp"
 mv "$out.tmp" "$out"
 echo "$hash" > "$out.inputs"
+[ -z "${QLAUNCH_OWNER:-}" ] || chown "$QLAUNCH_OWNER" "$out" "$out.inputs" "$out_dir"
 if [ -n "$cache" ]; then
     mkdir -p "$cache"
     cp "$out" "$cache/$name-$hash.qcow2.tmp" && mv "$cache/$name-$hash.qcow2.tmp" "$cache/$name-$hash.qcow2"
