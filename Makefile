@@ -161,7 +161,7 @@ migrate-soak: qlaunch guest
 migrate-compare: qlaunch guest
 	tests/bench/migrate-compare.sh
 
-bench: qlaunch guest $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch | deps-bench
+bench: qlaunch guest image $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch | deps-bench
 	tests/bench/lifecycle.sh
 	tests/bench/probe.sh
 	tests/bench/migrate.sh
@@ -169,6 +169,7 @@ bench: qlaunch guest $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch |
 	tests/bench/watch.sh
 	tests/bench/install.sh
 	tests/bench/cp.sh
+	tests/bench/debian.sh
 	./qlaunch bench tiny --out $(BUILD)/bench/sysbench
 
 bench-lab4: qlaunch guest

@@ -4,7 +4,8 @@
 # Groups: build (compile qlaunch), run (QEMU, the embedded guest's build,
 # make demo; gcc builds its qlaunch-probe; OVMF for UEFI, swtpm for [tpm],
 # bsdtar for kernels taken out of ISOs), bench (plots, iperf3), net (qlaunch net), test (make check's tools; the installer ISO's GRUB and xorriso),
-# image (scripts/build-image.sh: debootstrap, GRUB, mke2fs), fuzz (make fuzz), valgrind (make valgrind). No group: all of them.
+# image (scripts/build-image.sh: debootstrap, GRUB, mke2fs), compare (libvirt and
+# virt-install for make bench's side-by-side run; not in the default set), fuzz (make fuzz), valgrind (make valgrind). No group: all of them.
 # --check only reports what is missing (exit 1 when something is). --ask
 # asks before installing when standard input is a terminal;
 # QLAUNCH_AUTO_DEPS=0 never installs (it says what to install instead).
@@ -16,6 +17,7 @@ declare -A group=(
     [net]="iproute2 nftables dnsmasq-base"
     [test]="socat procps libvirt-clients libxml2-utils man-db perl iproute2 nftables dnsmasq-base gnuplot-nox iperf3 python3 grub-pc-bin grub-efi-amd64-bin xorriso mtools time python3-yaml"
     [image]="debootstrap e2fsprogs fdisk grub-pc-bin grub-common qemu-utils"
+    [compare]="libvirt-daemon-system libvirt-daemon-driver-qemu virtinst"
     [fuzz]="clang libclang-rt-14-dev"
     [valgrind]="valgrind"
 )
@@ -24,8 +26,8 @@ for a; do
     case $a in
     --check) check=1 ;;
     --ask) ask=1 ;;
-    build | run | bench | net | test | image | fuzz | valgrind) wanted+=("$a") ;;
-    *) echo "install-deps: unknown group '$a' (build, run, bench, net, test, image, fuzz, valgrind)" >&2; exit 2 ;;
+    build | run | bench | net | test | image | compare | fuzz | valgrind) wanted+=("$a") ;;
+    *) echo "install-deps: unknown group '$a' (build, run, bench, net, test, image, compare, fuzz, valgrind)" >&2; exit 2 ;;
     esac
 done
 [ ${#wanted[@]} -gt 0 ] || wanted=(build run bench net test image fuzz valgrind)
