@@ -142,7 +142,7 @@ CHECK_SUITES ?= tests/integration/test-*.sh tests/net/test-*.sh tests/load/test-
 # kvm, install, memory, migrate, nat, load), which make check runs once:
 # CI's time (run-tests.sh prints each program's).
 SAN_SUITES ?= $(addprefix tests/integration/test-,$(addsuffix .sh,cli errors firmware lifecycle \
-	restore snapshot template watch disks cloudinit)) tests/net/test-usernet.sh
+	restore snapshot template watch disks cloudinit share)) tests/net/test-usernet.sh
 check: $(BIN) guest image $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(BUILD)/tests/kvm-shim.so | deps-test
 	KVM_SHIM=$(abspath $(BUILD))/tests/kvm-shim.so LOAD_REPORT=$(abspath $(BUILD))/load.json QLAUNCH_BIN=$(abspath $(BIN)) tests/run-tests.sh all $(addprefix $(BUILD)/tests/,$(UNIT_TESTS)) $(CHECK_SUITES)
 
