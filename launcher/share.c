@@ -39,6 +39,19 @@ static char *virtiofsd_binary(void)
     return g_find_program_in_path("virtiofsd");
 }
 
+/* virtiofsd's -o takes comma-separated options (libfuse's fuse_opt): a
+ * comma or backslash in a value is escaped with a backslash. */
+static char *fuse_opt_value(const char *key, const char *value)
+{
+    GString *s = g_string_new(key);
+    for (const char *c = value; *c; c++) {
+        if (*c == ',' || *c == '\\')
+            g_string_append_c(s, '\\');
+        g_string_append_c(s, *c);
+    }
+    return g_string_free(s, FALSE);
+}
+
 static char *socket_arg(const char *sock)
 {
     return g_strdup_printf("--socket-path=%s", sock);
@@ -71,7 +84,7 @@ static gboolean start_one(VmPaths *v, const Profile *p, const ProfileShare *s, c
 {
     g_autofree char *sock = cmdline_share_socket(v->dir, s);
     g_autofree char *sarg = socket_arg(sock);
-    g_autofree char *src = g_strdup_printf("source=%s", s->path);
+    g_autofree char *src = fuse_opt_value("source=", s->path);
     g_autofree char *logname = g_strdup_printf("virtiofs-%s.log", s->name);
     g_autofree char *log = g_build_filename(v->dir, logname, NULL);
     g_autofree char *what =

@@ -8,8 +8,9 @@
 # missing folder and a bad key are refused naming them.
 . "$(dirname "$0")/lib.sh"
 
-mkdir -p "$work/host" "$work/ro"
-echo from-host > "$work/host/h.txt"
+hostdir="$work/ho,st"   # a comma: virtiofsd's -o source= must escape it
+mkdir -p "$hostdir" "$work/ro"
+echo from-host > "$hostdir/h.txt"
 echo keep > "$work/ro/keep.txt"
 sed -e '/^\[disk data\]/,/^$/d' "$top/profiles/tiny.ini" > "$work/sh.ini"
 cat >> "$work/sh.ini" <<EOT
@@ -18,7 +19,7 @@ cat >> "$work/sh.ini" <<EOT
 size=64M
 
 [share src]
-path=$work/host
+path=$hostdir
 
 [share docs]
 path=$work/ro
@@ -34,8 +35,8 @@ check "... with a virtiofsd for each (and its sandbox child)" [ "$(vfsd)" -ge 2 
 run "$QL" exec sh -- cat /mnt/src/h.txt
 check "the guest reads a file the host wrote" [ "$out" = from-host ]
 run "$QL" exec sh -- sh -c 'echo from-guest > /mnt/src/g.txt && sync'
-check "the host reads a file the guest wrote" [ "$(cat "$work/host/g.txt" 2>/dev/null)" = from-guest ]
-echo later > "$work/host/later.txt"
+check "the host reads a file the guest wrote" [ "$(cat "$hostdir/g.txt" 2>/dev/null)" = from-guest ]
+echo later > "$hostdir/later.txt"
 run "$QL" exec sh -- cat /mnt/src/later.txt
 check "... and the guest one the host wrote while it runs" [ "$out" = later ]
 run "$QL" exec sh -- cat /srv/docs/keep.txt
@@ -73,11 +74,11 @@ else
 fi
 sed -i '/^memory-limit=64M/d' "$work/sh.ini"
 
-rm -rf "$work/host"
+rm -rf "$hostdir"
 run "$QL" start "$work/sh.ini"
-check_all "a missing folder is refused naming the share and the path" '[ "$rc" -ne 0 ] && has "[share src] path=$work/host: not a folder"'
+check_all "a missing folder is refused naming the share and the path" '[ "$rc" -ne 0 ] && has "[share src] path=$hostdir: not a folder"'
 check "... and nothing of the VM runs" [ ! -e "$QLAUNCH_RUNTIME_DIR/sh/qemu.pid" ]
-mkdir -p "$work/host"
+mkdir -p "$hostdir"
 printf '[vm]\nname=bad\n[boot]\nkernel=/k\n[share a]\npath=/tmp\nmount=/x y\n' > "$work/bad.ini"
 run "$QL" cmdline "$work/bad.ini"
 check_all "a mount= with a space is refused naming the key" '[ "$rc" -ne 0 ] && has "[share a] mount" && has "not a guest folder"'
