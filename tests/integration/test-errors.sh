@@ -158,7 +158,9 @@ mkfifo "$work/two/io"
 qemu-io "$work/two/b.qcow2" < "$work/two/io" > /dev/null 2>&1 &
 holder=$!
 exec 8> "$work/two/io"
-until_ok 10 bash -c '! qemu-img info "$1" >/dev/null 2>&1' _ "$work/two/b.qcow2"
+# (a wait that ran out used to go on unchecked: a slow qemu-io start on a
+# loaded CI machine then met a save that found the disk free)
+check "qemu-io holds disk b's write lock" until_ok 120 bash -c '! qemu-img info "$1" >/dev/null 2>&1' _ "$work/two/b.qcow2"
 run "$QL" snapshot save --force "$work/two.ini" s1
 check "save --force with disk b in use: refused before anything changed (rc $rc)" \
     bash -c '[ "$1" -eq 1 ] && [[ $2 == *"[disk b]"*"nothing was changed"* ]]' _ "$rc" "$out"
