@@ -163,6 +163,7 @@ migrate-compare: qlaunch guest
 
 bench: qlaunch guest image $(BUILD)/tests/bench-lifecycle $(BUILD)/tests/bench-watch | deps-bench
 	tests/bench/lifecycle.sh
+	tests/bench/boot.sh
 	tests/bench/probe.sh
 	tests/bench/migrate.sh
 	tests/bench/net.sh
@@ -197,7 +198,7 @@ install: qlaunch libqmp.a
 	install -m 0644 launcher/man/qlaunch-profile.5 $(DESTDIR)$(PREFIX)/share/man/man5/qlaunch-profile.5
 	install -m 0644 scripts/qlaunch-completion.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/qlaunch
 	if [ -f build/guest/vmlinuz ]; then install -d $(DESTDIR)$(PREFIX)/share/qlaunch/guest && \
-	    install -m 0644 build/guest/vmlinuz build/guest/initrd.img \
+	    install -m 0644 build/guest/vmlinuz build/guest/vmlinux build/guest/initrd.img \
 	    $(DESTDIR)$(PREFIX)/share/qlaunch/guest/ && \
 	    install -m 0755 build/guest/qlaunch-probe $(DESTDIR)$(PREFIX)/share/qlaunch/guest/; fi
 

@@ -655,7 +655,7 @@ int cmd_bench(int argc, char **argv, GError **error)
     if (scenario) {
         if (argc != 1)
             return cli_usagef("bench", "bench --scenario takes no profiles (the file names them)");
-        return scenario_run(scenario, out, json, error);
+        return scenario_run(scenario, tmpl_name, out, json, error);
     }
     g_autoptr(Template) tmpl = NULL;
     if (tmpl_name) {

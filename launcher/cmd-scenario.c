@@ -15,6 +15,7 @@
 #include "proc.h"
 #include "resources.h"
 #include "scenario.h"
+#include "template.h"
 #include "cmd-scenario.h"
 
 #define AGENT_TIMEOUT_MS 120000
@@ -217,7 +218,10 @@ static GStrv vm_cgroups(VmPaths *v)
     return (GStrv)g_ptr_array_free(g_steal_pointer(&dirs), FALSE);
 }
 
-static gboolean bring_up(RunVm *r, Profile *p, gboolean cgroup, GError **error)
+/* tmpl: p is a new clone of it (template_clone_profile refused a name
+ * whose clone is there already), started from its state. */
+static gboolean bring_up(RunVm *r, Profile *p, const Template *tmpl, gboolean cgroup,
+                         GError **error)
 {
     if (cgroup && !p->cpu_limit_pct)
         p->cpu_limit_pct = 100 * p->cpus; /* a cgroup of its own, not limiting yet */
@@ -237,7 +241,7 @@ static gboolean bring_up(RunVm *r, Profile *p, gboolean cgroup, GError **error)
     } else {
         if (!cli_quiet)
             fprintf(stderr, "scenario: starting %s\n", p->name);
-        StartOpts so = { .wait_agent = TRUE, .timeout_s = 180 };
+        StartOpts so = { .wait_agent = TRUE, .timeout_s = 180, .tmpl = tmpl };
         g_autofree char *accel = NULL, *reason = NULL;
         r->qmp = start_vm(r->v, p, &so, &accel, &reason, error);
         r->started = r->qmp != NULL;
@@ -258,7 +262,10 @@ static gboolean bring_up(RunVm *r, Profile *p, gboolean cgroup, GError **error)
     return r->qga != NULL;
 }
 
-static void tear_down(RunVm *r, guint n)
+/* Stops the VMs the scenario started; with remove_clones (a template's
+ * clones), also their state dirs (clone.ini, overlays), so the next run
+ * starts new clones from the same state. */
+static void tear_down(RunVm *r, guint n, gboolean remove_clones)
 {
     for (guint i = 0; i < n; i++) {
         if (r[i].qga) {
@@ -270,6 +277,11 @@ static void tear_down(RunVm *r, guint n)
         pid_t pid = r[i].v ? vm_running_pid(r[i].v, NULL) : 0;
         if (r[i].started && pid > 0)
             stop_vm(r[i].v, pid, 30, TRUE, FALSE);
+        if (remove_clones && r[i].started && r[i].v && vm_running_pid(r[i].v, NULL) <= 0) {
+            g_autofree char *state = vm_state_base();
+            g_autofree char *dir = g_build_filename(state, r[i].name, NULL);
+            proc_remove_tree(dir, NULL);
+        }
         run_vm_clear(&r[i]);
     }
 }
@@ -405,22 +417,34 @@ static json_t *verdict(const Scenario *s, json_t *steps, guint vcpus)
     return j;
 }
 
-int scenario_run(const char *file, const char *out_dir, gboolean json, GError **error)
+int scenario_run(const char *file, const char *tmpl_name, const char *out_dir, gboolean json,
+                 GError **error)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *data = NULL;
     gsize len = 0;
     if (!g_file_get_contents(file, &data, &len, &err))
         return cli_failf(error, "--scenario: %s", err->message);
-    g_autoptr(Scenario) s = scenario_parse(file, data, len, &err);
+    g_autoptr(Scenario) s = scenario_parse_source(file, data, len, tmpl_name != NULL, &err);
     if (!s)
         return cli_fail(error, &err);
+    if (tmpl_name) { /* bench --template replaces the file's profile= or template= */
+        g_free(s->tmpl);
+        s->tmpl = g_strdup(tmpl_name);
+        g_clear_pointer(&s->profile, g_free);
+    }
+    g_autoptr(Template) tmpl = NULL;
+    if (s->tmpl && !(tmpl = template_open(s->tmpl, &err)))
+        return cli_failf(error, "scenario %s%s: %s", file,
+                         tmpl_name ? " (bench --template)" : " [scenario] template", err->message);
     g_autoptr(GPtrArray) profiles = g_ptr_array_new_with_free_func((GDestroyNotify)profile_free);
     for (guint v = 0; v < s->nvms; v++) {
         g_autofree char *name = g_strdup_printf("%s-%s", s->name, s->vms[v]);
-        Profile *p = cli_load_profile_as(s->profile, name, &err);
+        Profile *p = tmpl ? template_clone_profile(tmpl, name, &err)
+                          : cli_load_profile_as(s->profile, name, &err);
         if (!p)
-            return cli_failf(error, "scenario %s [scenario] profile: %s", file, err->message);
+            return cli_failf(error, "scenario %s [scenario] %s: %s", file,
+                             tmpl ? "template" : "profile", err->message);
         if (s->balloon && !p->balloon) {
             cli_failf(error,
                       "scenario %s [scenario] memory=balloon: profile %s has no balloon; set "
@@ -437,7 +461,7 @@ int scenario_run(const char *file, const char *out_dir, gboolean json, GError **
     gboolean ok = TRUE;
     proc_catch_interrupts(TRUE); /* the VMs it started are stopped either way */
     for (guint v = 0; ok && v < s->nvms; v++)
-        ok = bring_up(&r[v], profiles->pdata[v], s->cgroup_load, &err);
+        ok = bring_up(&r[v], profiles->pdata[v], tmpl, s->cgroup_load, &err);
     for (guint v = 0; ok && v < s->nvms; v++) {
         if (!cli_quiet && !s->cgroup_load)
             fprintf(stderr,
@@ -456,12 +480,16 @@ int scenario_run(const char *file, const char *out_dir, gboolean json, GError **
                                                  "name", r[v].name, "vcpus", (int)r[v].vcpus,
                                                  "memory_mib", (json_int_t)r[v].memory_mib,
                                                  "full_load_events_per_s", r[v].full_rate));
-        doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:o}", "schema", "qlaunch-scenario/1",
+        doc = json_pack("{s:s, s:s, s:s, s:s?, s:i, s:i, s:o, s:o}", "schema", "qlaunch-scenario/1",
                         "scenario", s->name, "file", file, "profile", s->profile, "step_s",
                         (int)s->step_s, "settle_s", (int)s->settle_s, "vms", vms, "steps", steps);
         json_object_set_new(doc, "verdict", verdict(s, steps, r[0].vcpus));
+        if (tmpl) /* every VM started from this state */
+            json_object_set_new(doc, "template",
+                                json_pack("{s:s, s:O?}", "name", tmpl->name, "sha256",
+                                          json_object_get(tmpl->info, "sha256")));
     }
-    tear_down(r, s->nvms);
+    tear_down(r, s->nvms, tmpl != NULL);
     proc_catch_interrupts(FALSE);
     g_free(r);
     if (!doc)

@@ -174,6 +174,18 @@ static gboolean prepare_overlay(const Profile *p, const ProfileDisk *d, GError *
 }
 
 /* Creates missing qcow2 disks; checks that every other file exists. */
+/* An ELF kernel (the embedded guest's vmlinux) rather than a bzImage. */
+static gboolean kernel_is_elf(const char *path)
+{
+    char magic[4] = { 0 };
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return FALSE;
+    gboolean elf = read(fd, magic, sizeof magic) == sizeof magic && !memcmp(magic, "\177ELF", 4);
+    close(fd);
+    return elf;
+}
+
 static gboolean prepare_files(const Profile *p, GError **error)
 {
     if (!vm_memory_fits(p, error))
@@ -204,12 +216,20 @@ static gboolean prepare_files(const Profile *p, GError **error)
                                   ? " (build the embedded guest: make guest)"
                                   : " (the embedded guest is not installed: in qlaunch's source "
                                     "tree run 'make guest' and then 'make install' again, or "
-                                    "point QLAUNCH_GUEST_DIR at a directory with vmlinuz and "
-                                    "initrd.img)";
+                                    "point QLAUNCH_GUEST_DIR at a directory with vmlinux, "
+                                    "vmlinuz and initrd.img)";
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "profile %s [boot]: %s does not exist%s",
                         p->path, boot[i], how);
             return FALSE;
         }
+    }
+    if (p->kernel && p->firmware != FIRMWARE_BIOS && kernel_is_elf(p->kernel)) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "profile %s [boot] kernel=: %s is an uncompressed ELF kernel, which QEMU "
+                    "starts at its PVH entry from SeaBIOS only; firmware=%s (OVMF) boots a "
+                    "bzImage: use e.g. @guest/vmlinuz",
+                    p->path, p->kernel, profile_firmware_name(p->firmware));
+        return FALSE;
     }
     for (guint i = 0; i < p->disks->len; i++) {
         const ProfileDisk *d = p->disks->pdata[i];
@@ -588,15 +608,20 @@ const char *start_restore_tag(const Profile *p, const StartOpts *o)
 
 /* After a restore the guest's clock reads the time of the snapshot: set
  * it to the host's through the agent, which answers at once (it was
- * running when the state was saved). A failure is a note, not an error. */
-static void restore_clock(VmPaths *v, const Profile *p, const char *tag, int timeout_s)
+ * running when the state was saved). A failure is a note, not an error.
+ * Returns the agent's connection when it answered, for --wait-agent (a
+ * second connection's first sync cost about 80 ms under TCG). */
+static QmpConn *restore_clock(VmPaths *v, const Profile *p, const char *tag, int timeout_s)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(QmpConn) qga = vm_qga_open(v, timeout_s * 1000LL, &err);
-    if (!qga || !restore_set_clock(qga, timeout_s * 1000LL, &err))
+    if (!qga || !restore_set_clock(qga, timeout_s * 1000LL, &err)) {
         g_message("VM %s: started from snapshot '%s', but its clock could not be set to the "
                   "host's (%s); the guest's time is that of the snapshot",
                   p->name, tag, err->message);
+        return NULL;
+    }
+    return g_steal_pointer(&qga);
 }
 
 static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, char **accel,
@@ -720,8 +745,9 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         if (!r)
             g_message("VM %s: could not turn on the balloon's statistics", p->name);
     }
+    g_autoptr(QmpConn) restored_qga = NULL; /* the agent that set the clock */
     if (restore && p->agent)
-        restore_clock(v, p, restore, o->timeout_s);
+        restored_qga = restore_clock(v, p, restore, o->timeout_s);
     if (o->tmpl && p->agent)
         template_settle_guest(v, p, o->tmpl, o->timeout_s * 1000LL);
     if (o->wait_agent) {
@@ -731,7 +757,8 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
             return NULL;
         }
         g_autoptr(QmpConn) qga =
-            vm_qga_open_watch(v, o->timeout_s * 1000LL, qmp, p->serial_log, error);
+            restored_qga ? g_steal_pointer(&restored_qga)
+                         : vm_qga_open_watch(v, o->timeout_s * 1000LL, qmp, p->serial_log, error);
         if (!qga && proc_interrupted) {
             g_clear_error(error);
             return cancel_start(v, qmp, "while waiting for its guest agent", error);

@@ -14,6 +14,7 @@ void scenario_free(Scenario *s)
     g_free(s->path);
     g_free(s->name);
     g_free(s->profile);
+    g_free(s->tmpl);
     g_strfreev(s->vms);
     g_strfreev(s->step_names);
     if (s->steps)
@@ -103,8 +104,9 @@ static gboolean parse_step(Scenario *s, const char *key, const char *text, GErro
 /* Only [scenario] and [steps], and only known keys in [scenario]. */
 static gboolean check_layout(GKeyFile *kf, Scenario *s, GError **error)
 {
-    static const char *const keys[] = { "name",           "profile", "vms",    "step-seconds",
-                                        "settle-seconds", "load",    "memory", NULL };
+    static const char *const keys[] = { "name", "profile",      "template",
+                                        "vms",  "step-seconds", "settle-seconds",
+                                        "load", "memory",       NULL };
     g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
     for (gsize i = 0; groups[i]; i++)
         if (strcmp(groups[i], "scenario") != 0 && strcmp(groups[i], "steps") != 0)
@@ -176,6 +178,12 @@ static gboolean read_timing(GKeyFile *kf, Scenario *s, GError **error)
 
 Scenario *scenario_parse(const char *path, const char *data, gsize len, GError **error)
 {
+    return scenario_parse_source(path, data, len, FALSE, error);
+}
+
+Scenario *scenario_parse_source(const char *path, const char *data, gsize len,
+                                gboolean allow_no_source, GError **error)
+{
     g_autoptr(Scenario) s = g_new0(Scenario, 1);
     s->path = g_strdup(path);
     s->steps = g_ptr_array_new_with_free_func(g_free);
@@ -191,10 +199,24 @@ Scenario *scenario_parse(const char *path, const char *data, gsize len, GError *
     if (!s->name)
         s->name = ini_file_stem(path);
     s->profile = value(kf, "scenario", "profile");
-    if (!s->profile || !*s->profile) {
-        fail(error, s, "scenario", "profile", "missing: the profile each VM is started from");
+    s->tmpl = value(kf, "scenario", "template");
+    if (s->profile && *s->profile && s->tmpl) {
+        fail(error, s, "scenario", "template",
+             "the VMs come from profile= or from template=, not both (keep one)");
         return NULL;
     }
+    if (s->tmpl && !*s->tmpl) {
+        fail(error, s, "scenario", "template", "empty: name a template (qlaunch template list)");
+        return NULL;
+    }
+    if ((!s->profile || !*s->profile) && !s->tmpl && !allow_no_source) {
+        fail(error, s, "scenario", "profile",
+             "missing: the profile each VM is started from (or template=NAME: each VM a clone "
+             "of that template)");
+        return NULL;
+    }
+    if (s->profile && !*s->profile)
+        g_clear_pointer(&s->profile, g_free);
     if (!read_vms(kf, s, error) || !read_timing(kf, s, error))
         return NULL;
     s->step_names = g_key_file_get_keys(kf, "steps", NULL, NULL);

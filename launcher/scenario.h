@@ -13,7 +13,8 @@ typedef struct {
 typedef struct {
     char *path;
     char *name;    /* [scenario] name (VMs are NAME-VM) */
-    char *profile; /* the profile every VM is started from */
+    char *profile; /* the profile every VM is started from, or NULL with template */
+    char *tmpl;    /* template= (or bench --template): every VM a new clone of it */
     GStrv vms;     /* short names, in column order */
     guint nvms;
     guint step_s, settle_s;
@@ -28,6 +29,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Scenario, scenario_free)
 
 /* Parses a scenario file; errors name the file, group and key. */
 Scenario *scenario_parse(const char *path, const char *data, gsize len, GError **error);
+/* The same; allow_no_source (a template given on the command line) lets
+ * the file have neither profile= nor template=. */
+Scenario *scenario_parse_source(const char *path, const char *data, gsize len,
+                                gboolean allow_no_source, GError **error);
 
 /* Per VM: among the steps where its own target is the same, how far its
  * measured CPU moved as the others' targets changed (the largest
@@ -39,5 +44,7 @@ double scenario_spread(const Scenario *s, const double *means, const gboolean *u
 
 /* qlaunch bench --scenario FILE: runs it, writes DIR/scenario.json,
  * scenario.csv and scenario.svg, prints a table (or the JSON) and a
- * verdict on interference. */
-int scenario_run(const char *file, const char *out_dir, gboolean json, GError **error);
+ * verdict on interference. tmpl (bench --template, or NULL) replaces the
+ * file's profile= or template=. */
+int scenario_run(const char *file, const char *tmpl, const char *out_dir, gboolean json,
+                 GError **error);

@@ -166,8 +166,9 @@ static gboolean save_paused(VmPaths *v, const Profile *p, QmpConn *qmp, const ch
     g_autofree char *ram_fd = proc_find_fd(pid, "/memfd:memory-backend-memfd");
     if (!ram_fd) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                    "VM %s: its guest RAM is not a memfd (started by an older qlaunch, or a "
-                    "migration destination?); restart it and save the template again",
+                    "VM %s: its guest RAM is not a memfd (started with --restore or [boot] "
+                    "restore=, whose RAM is private, or by an older qlaunch); start it "
+                    "without a restore and save the template again",
                     p->name);
         return FALSE;
     }

@@ -2,7 +2,11 @@
 # Build the embedded default guest (kernel + initramfs) from Debian packages
 # only: apt-get download + dpkg-deb -x, no root needed.
 #
-# Output: build/guest/{vmlinuz,initrd.img,qlaunch-probe,VERSION}. Rebuilt only when the
+# Output: build/guest/{vmlinuz,vmlinux,initrd.img,qlaunch-probe,VERSION}.
+# vmlinuz is Debian's bzImage; vmlinux is the same kernel uncompressed, an
+# ELF that QEMU starts at its PVH entry (no decompression, no real-mode
+# setup: about 0.3 s less under TCG). initrd.img is an uncompressed cpio
+# (unpacking 12 MB of gzip took the kernel about 0.5 s under TCG). Rebuilt only when the
 # inputs change (this script, the guest init, the package versions).
 set -euo pipefail
 
@@ -26,7 +30,7 @@ cdmods=(ata_piix sr_mod isofs)
 sharemods=(virtiofs)
 
 die() { echo "build-guest: $*" >&2; exit 1; }
-for t in apt-get apt-cache dpkg-deb depmod cpio gzip readelf sha256sum cc; do
+for t in apt-get apt-cache dpkg-deb depmod cpio lz4 readelf sha256sum cc; do
     command -v "$t" >/dev/null || die "'$t' is missing: run scripts/install-deps.sh"
 done
 
@@ -42,7 +46,7 @@ versions=$(apt-cache policy $kreal $deps "${nodeps[@]}" | awk '/^[^ ]/ {sub(":$"
 key=$(cat "$0" "$top/scripts/guest-init" "$top/scripts/guest-probe.c" | sha256sum | cut -c1-16)-$(echo "$versions" | sha256sum | cut -c1-16)
 
 if [ -f "$out/VERSION" ] && [ "$(cat "$out/VERSION")" = "$key" ] &&
-   [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ] && [ -f "$out/qlaunch-probe" ]; then
+   [ -f "$out/vmlinuz" ] && [ -f "$out/vmlinux" ] && [ -f "$out/initrd.img" ] && [ -f "$out/qlaunch-probe" ]; then
     echo "build-guest: up to date ($out)"
     exit 0
 fi
@@ -63,6 +67,15 @@ x=$work/x
 r=$work/root
 kver=${kreal#linux-image-}
 cp "$x/boot/vmlinuz-$kver" "$out/vmlinuz.tmp"
+# The bzImage's payload is an LZ4 legacy frame (Debian's cloud kernel is
+# built with CONFIG_KERNEL_LZ4); lz4 stops at its end and complains about
+# the size word after it, so the result is checked instead of its status.
+off=$(LC_ALL=C grep -obUaP -m1 '\x02\x21\x4c\x18' "$out/vmlinuz.tmp" | head -1 | cut -d: -f1)
+[ -n "$off" ] || die "no LZ4 payload in $kreal's vmlinuz (the kernel's compression changed?)"
+tail -c +$((off + 1)) "$out/vmlinuz.tmp" | lz4 -dcq > "$out/vmlinux.tmp" 2>/dev/null || true
+# The PVH entry is Xen ELF note 18 (XEN_ELFNOTE_PHYS32_ENTRY).
+LC_ALL=C readelf -n "$out/vmlinux.tmp" 2>/dev/null | grep -q 'Unknown note type: (0x00000012)' ||
+    die "the kernel extracted from $kreal's vmlinuz is not an ELF with a PVH entry"
 
 # --- modules, in dependency order -------------------------------------------
 depmod -b "$x" "$kver"
@@ -158,8 +171,9 @@ chmod 0755 "$r/sbin/shutdown"
 echo "root:x:0:0:root:/root:/bin/sh" > "$r/etc/passwd"
 echo "root:x:0:" > "$r/etc/group"
 
-(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -6 > "$out/initrd.img.tmp"
+(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0)  > "$out/initrd.img.tmp"
 mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+mv "$out/vmlinux.tmp" "$out/vmlinux"
 mv "$out/initrd.img.tmp" "$out/initrd.img"
 mv "$out/qlaunch-probe.tmp" "$out/qlaunch-probe"
 echo "$versions" > "$out/packages.txt"

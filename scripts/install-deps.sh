@@ -12,7 +12,7 @@
 set -euo pipefail
 declare -A group=(
     [build]="gcc make pkg-config binutils libglib2.0-dev libjansson-dev"
-    [run]="qemu-system-x86 qemu-utils kmod cpio gzip tar sysbench ca-certificates gcc libc6-dev ovmf swtpm libarchive-tools xorriso openssh-client"
+    [run]="qemu-system-x86 qemu-utils kmod cpio lz4 gzip tar sysbench ca-certificates gcc libc6-dev ovmf swtpm libarchive-tools xorriso openssh-client"
     [bench]="gnuplot-nox iperf3 xorriso"
     [net]="iproute2 nftables dnsmasq-base"
     [test]="socat procps libvirt-clients libxml2-utils man-db perl iproute2 nftables dnsmasq-base gnuplot-nox iperf3 python3 grub-pc-bin grub-efi-amd64-bin xorriso mtools time python3-yaml"

@@ -96,6 +96,19 @@ check_all "bench --template benches a clone of it and records the template's SHA
 check "... and removes its clone afterwards" [ ! -e "$st/gold2-bench" ]
 run "$QL" bench --template gold2 tiny
 check "bench --template with a profile too is a usage error" [ "$rc" -eq 2 ]
+# bench --scenario on a template: each VM a new clone, from the same state
+printf '[scenario]\nname=sc\ntemplate=gold2\nvms=a,b\nstep-seconds=6\nsettle-seconds=2\n[steps]\nbusy-a=50/10 0/10\n' > "$work/sc.ini"
+run "$QL" bench --scenario "$work/sc.ini" --out "$work/sc"
+check_all "bench --scenario with template= runs its VMs as clones and records the template's SHA-256" \
+    '[ "$rc" -eq 0 ] && [ -n "$ghash" ] && grep -q "$ghash" "$work/sc/scenario.json" && grep -q "\"sc-a\"" "$work/sc/scenario.json" && grep -q "\"sc-b\"" "$work/sc/scenario.json" && has "starting sc-a"'
+check "... and removes its clones afterwards" [ ! -e "$st/sc-a" ] && [ ! -e "$st/sc-b" ]
+printf '[scenario]\nname=sc2\nprofile=%s\nvms=a\nstep-seconds=6\nsettle-seconds=2\n[steps]\n1=10/10\n' "$work/src.ini" > "$work/sc2.ini"
+run "$QL" start gold2 --name sc2-a
+check "a clone named like a scenario VM starts" [ "$rc" -eq 0 ]
+run "$QL" bench --scenario "$work/sc2.ini" --template gold2 --out "$work/sc2"
+check_all "bench --scenario --template refuses a clone name already taken, saying what to do" \
+    '[ "$rc" -ne 0 ] && has "sc2.ini [scenario] template: VM sc2-a was started from template" && has "qlaunch delete sc2-a" && [ ! -e "$work/sc2/scenario.json" ]'
+"$QL" kill sc2-a >/dev/null 2>&1; "$QL" delete sc2-a >/dev/null 2>&1
 mkdir -p "$st/mine" && qemu-img create -q -f qcow2 "$st/mine/data.qcow2" 16M
 mine=$(sum "$st/mine/data.qcow2")
 run "$QL" start gold2 --name mine

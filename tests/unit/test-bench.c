@@ -247,6 +247,9 @@ static void test_scenario_errors(void)
         { "[scenario]\nprofile=p\nvms=a\nmemory=ballon\n[steps]\n1=5/5\n",
           "[scenario] memory: \"ballon\" is neither hog" },
         { "[scenario]\nvms=a\n[steps]\n1=5/5\n", "[scenario] profile: missing" },
+        { "[scenario]\nprofile=p\ntemplate=t\nvms=a\n[steps]\n1=5/5\n",
+          "[scenario] template: the VMs come from profile= or from template=, not both" },
+        { "[scenario]\ntemplate=\nvms=a\n[steps]\n1=5/5\n", "[scenario] template: empty" },
         { "[scenario]\nprofile=p\n[steps]\n1=5/5\n", "[scenario] vms: missing" },
         { "[scenario]\nprofile=p\nvms=a,a\n[steps]\n1=5/5 5/5\n", "\"a\" is named twice" },
         { "[scenario]\nprofile=p\nvms=../x\n[steps]\n1=5/5\n", "does not make a valid VM name" },
@@ -260,6 +263,19 @@ static void test_scenario_errors(void)
         { "[scenario]\nprofile=p\nvms=a\nload=stress\n[steps]\n1=5/5\n",
           "[scenario] load: \"stress\" is not a load method" },
     };
+    /* template=: the VMs are clones of it; no profile */
+    const char tp[] = "[scenario]\ntemplate=warm\nvms=a,b\n[steps]\n1=5/5 5/5\n";
+    g_autoptr(GError) terr = NULL;
+    g_autoptr(Scenario) t = scenario_parse("t.ini", tp, strlen(tp), &terr);
+    g_assert_no_error(terr);
+    g_assert_cmpstr(t->tmpl, ==, "warm");
+    g_assert_null(t->profile);
+    /* a template from the command line: the file needs neither */
+    const char none[] = "[scenario]\nvms=a\n[steps]\n1=5/5\n";
+    g_autoptr(Scenario) n = scenario_parse_source("n.ini", none, strlen(none), TRUE, &terr);
+    g_assert_no_error(terr);
+    g_assert_null(n->profile);
+    g_assert_null(n->tmpl);
     for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(GError) err = NULL;
         g_autoptr(Scenario) s = scenario_parse("f.ini", bad[i][0], strlen(bad[i][0]), &err);
