@@ -203,6 +203,6 @@ for prof in "$top"/profiles/*.ini; do
     check "cmdline $(basename "$prof")" [ "$rc" -eq 0 ]
 done
 run "$QL" cmdline --accel tcg tiny
-check "cmdline of tiny gives the guest kernel" has "$QLAUNCH_GUEST_DIR/vmlinuz"
+check "cmdline of tiny gives the guest kernel (uncompressed, PVH)" has "$QLAUNCH_GUEST_DIR/vmlinux"
 
 done_testing
