@@ -131,7 +131,7 @@ static void add_disks(GStrvBuilder *b, const Profile *p)
         add(b, "-device");
         add(b, "virtio-blk-pci,drive=drive-cidata,id=cidata");
     }
-    if (p->firmware != FIRMWARE_BIOS) {
+    if (firmware_is_uefi(p->firmware)) {
         /* OVMF: its code read-only, the VM's variables in a qcow2 (so an
          * internal snapshot and a migration take them along) */
         g_autofree char *code = cmdline_escape(p->firmware_code);
@@ -368,6 +368,10 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     if (p->firmware == FIRMWARE_UEFI_SECURE) { /* only SMM code may write the variables */
         add(b, "-global");
         add(b, "driver=cfi.pflash01,property=secure,value=on");
+    }
+    if (p->firmware == FIRMWARE_QBOOT) { /* QEMU finds it in its data directory */
+        add(b, "-bios");
+        add(b, "qboot.rom");
     }
     add(b, "-accel");
     if (strcmp(o->accel, "tcg") == 0 && (p->tcg_tb_size_mib || p->tcg_thread)) {

@@ -223,10 +223,10 @@ static gboolean prepare_files(const Profile *p, GError **error)
             return FALSE;
         }
     }
-    if (p->kernel && p->firmware != FIRMWARE_BIOS && kernel_is_elf(p->kernel)) {
+    if (p->kernel && firmware_is_uefi(p->firmware) && kernel_is_elf(p->kernel)) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                     "profile %s [boot] kernel=: %s is an uncompressed ELF kernel, which QEMU "
-                    "starts at its PVH entry from SeaBIOS only; firmware=%s (OVMF) boots a "
+                    "starts at its PVH entry from SeaBIOS or qboot only; firmware=%s (OVMF) boots a "
                     "bzImage: use e.g. @guest/vmlinuz",
                     p->path, p->kernel, profile_firmware_name(p->firmware));
         return FALSE;

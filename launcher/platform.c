@@ -133,7 +133,7 @@ static gboolean image_virtual_size(const char *file, const char *format, guint64
 
 gboolean platform_prepare_vars(const Profile *p, GError **error)
 {
-    if (p->firmware == FIRMWARE_BIOS)
+    if (!firmware_is_uefi(p->firmware))
         return TRUE;
     const char *need[] = { p->firmware_code, p->vars_template };
     for (gsize i = 0; i < G_N_ELEMENTS(need); i++)

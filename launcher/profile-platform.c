@@ -27,7 +27,7 @@ static const IsoPreset iso_presets[] = {
 
 const char *profile_firmware_name(Firmware f)
 {
-    static const char *const names[] = { "bios", "uefi", "uefi-secure" };
+    static const char *const names[] = { "bios", "qboot", "uefi", "uefi-secure" };
     return names[f];
 }
 
@@ -106,14 +106,15 @@ static gboolean read_iso_boot(Ctx *c, GError **error)
 static gboolean read_firmware(Ctx *c, GError **error)
 {
     Profile *p = c->p;
-    static const char *const words[] = { "bios", "uefi", "uefi-secure", NULL };
+    static const char *const words[] = { "bios", "qboot", "uefi", "uefi-secure", NULL };
     g_autofree char *fw = NULL;
     if (!prof_get_enum(c, "boot", "firmware", words, "bios", &fw, error))
         return FALSE;
     p->firmware = !strcmp(fw, "uefi")          ? FIRMWARE_UEFI
                   : !strcmp(fw, "uefi-secure") ? FIRMWARE_UEFI_SECURE
+                  : !strcmp(fw, "qboot")       ? FIRMWARE_QBOOT
                                                : FIRMWARE_BIOS;
-    if (p->firmware == FIRMWARE_BIOS)
+    if (!firmware_is_uefi(p->firmware))
         return TRUE;
     if (p->firmware == FIRMWARE_UEFI_SECURE && !g_str_has_prefix(p->machine, "q35"))
         return prof_fail(c, error, "boot", "firmware",
@@ -135,7 +136,15 @@ static gboolean read_firmware(Ctx *c, GError **error)
 
 gboolean prof_read_boot_platform(Ctx *c, GError **error)
 {
-    return read_firmware(c, error) && read_iso_boot(c, error);
+    if (!read_firmware(c, error) || !read_iso_boot(c, error))
+        return FALSE;
+    /* qboot (QEMU's minimal firmware, about 0.4 s less than SeaBIOS under
+     * TCG) only hands over to a kernel QEMU loaded: it reads no disk */
+    if (c->p->firmware == FIRMWARE_QBOOT && !c->p->kernel)
+        return prof_fail(c, error, "boot", "firmware",
+                         "qboot boots only a kernel= (or iso-kernel=) QEMU loads, never a disk "
+                         "or CD-ROM: add kernel=, or use firmware=bios");
+    return TRUE;
 }
 
 static gboolean loopback(const char *addr)

@@ -51,7 +51,9 @@ typedef struct {
     int host_node; /* numa-host=: the host node its memory is bound to, -1 = none */
 } ProfileNumaNode;
 
-typedef enum { FIRMWARE_BIOS, FIRMWARE_UEFI, FIRMWARE_UEFI_SECURE } Firmware;
+/* BIOS-style first (SeaBIOS, qboot), then OVMF: firmware_is_uefi() */
+typedef enum { FIRMWARE_BIOS, FIRMWARE_QBOOT, FIRMWARE_UEFI, FIRMWARE_UEFI_SECURE } Firmware;
+#define firmware_is_uefi(f) ((f) >= FIRMWARE_UEFI)
 
 /* [display]: how the VM's screen is served (never a local window). */
 typedef struct {

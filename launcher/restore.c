@@ -19,6 +19,8 @@ json_t *restore_fingerprint(const Profile *p, const char *cpu_model, json_int_t 
 {
     json_t *fp = json_object();
     json_object_set_new(fp, "machine", json_string(p->machine));
+    /* the firmware's ROM is part of the saved state (SeaBIOS 256 KiB, qboot 64 KiB) */
+    json_object_set_new(fp, "firmware", json_string(profile_firmware_name(p->firmware)));
     g_autofree char *mem =
         ram_held_back_kib > 0
             ? g_strdup_printf("%" G_GUINT64_FORMAT " MiB less %" JSON_INTEGER_FORMAT " KiB",
@@ -76,7 +78,8 @@ char *restore_fingerprint_diff(json_t *saved, json_t *now, const char *when)
     }
     json_object_foreach(now, k, val)
     {
-        if (!json_object_get(saved, k))
+        /* records before firmware= was in them: not compared */
+        if (!json_object_get(saved, k) && strcmp(k, "firmware") != 0)
             g_string_append_printf(out, "%s%s is new since %s", out->len ? "; " : "", k, when);
     }
     if (!out->len) {

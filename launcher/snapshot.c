@@ -63,7 +63,7 @@ gboolean snapshot_plan(const Profile *p, char **vmstate_disk, GStrv *disks, GErr
         }
         g_strv_builder_add(b, d->name);
     }
-    if (p->firmware != FIRMWARE_BIOS) /* the UEFI variables roll back with the disks */
+    if (firmware_is_uefi(p->firmware)) /* the UEFI variables roll back with the disks */
         g_strv_builder_add(b, "efivars");
     *vmstate_disk = g_strdup(target->name);
     *disks = g_strv_builder_end(b);

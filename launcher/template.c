@@ -134,7 +134,7 @@ static gboolean save_allowed(const Profile *p, GError **error)
                     p->name);
         return FALSE;
     }
-    if (p->tpm || p->firmware != FIRMWARE_BIOS) {
+    if (p->tpm || firmware_is_uefi(p->firmware)) {
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                     "VM %s has %s: a template holds the RAM, the device state and the [disk] "
                     "bases, not %s, so such VMs cannot be templates yet",

@@ -13,6 +13,8 @@ guest_now() { "$QL" exec rst -- date +%s; }
 clock_off() { local g h; g=$(guest_now); h=$(date +%s); echo $(( g > h ? g - h : h - g )); }
 
 "$QL" start -q "$work/rst.ini" --wait-agent >/dev/null
+run "$QL" exec rst -- cat /sys/class/dmi/id/bios_vendor
+check_all "tiny boots through qboot (firmware=qboot), not SeaBIOS" '[ "$rc" -eq 0 ] && has qboot'
 sleeper=$("$QL" exec rst -- sh -c 'echo before > /data/before; sync; sleep 100000 >/dev/null 2>&1 & echo $!')
 # the clock an hour behind at the snapshot: a restore that did not set it would show it
 "$QL" exec rst -- sh -c 'date -s @$(( $(date +%s) - 3600 ))' >/dev/null
@@ -66,6 +68,10 @@ check_all "... saying what changed and where" \
     'has "memory: 512 MiB" && has "384 MiB" && has "at the snapshot" && has "$work/alt/rst.ini"'
 check "... and no QEMU ran" no_qemu_of rst
 check "... and no runtime dir is left" [ ! -e "$QLAUNCH_RUNTIME_DIR/rst" ]
+sed 's/^firmware=qboot/firmware=bios/' "$work/rst.ini" > "$work/alt/rst.ini"
+run "$QL" start "$work/alt/rst.ini" --restore s1
+check_all "a restore after firmware= changed is refused (the ROM is in the state)" \
+    '[ "$rc" -eq 1 ] && has "firmware: qboot at the snapshot, bios now"'
 cp "$top/profiles/tiny.ini" "$work/alt/rst.ini" # rst.ini less its [disk extra]
 run "$QL" start "$work/alt/rst.ini" --restore s1
 check_all "a restore after a disk was removed is refused naming the disk" \
