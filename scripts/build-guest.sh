@@ -2,10 +2,13 @@
 # Build the embedded default guest (kernel + initramfs) from Debian packages
 # only: apt-get download + dpkg-deb -x, no root needed.
 #
-# Output: build/guest/{vmlinuz,vmlinux,initrd.img,qlaunch-probe,VERSION}.
-# vmlinuz is Debian's bzImage; vmlinux is the same kernel uncompressed, an
-# ELF that QEMU starts at its PVH entry (no decompression, no real-mode
-# setup: about 0.3 s less under TCG). initrd.img is an uncompressed cpio
+# Output: build/guest/{vmlinux,vmlinuz,vmlinux-debian,initrd.img,qlaunch-probe,VERSION}.
+# vmlinux is the guest's own small kernel (scripts/build-guest-kernel.sh:
+# Debian's linux-source, every driver built in), an uncompressed ELF that
+# QEMU starts at its PVH entry. vmlinuz is Debian's cloud bzImage (OVMF
+# boots it: firmware=uefi), with its modules in the initrd, and
+# vmlinux-debian the same kernel uncompressed (make bench compares the
+# two kernels). initrd.img is an uncompressed cpio
 # (unpacking 12 MB of gzip took the kernel about 0.5 s under TCG). Rebuilt only when the
 # inputs change (this script, the guest init, the package versions).
 set -euo pipefail
@@ -45,8 +48,12 @@ deps=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts 
 versions=$(apt-cache policy $kreal $deps "${nodeps[@]}" | awk '/^[^ ]/ {sub(":$", "", $1); p = $1} /Candidate:/ {print p, $2}')
 key=$(cat "$0" "$top/scripts/guest-init" "$top/scripts/guest-probe.c" | sha256sum | cut -c1-16)-$(echo "$versions" | sha256sum | cut -c1-16)
 
+# the kernel has a cache of its own: a change to the guest's userland does
+# not rebuild it
+"$top/scripts/build-guest-kernel.sh" "$out/vmlinux" "$out/kernel-src"
+
 if [ -f "$out/VERSION" ] && [ "$(cat "$out/VERSION")" = "$key" ] &&
-   [ -f "$out/vmlinuz" ] && [ -f "$out/vmlinux" ] && [ -f "$out/initrd.img" ] && [ -f "$out/qlaunch-probe" ]; then
+   [ -f "$out/vmlinuz" ] && [ -f "$out/vmlinux-debian" ] && [ -f "$out/initrd.img" ] && [ -f "$out/qlaunch-probe" ]; then
     echo "build-guest: up to date ($out)"
     exit 0
 fi
@@ -72,9 +79,9 @@ cp "$x/boot/vmlinuz-$kver" "$out/vmlinuz.tmp"
 # the size word after it, so the result is checked instead of its status.
 off=$(LC_ALL=C grep -obUaP -m1 '\x02\x21\x4c\x18' "$out/vmlinuz.tmp" | head -1 | cut -d: -f1)
 [ -n "$off" ] || die "no LZ4 payload in $kreal's vmlinuz (the kernel's compression changed?)"
-tail -c +$((off + 1)) "$out/vmlinuz.tmp" | lz4 -dcq > "$out/vmlinux.tmp" 2>/dev/null || true
+tail -c +$((off + 1)) "$out/vmlinuz.tmp" | lz4 -dcq > "$out/vmlinux-debian.tmp" 2>/dev/null || true
 # The PVH entry is Xen ELF note 18 (XEN_ELFNOTE_PHYS32_ENTRY).
-LC_ALL=C readelf -n "$out/vmlinux.tmp" 2>/dev/null | grep -q 'Unknown note type: (0x00000012)' ||
+LC_ALL=C readelf -n "$out/vmlinux-debian.tmp" 2>/dev/null | grep -q 'Unknown note type: (0x00000012)' ||
     die "the kernel extracted from $kreal's vmlinuz is not an ELF with a PVH entry"
 
 # --- modules, in dependency order -------------------------------------------
@@ -173,10 +180,10 @@ echo "root:x:0:" > "$r/etc/group"
 
 (cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0)  > "$out/initrd.img.tmp"
 mv "$out/vmlinuz.tmp" "$out/vmlinuz"
-mv "$out/vmlinux.tmp" "$out/vmlinux"
+mv "$out/vmlinux-debian.tmp" "$out/vmlinux-debian"
 mv "$out/initrd.img.tmp" "$out/initrd.img"
 mv "$out/qlaunch-probe.tmp" "$out/qlaunch-probe"
 echo "$versions" > "$out/packages.txt"
 echo "$key" > "$out/VERSION"
 rm -rf "$work"
-echo "build-guest: done: $out/vmlinuz $out/initrd.img ($(du -h "$out/initrd.img" | cut -f1))"
+echo "build-guest: done: $out/vmlinux $out/vmlinuz $out/initrd.img ($(du -h "$out/initrd.img" | cut -f1))"

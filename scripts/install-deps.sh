@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages qlaunch needs (apt-get; sudo when not root).
 #   scripts/install-deps.sh [--check] [--ask] [GROUP...]
-# Groups: build (compile qlaunch), run (QEMU, the embedded guest's build,
+# Groups: build (compile qlaunch), run (QEMU, the embedded guest's build
+# and its kernel's,
 # make demo; gcc builds its qlaunch-probe; OVMF for UEFI, swtpm for [tpm],
 # bsdtar for kernels taken out of ISOs), bench (plots, iperf3), net (qlaunch net), test (make check's tools; the installer ISO's GRUB and xorriso),
 # image (scripts/build-image.sh: debootstrap, GRUB, mke2fs), compare (libvirt and
@@ -12,7 +13,7 @@
 set -euo pipefail
 declare -A group=(
     [build]="gcc make pkg-config binutils libglib2.0-dev libjansson-dev"
-    [run]="qemu-system-x86 qemu-utils kmod cpio lz4 gzip tar sysbench ca-certificates gcc libc6-dev ovmf swtpm libarchive-tools xorriso openssh-client"
+    [run]="qemu-system-x86 qemu-utils kmod cpio lz4 gzip tar xz-utils bc flex bison libelf-dev libssl-dev sysbench ca-certificates gcc libc6-dev ovmf swtpm libarchive-tools xorriso openssh-client"
     [bench]="gnuplot-nox iperf3 xorriso"
     [net]="iproute2 nftables dnsmasq-base"
     [test]="socat procps libvirt-clients libxml2-utils man-db perl iproute2 nftables dnsmasq-base gnuplot-nox iperf3 python3 grub-pc-bin grub-efi-amd64-bin xorriso mtools time python3-yaml"

@@ -10,9 +10,9 @@ swtpm_of() { pgrep -f "swtpm socket .*$QLAUNCH_RUNTIME_DIR/$1/swtpm.sock" | head
 swtpm_gone() { local p; p=$(swtpm_of "$1"); [ -z "$p" ] || gone "$p"; }
 
 # OVMF boots a bzImage: tiny's PVH vmlinux is refused under UEFI, naming it
-sed -e 's/^\[boot\]/[boot]\nfirmware=uefi/' -e 's|^kernel=@guest/vmlinux|kernel=@guest/vmlinuz|' \
+sed -e 's/^firmware=qboot/firmware=uefi/' -e 's|^kernel=@guest/vmlinux|kernel=@guest/vmlinuz|' \
     "$top/profiles/tiny.ini" > "$work/fw.ini"
-sed -e 's/^\[boot\]/[boot]\nfirmware=uefi/' "$top/profiles/tiny.ini" > "$work/fw-elf.ini"
+sed -e 's/^firmware=qboot/firmware=uefi/' "$top/profiles/tiny.ini" > "$work/fw-elf.ini"
 run "$QL" start "$work/fw-elf.ini"
 check_all "firmware=uefi with an ELF kernel is refused before QEMU runs, pointing at vmlinuz" \
     '[ "$rc" -ne 0 ] && has "kernel=:" && has "uncompressed ELF kernel" && has "@guest/vmlinuz" && [ ! -e "$QLAUNCH_RUNTIME_DIR/fw-elf/qemu.pid" ]'
