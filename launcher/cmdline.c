@@ -143,6 +143,11 @@ static void add_disks(GStrvBuilder *b, const Profile *p)
     }
 }
 
+guint64 cmdline_ram_trim_kib(const Profile *p)
+{
+    return CMDLINE_RAM_TRIM_KIB * MAX(1u, p->numa_nodes);
+}
+
 guint cmdline_lan_address(const char *lan, char **group)
 {
     /* FNV-1a, stable across versions (g_str_hash is not promised to be) */
@@ -339,8 +344,7 @@ static void add_memory(GStrvBuilder *b, const Profile *p, const CmdlineOpts *o, 
     }
     for (guint i = 0; i < p->numa_nodes; i++) {
         const ProfileNumaNode *nd = &p->numa[i];
-        gboolean last = i + 1 == p->numa_nodes;
-        g_autofree char *sz = o->ram_trim && last
+        g_autofree char *sz = o->ram_trim
                                   ? g_strdup_printf("%" G_GUINT64_FORMAT "K",
                                                     nd->memory_mib * 1024 - CMDLINE_RAM_TRIM_KIB)
                                   : g_strdup_printf("%" G_GUINT64_FORMAT "M", nd->memory_mib);
@@ -387,10 +391,10 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     }
     add(b, "-cpu");
     add(b, cmdline_cpu(p, o));
-    g_autofree char *size =
-        o->ram_trim
-            ? g_strdup_printf("%" G_GUINT64_FORMAT "K", p->memory_mib * 1024 - CMDLINE_RAM_TRIM_KIB)
-            : g_strdup_printf("%" G_GUINT64_FORMAT "M", p->memory_mib);
+    g_autofree char *size = o->ram_trim
+                                ? g_strdup_printf("%" G_GUINT64_FORMAT "K",
+                                                  p->memory_mib * 1024 - cmdline_ram_trim_kib(p))
+                                : g_strdup_printf("%" G_GUINT64_FORMAT "M", p->memory_mib);
     add(b, "-m");
     add(b, size);
     add_memory(b, p, o, size);

@@ -16,9 +16,10 @@ typedef struct {
     /* Guest RAM mapped privately (copy on write) from this file: a clone's
      * start from its template's RAM (template.c). */
     const char *ram_file;
-    /* RAM 8 KiB short of memory=: QEMU 7.2 under TCG then takes its
-     * correct, per-page dirty sync in migration (a size aligned to 256 KiB
-     * takes a fast path that loses guest writes; fixed in QEMU 9.0). */
+    /* Each RAM block 8 KiB short (every NUMA node's): QEMU 7.2 under TCG
+     * then takes its correct, per-page dirty sync in migration (a block
+     * aligned to 256 KiB takes a fast path that loses guest writes; fixed
+     * in QEMU 9.0). cmdline_ram_trim_kib() is the total held back. */
     gboolean ram_trim;
 #define CMDLINE_RAM_TRIM_KIB 8
     gboolean daemonize;
@@ -26,6 +27,12 @@ typedef struct {
     const char *loadvm; /* -loadvm: start from this internal snapshot, or NULL */
     const int *tap_fds; /* per [net]: the open tap of a mode=tap NIC, or -1; NULL = none */
 } CmdlineOpts;
+
+/* KiB of memory= that ram_trim holds back: 8 per RAM block (NUMA node) */
+guint64 cmdline_ram_trim_kib(const Profile *p);
+
+/* KiB of memory= that ram_trim holds back: 8 per RAM block */
+guint64 cmdline_ram_trim_kib(const Profile *p);
 
 /* transfer full */
 GStrv cmdline_build(const Profile *p, const CmdlineOpts *o);

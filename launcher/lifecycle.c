@@ -224,11 +224,12 @@ static gboolean prepare_files(const Profile *p, GError **error)
         }
     }
     if (p->kernel && firmware_is_uefi(p->firmware) && kernel_is_elf(p->kernel)) {
-        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                    "profile %s [boot] kernel=: %s is an uncompressed ELF kernel, which QEMU "
-                    "starts at its PVH entry from SeaBIOS or qboot only; firmware=%s (OVMF) boots a "
-                    "bzImage: use e.g. @guest/vmlinuz",
-                    p->path, p->kernel, profile_firmware_name(p->firmware));
+        g_set_error(
+            error, VM_ERROR, VM_ERROR_FAILED,
+            "profile %s [boot] kernel=: %s is an uncompressed ELF kernel, which QEMU "
+            "starts at its PVH entry from SeaBIOS or qboot only; firmware=%s (OVMF) boots a "
+            "bzImage: use e.g. @guest/vmlinuz",
+            p->path, p->kernel, profile_firmware_name(p->firmware));
         return FALSE;
     }
     for (guint i = 0; i < p->disks->len; i++) {
@@ -316,7 +317,8 @@ static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, cons
     if (taps)
         json_object_set(meta, "taps", taps);
     if (ram_trim)
-        json_object_set_new(meta, "ram_held_back_kib", json_integer(CMDLINE_RAM_TRIM_KIB));
+        json_object_set_new(meta, "ram_held_back_kib",
+                            json_integer((json_int_t)cmdline_ram_trim_kib(p)));
     if (!vm_meta_write(v, meta, error))
         return FALSE;
     /* the bytes parsed, not the file as it is now: an edit since must not
@@ -661,8 +663,8 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
                        .tap_fds = taps };
     taps[p->nets->len] = -1; /* a clone's: its template's state, read by QEMU */
     if (o->tmpl) {
-        json_auto_t *fp =
-            restore_fingerprint(p, cmdline_cpu(p, &co), co.ram_trim ? CMDLINE_RAM_TRIM_KIB : 0);
+        json_auto_t *fp = restore_fingerprint(
+            p, cmdline_cpu(p, &co), co.ram_trim ? (json_int_t)cmdline_ram_trim_kib(p) : 0);
         g_autofree char *diff = template_mismatch(o->tmpl, fp);
         if (!diff)
             taps[p->nets->len] = open(o->tmpl->state, O_RDONLY); /* inherited: no CLOEXEC */
@@ -682,8 +684,8 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         }
     }
     if (restore) {
-        json_auto_t *fp =
-            restore_fingerprint(p, cmdline_cpu(p, &co), co.ram_trim ? CMDLINE_RAM_TRIM_KIB : 0);
+        json_auto_t *fp = restore_fingerprint(
+            p, cmdline_cpu(p, &co), co.ram_trim ? (json_int_t)cmdline_ram_trim_kib(p) : 0);
         if (!restore_check(p, restore, fp, error)) {
             close_taps(taps, p->nets->len + 1);
             vm_runtime_remove(v);

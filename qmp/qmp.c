@@ -263,6 +263,55 @@ static json_t *too_big(QmpConn *conn, GError **error, const char *what, gsize bo
            NULL;
 }
 
+/* QEMU prints uint64 values as they are: a balloon statistic the guest
+ * does not report is 18446744073709551615 (its -1), which jansson's
+ * json_int_t cannot hold. Such an integer becomes a real (token + ".0"),
+ * every other integer stays exact. The text outside strings is scanned;
+ * called only after a parse failed on "too big integer". */
+static GString *widen_big_integers(const char *p, gsize len)
+{
+    static const char max_pos[] = "9223372036854775807", max_neg[] = "9223372036854775808";
+    GString *out = g_string_sized_new(len + 16);
+    gboolean in_str = FALSE;
+    for (gsize i = 0; i < len;) {
+        char c = p[i];
+        if (in_str) {
+            g_string_append_c(out, c);
+            if (c == '\\' && i + 1 < len)
+                g_string_append_c(out, p[++i]);
+            else if (c == '"')
+                in_str = FALSE;
+            i++;
+            continue;
+        }
+        if (c == '"') {
+            in_str = TRUE;
+            g_string_append_c(out, c);
+            i++;
+            continue;
+        }
+        if (c != '-' && !g_ascii_isdigit(c)) {
+            g_string_append_c(out, c);
+            i++;
+            continue;
+        }
+        gsize start = i, digits = i + (c == '-');
+        i = digits;
+        while (i < len && g_ascii_isdigit(p[i]))
+            i++;
+        gsize ndig = i - digits;
+        gboolean integer = i >= len || (p[i] != '.' && p[i] != 'e' && p[i] != 'E');
+        while (i < len && (g_ascii_isalnum(p[i]) || p[i] == '.' || p[i] == '+' || p[i] == '-'))
+            i++; /* the rest of a real's token */
+        g_string_append_len(out, p + start, (gssize)(i - start));
+        const char *lim = c == '-' ? max_neg : max_pos;
+        if (integer &&
+            (ndig > strlen(lim) || (ndig == strlen(lim) && strncmp(p + digits, lim, ndig) > 0)))
+            g_string_append(out, ".0");
+    }
+    return out;
+}
+
 /* Reads the next JSON object. With tolerant set, lines that are not JSON
  * objects are skipped (agent resync); otherwise they are a protocol error. */
 static json_t *read_message(QmpConn *conn, gint64 deadline, gboolean tolerant, GError **error)
@@ -291,6 +340,11 @@ static json_t *read_message(QmpConn *conn, gint64 deadline, gboolean tolerant, G
             return too_big(conn, error, "JSON values", conn->max_values);
         json_error_t jerr;
         json_t *msg = json_loadb(p, len, JSON_DECODE_ANY, &jerr);
+        if (!msg && strstr(jerr.text, "too big integer")) {
+            GString *wide = widen_big_integers(p, len);
+            msg = json_loadb(wide->str, wide->len, JSON_DECODE_ANY, &jerr);
+            g_string_free(wide, TRUE);
+        }
         if (g_log_get_debug_enabled())
             g_debug("%s <- %.*s", conn->mode == QMP_MODE_AGENT ? "agent" : "qmp",
                     (int)MIN(len, 4096), p);

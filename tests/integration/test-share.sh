@@ -5,7 +5,9 @@
 # when the guest's root remounts the share read-write (the host side is a
 # read-only bind mount in virtiofsd's own mount namespace); migrate,
 # live snapshot save and template save are refused with the reason; a
-# missing folder and a bad key are refused naming them.
+# missing folder and a bad key are refused naming them. A 9p share (served
+# by QEMU itself) is read and written by the embedded guest's own kernel,
+# and a read-only one refuses the guest's writes.
 . "$(dirname "$0")/lib.sh"
 
 hostdir="$work/ho,st"   # a comma: virtiofsd's -o source= must escape it
@@ -88,5 +90,36 @@ check_all "two shares with one tag are refused" '[ "$rc" -ne 0 ] && has "is also
 printf '[vm]\nname=bad\n[boot]\nkernel=/k\n[share a]\npath=/tmp\nreadonly=maybe\n' > "$work/bad.ini"
 run "$QL" cmdline "$work/bad.ini"
 check_all "readonly=maybe is refused naming the key" '[ "$rc" -ne 0 ] && has "readonly"'
+
+# 9p: QEMU serves the folders, no virtiofsd
+mkdir -p "$work/p9" "$work/p9ro"
+echo from-host-9p > "$work/p9/h.txt"
+echo keep-9p > "$work/p9ro/keep.txt"
+sed -e '/^\[disk data\]/,/^$/d' "$top/profiles/tiny.ini" > "$work/nine.ini"
+cat >> "$work/nine.ini" <<EOT
+
+[share p9]
+path=$work/p9
+type=9p
+mount=/mnt/p9
+
+[share p9ro]
+path=$work/p9ro
+type=9p
+readonly=true
+mount=/mnt/p9ro
+EOT
+run "$QL" start "$work/nine.ini" --wait-agent
+check_all "a VM with two 9p shares starts" '[ "$rc" -eq 0 ]'
+check "... with no virtiofsd" [ "$(pgrep -fc -- "--socket-path=$QLAUNCH_RUNTIME_DIR/nine/" || true)" -eq 0 ]
+run "$QL" exec nine -- cat /mnt/p9/h.txt
+check_all "the guest reads a file the host wrote through 9p" '[ "$rc" -eq 0 ] && [ "$out" = from-host-9p ]'
+run "$QL" exec nine -- sh -c 'echo from-guest-9p > /mnt/p9/g.txt && sync'
+check "the host reads a file the guest wrote through 9p" [ "$(cat "$work/p9/g.txt" 2>/dev/null)" = from-guest-9p ]
+run "$QL" exec nine -- cat /mnt/p9ro/keep.txt
+check_all "a read-only 9p share is mounted at its mount=" '[ "$rc" -eq 0 ] && [ "$out" = keep-9p ]'
+run "$QL" exec nine -- sh -c 'echo x > /mnt/p9ro/new.txt'
+check_all "... and the guest cannot write to it" '[ "$rc" -ne 0 ] && [ ! -e "$work/p9ro/new.txt" ]'
+"$QL" kill -q nine >/dev/null 2>&1
 
 done_testing

@@ -152,6 +152,19 @@ static void test_shared_ram(void)
     g_autofree char *s2 = g_strjoinv(" ", a2);
     g_assert_nonnull(strstr(s2, " -m 524280K -object memory-backend-file,id=pc.ram,size=524280K,"
                                 "mem-path=/proc/12,,3/fd/7,share=on "));
+    /* NUMA: every node's RAM block is 8 KiB short (an aligned first node
+     * took the fast path and lost writes), -m their sum */
+    const char *numa = "[vm]\nname=n\nmemory=512M\ncpus=2\nnuma=2\n[boot]\nkernel=/k\n";
+    g_autoptr(Profile) q = profile_load_data("/t/n.ini", numa, strlen(numa), &env, &err);
+    g_assert_no_error(err);
+    CmdlineOpts on = { .qemu = "q", .runtime_dir = "/r", .accel = "tcg", .ram_trim = TRUE };
+    g_auto(GStrv) a3 = cmdline_build(q, &on);
+    g_autofree char *s3 = g_strjoinv(" ", a3);
+    g_assert_nonnull(strstr(s3, " -m 524272K "));
+    g_assert_nonnull(strstr(s3, "id=ram-node0,size=262136K,"));
+    g_assert_nonnull(strstr(s3, "id=ram-node1,size=262136K,"));
+    g_assert_cmpuint(cmdline_ram_trim_kib(q), ==, 16);
+    g_assert_cmpuint(cmdline_ram_trim_kib(p), ==, 8);
 }
 
 /* A disk path with a comma cannot add options to a Proxmox volume, and

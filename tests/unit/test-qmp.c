@@ -1,6 +1,7 @@
 /* libqmp against a fake QMP server on a socketpair: only what a real QEMU
  * cannot be made to do (split replies, garbage, early close, silence). */
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -222,6 +223,43 @@ static void test_error_reply(void)
     /* The connection is still usable after command errors. */
     json_auto_t *ok = qmp_conn_execute(c, "cont", NULL, 5000, &err);
     g_assert_no_error(err);
+    finish(c, t);
+}
+
+/* QEMU's uint64 "-1" (a balloon statistic the guest does not report):
+ * the reply parses, the huge value as a real, the others exact, and the
+ * connection goes on */
+static void script_uint64(int fd)
+{
+    srv_write(fd, GREETING, FALSE);
+    srv_reply(fd, "\"return\":{}", FALSE);
+    srv_reply(fd,
+              "\"return\":{\"stats\":{\"stat-htlb-pgalloc\":18446744073709551615,"
+              "\"stat-total-memory\":9223372036854775807,\"low\":-9223372036854775809,"
+              "\"s\":\"99999999999999999999 \\\" 1\",\"r\":1.5e300}}",
+              FALSE);
+    srv_reply(fd, "\"return\":{\"status\":\"running\"}", FALSE);
+}
+
+static void test_uint64(void)
+{
+    GThread *t;
+    QmpConn *c = with_server(script_uint64, QMP_MODE_MONITOR, &t);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(qmp_conn_handshake(c, 5000, &err));
+    json_auto_t *r = qmp_conn_execute(c, "qom-get", NULL, 5000, &err);
+    g_assert_no_error(err);
+    json_t *st = json_object_get(r, "stats");
+    g_assert_true(json_is_real(json_object_get(st, "stat-htlb-pgalloc")));
+    g_assert_cmpfloat(json_real_value(json_object_get(st, "stat-htlb-pgalloc")), >, 1.8e19);
+    g_assert_true(json_is_integer(json_object_get(st, "stat-total-memory")));
+    g_assert_cmpint(json_integer_value(json_object_get(st, "stat-total-memory")), ==, INT64_MAX);
+    g_assert_true(json_is_real(json_object_get(st, "low")));
+    g_assert_cmpstr(json_string_value(json_object_get(st, "s")), ==, "99999999999999999999 \" 1");
+    g_assert_cmpfloat(json_real_value(json_object_get(st, "r")), ==, 1.5e300);
+    json_auto_t *s = qmp_conn_execute(c, "query-status", NULL, 5000, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(json_string_value(json_object_get(s, "status")), ==, "running");
     finish(c, t);
 }
 
@@ -706,6 +744,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/two-objects-in-one-read-and-event", test_two_in_one_and_event);
     g_test_add_func("/qmp/error-reply", test_error_reply);
     g_test_add_func("/qmp/garbage", test_garbage);
+    g_test_add_func("/qmp/uint64-above-int64", test_uint64);
     g_test_add_func("/qmp/reply-over-size-bound", test_too_big);
     g_test_add_func("/qmp/early-close", test_early_close);
     g_test_add_func("/qmp/deadline", test_deadline);
