@@ -428,7 +428,7 @@ static void pve_platform(GString *s, const Profile *p, GString *lost)
               profile_firmware_name(p->firmware), secure ? ",pre-enrolled-keys=1" : "", p->vars);
     } else if (p->firmware == FIRMWARE_QBOOT) {
         lostf(lost, "[boot] firmware=qboot: Proxmox boots SeaBIOS, which starts the same kernel "
-                    "(about 0.4 s later under TCG)");
+                    "(0.2-0.4 s later under TCG)");
     }
     const char *vga = p->display.vga;
     /* no graphics card: Proxmox's console is then the serial port */

@@ -138,7 +138,7 @@ gboolean prof_read_boot_platform(Ctx *c, GError **error)
 {
     if (!read_firmware(c, error) || !read_iso_boot(c, error))
         return FALSE;
-    /* qboot (QEMU's minimal firmware, about 0.4 s less than SeaBIOS under
+    /* qboot (QEMU's minimal firmware, 0.2-0.4 s sooner than SeaBIOS under
      * TCG) only hands over to a kernel QEMU loaded: it reads no disk */
     if (c->p->firmware == FIRMWARE_QBOOT && !c->p->kernel)
         return prof_fail(c, error, "boot", "firmware",
