@@ -50,17 +50,46 @@ const char *qlaunch_qemu_binary(void)
     return path;
 }
 
+/* The QEMU binary as a cache key: an upgrade or another wrapper is another key. */
+static char *qemu_binary_key(const char *qemu)
+{
+    struct stat st;
+    if (stat(qemu, &st) != 0)
+        return NULL;
+    return g_strdup_printf("%s %llu %llu %lld %lld.%09ld", qemu, (unsigned long long)st.st_dev,
+                           (unsigned long long)st.st_ino, (long long)st.st_size,
+                           (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
+/* `qemu --version` costs about 25 ms a start (a clone's too): its major is
+ * kept in the user's cache, keyed by the binary, as KEY\nMAJOR\n. */
 int qlaunch_qemu_major(void)
 {
     static int major = -1;
-    if (major < 0) {
-        const char *argv[] = { qlaunch_qemu_binary(), "--version", NULL };
-        g_autofree char *out = NULL;
-        int status = 0;
-        const char *v = NULL;
-        if (proc_run_quiet(argv, 10000, &out, &status, NULL) && status == 0)
-            v = strstr(out, "version ");
-        major = v ? (int)g_ascii_strtoll(v + 8, NULL, 10) : 0;
+    if (major >= 0)
+        return major;
+    const char *qemu = qlaunch_qemu_binary();
+    g_autofree char *key = qemu_binary_key(qemu);
+    g_autofree char *file =
+        g_build_filename(g_get_user_cache_dir(), "qlaunch", "qemu-version", NULL);
+    g_autofree char *text = NULL;
+    if (key && g_file_get_contents(file, &text, NULL, NULL)) {
+        g_auto(GStrv) l = g_strsplit(text, "\n", 3);
+        if (g_strv_length(l) >= 2 && !strcmp(l[0], key) && g_ascii_isdigit(l[1][0]))
+            return major = (int)g_ascii_strtoll(l[1], NULL, 10);
+    }
+    const char *argv[] = { qemu, "--version", NULL };
+    g_autofree char *out = NULL;
+    int status = 0;
+    const char *v = NULL;
+    if (proc_run_quiet(argv, 10000, &out, &status, NULL) && status == 0)
+        v = strstr(out, "version ");
+    major = v ? (int)g_ascii_strtoll(v + 8, NULL, 10) : 0;
+    if (key && v && major > 0 && !strchr(key, '\n')) {
+        g_autofree char *dir = g_path_get_dirname(file);
+        g_autofree char *rec = g_strdup_printf("%s\n%d\n", key, major);
+        if (g_mkdir_with_parents(dir, 0700) == 0)
+            g_file_set_contents_full(file, rec, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL);
     }
     return major;
 }

@@ -85,4 +85,27 @@ check "kill" [ "$rc" -eq 0 ]
 run "$QL" list
 check "list is empty after kill, and says so" bash -c '[ -z "$("$1" list 2>/dev/null)" ] && [[ $2 == *"no VMs are running"* ]]' _ "$QL" "$out"
 
+# QEMU's version is asked once per binary and kept in the cache: a QEMU
+# that says 9.0 (a wrapper on the real one) gets RAM of memory='s size, the
+# real 7.2 under TCG 8 KiB less (its migration workaround), each by its own key
+real_qemu=$(command -v qemu-system-x86_64)
+mkdir -p "$work/q9"
+printf '#!/bin/sh
+[ "$1" = --version ] && { echo "QEMU emulator version 9.0.0"; exit 0; }
+exec %s "$@"
+' \
+    "$real_qemu" > "$work/q9/qemu-system-x86_64"
+chmod +x "$work/q9/qemu-system-x86_64"
+argv_of() { grep -A1 '^ *"-m",$' "$QLAUNCH_RUNTIME_DIR/tiny/meta.json" | tail -1 | tr -d ' ",'; }
+"$QL" start -q tiny >/dev/null
+m72=$(argv_of); "$QL" kill -q tiny >/dev/null
+QLAUNCH_QEMU="$work/q9/qemu-system-x86_64" "$QL" start -q tiny >/dev/null
+m90=$(argv_of); "$QL" kill -q tiny >/dev/null
+"$QL" start -q tiny >/dev/null
+m72b=$(argv_of); "$QL" kill -q tiny >/dev/null
+check_all "QEMU 7.2 under TCG gets 8 KiB less RAM, a 9.0 none, the cache mixing neither ($m72, $m90, $m72b)" \
+    '[ "$m72" = 524280K ] && [ "$m90" = 512M ] && [ "$m72b" = 524280K ]'
+check_all "... and the cache holds each binary's major" \
+    'grep -q "^$real_qemu .*" "$XDG_CACHE_HOME/qlaunch/qemu-version"'
+
 done_testing
