@@ -31,9 +31,6 @@ typedef struct {
 /* KiB of memory= that ram_trim holds back: 8 per RAM block (NUMA node) */
 guint64 cmdline_ram_trim_kib(const Profile *p);
 
-/* KiB of memory= that ram_trim holds back: 8 per RAM block */
-guint64 cmdline_ram_trim_kib(const Profile *p);
-
 /* transfer full */
 GStrv cmdline_build(const Profile *p, const CmdlineOpts *o);
 /* Escapes a value for QEMU's key=value,... syntax: commas are doubled. */
