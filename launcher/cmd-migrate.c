@@ -42,7 +42,7 @@ static void end_source(QmpConn *qmp, pid_t pid, gboolean local)
     json_auto_t *r = !local && qmp ? qmp_conn_execute(qmp, "quit", NULL, 5000, NULL) : NULL;
     if (local || !proc_wait_gone(pid, 10000))
         kill(pid, SIGKILL);
-    proc_wait_gone(pid, 5000);
+    proc_wait_gone(pid, PROC_KILL_WAIT_MS);
 }
 
 static void discard_destination(VmPaths *dv)
@@ -50,7 +50,7 @@ static void discard_destination(VmPaths *dv)
     pid_t pid = vm_read_pid(dv);
     if (pid > 0 && proc_alive(pid)) {
         kill(pid, SIGKILL);
-        proc_wait_gone(pid, 5000);
+        proc_wait_gone(pid, PROC_KILL_WAIT_MS);
     }
     vm_runtime_remove(dv);
 }

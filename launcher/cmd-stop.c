@@ -7,9 +7,6 @@
 #include "commands.h"
 #include "proc.h"
 
-/* How long a SIGKILLed QEMU may take to exit. */
-#define KILL_WAIT_MS 30000
-
 int cmd_stop(int argc, char **argv, GError **error)
 {
     int timeout_s = 30;
@@ -40,8 +37,12 @@ int cmd_stop(int argc, char **argv, GError **error)
     }
     pid = lock >= 0 ? vm_read_pid(v) : 0; /* a migration meanwhile moved it to a new QEMU */
     if (!pid) {
-        if (lock >= 0)
+        /* the stop that ended it removed the runtime dir, unless this one's
+         * wait recreated the lock file in it first: leave nothing behind */
+        if (lock >= 0) {
+            vm_runtime_remove(v);
             close(lock);
+        }
         proc_catch_interrupts(FALSE);
         return cli_failf(
             error, "VM %s is not running any more (another qlaunch stopped it meanwhile)", v->name);
@@ -81,11 +82,11 @@ int cmd_kill(int argc, char **argv, GError **error)
     if (!v)
         return cli_fail(error, &err);
     kill(pid, SIGKILL);
-    if (!proc_wait_gone(pid, KILL_WAIT_MS))
+    if (!proc_wait_gone(pid, PROC_KILL_WAIT_MS))
         return cli_failf(error,
                          "VM %s: QEMU (pid %d) had not exited %d s after SIGKILL (stuck in the "
                          "kernel?); its runtime dir is kept",
-                         v->name, (int)pid, KILL_WAIT_MS / 1000);
+                         v->name, (int)pid, PROC_KILL_WAIT_MS / 1000);
     vm_runtime_remove(v);
     printf("killed %s (pid %d)\n", v->name, (int)pid);
     return EXIT_OK;

@@ -815,9 +815,6 @@ QmpConn *start_vm(VmPaths *v, const Profile *p, const StartOpts *o, char **accel
     return qmp;
 }
 
-/* How long a SIGKILLed QEMU may take to exit. */
-#define KILL_WAIT_MS 30000
-
 /* Asks the guest to power off: through the agent (it syncs and flushes our
  * guest's disks), else an ACPI power button press. Returns what was tried. */
 static const char *request_shutdown(VmPaths *v, QmpConn *qmp, gboolean use_agent)
@@ -871,7 +868,7 @@ const char *stop_vm(VmPaths *v, pid_t pid, int timeout_s, gboolean use_agent,
             kill(pid, SIGKILL);
             /* a killed QEMU still unmaps its guest RAM: on a loaded host
              * that takes a while */
-            proc_wait_gone(pid, KILL_WAIT_MS);
+            proc_wait_gone(pid, PROC_KILL_WAIT_MS);
             how = "SIGKILL";
         }
     }

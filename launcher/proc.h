@@ -60,6 +60,9 @@ guint proc_find_by_args(const char *arg1, const char *arg2, pid_t *pids, guint m
 /* arg2 NULL: processes with an argument that begins with arg1. */
 /* Waits until pid is gone or timeout_ms passes; TRUE if gone. */
 gboolean proc_wait_gone(pid_t pid, gint64 timeout_ms);
+/* How long a SIGKILLed QEMU may take to exit: it still unmaps its guest
+ * RAM, which takes a while on a loaded host. */
+#define PROC_KILL_WAIT_MS 30000
 /* The last max_lines lines of a text file (transfer full), or NULL. */
 char *proc_tail_file(const char *path, guint max_lines);
 /* "exit code 3", "signal 9" */

@@ -171,7 +171,12 @@ int vm_lock(VmPaths *v, GError **error)
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "%s: %s", v->lockfile, g_strerror(errno));
         return -1;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    /* A lock on a file that a stop has meanwhile unlinked (it removes the
+     * runtime dir last) guards nothing: it counts as busy, and the caller's
+     * next try opens whatever is at the path now. */
+    struct stat held, now;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &held) < 0 ||
+        lstat(v->lockfile, &now) < 0 || held.st_dev != now.st_dev || held.st_ino != now.st_ino) {
         close(fd);
         g_set_error(error, VM_ERROR, VM_ERROR_BUSY,
                     "VM %s is busy: another qlaunch is starting, stopping or migrating it; try "

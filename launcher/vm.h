@@ -44,13 +44,14 @@ VmPaths *vm_paths_new(const char *name);
 gboolean vm_runtime_prepare(VmPaths *v, GError **error);
 /* mkdir 0700 if missing; then it must be a real directory owned by us. */
 gboolean vm_private_dir(const char *dir, GError **error);
-/* flock on the lock file; returns the fd or -1 (VM_ERROR_BUSY). */
 /* The runtime base and the VM's dir, where they exist, are real dirs of
  * ours that nobody else can write to; else an error naming the dir. The
  * pid file is read, and the VM's sockets used, only then. */
 gboolean vm_dir_check(VmPaths *v, GError **error);
+/* flock on the lock file that is at its path when taken; returns the fd
+ * or -1 (VM_ERROR_BUSY, or VM_ERROR_FAILED when it cannot be opened: the
+ * runtime dir is gone). */
 int vm_lock(VmPaths *v, GError **error);
-/* QEMU's pid from the pidfile, 0 when absent. */
 /* QEMU's pid from qemu.pid, only while that process holds QEMU's lock on
  * the file (else 0: gone, or the number was reused). */
 pid_t vm_read_pid(VmPaths *v);

@@ -73,6 +73,21 @@ check "stop --no-agent powers off through ACPI" has '"method": "ACPI powerdown"'
 run "$QL" exec tiny -- cat /data/acpi.txt
 check "data synced before an ACPI stop is kept" has "acpi-kept"
 
+# Four stops at once take turns: one stops the VM, the others find it gone,
+# and none leaves the runtime dir behind (a stop waiting for the lock once
+# recreated the lock file just after the first had removed it).
+spids=()
+for i in 1 2 3 4; do
+    ( "$QL" stop tiny > "$work/stop$i.out" 2>&1; echo "rc=$?" >> "$work/stop$i.out" ) &
+    spids+=($!)
+done
+wait "${spids[@]}"
+stops=$(cat "$work"/stop[1-4].out)
+check "four stops at once: one stops tiny, three say it is not running" \
+    bash -c '[ "$(grep -c "^stopped tiny" <<< "$1")" -eq 1 ] && [ "$(grep -c "not running" <<< "$1")" -eq 3 ]' _ "$stops"
+check "... and nothing of tiny is left" [ ! -e "$QLAUNCH_RUNTIME_DIR/tiny" ]
+"$QL" start -q tiny --wait-agent >/dev/null
+
 pid=$(cat "$QLAUNCH_RUNTIME_DIR/tiny/qemu.pid")
 kill -9 "$pid"; until_ok 10 gone "$pid"
 run "$QL" status tiny
