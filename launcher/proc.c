@@ -200,13 +200,22 @@ gboolean proc_alive(pid_t pid)
         return FALSE;
     if (kill(pid, 0) < 0 && errno != EPERM)
         return FALSE;
-    /* A zombie (exited, not yet reaped by its parent) is gone for us. */
+    /* A zombie (exited, not yet reaped by its parent) is gone for us, once
+     * its last thread is: a killed QEMU's main thread is a zombie while its
+     * other threads still exit, and they hold its files (and disk locks). */
     g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
     g_autofree char *stat = NULL;
     if (!g_file_get_contents(path, &stat, NULL, NULL))
         return FALSE;
     const char *paren = strrchr(stat, ')');
-    return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+    if (!(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X')))
+        return TRUE;
+    g_autofree char *spath = g_strdup_printf("/proc/%d/status", (int)pid);
+    g_autofree char *status = NULL;
+    if (!g_file_get_contents(spath, &status, NULL, NULL))
+        return FALSE;
+    const char *threads = strstr(status, "\nThreads:");
+    return threads && g_ascii_strtoull(threads + strlen("\nThreads:"), NULL, 10) > 1;
 }
 
 pid_t proc_lock_holder(const char *path)

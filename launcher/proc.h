@@ -45,7 +45,8 @@ gboolean proc_run_logged(const char *const *argv, const char *log_path, const in
                          guint n_keep, gint64 timeout_ms, int *status, GError **error);
 /* rm -rf -- dir (argv, with a deadline); FALSE with rm's words. */
 gboolean proc_remove_tree(const char *dir, GError **error);
-/* A process exists and is not a zombie. */
+/* A process exists and is not a zombie (a zombie main thread with other
+ * threads still exiting counts as alive: they hold its files). */
 gboolean proc_alive(pid_t pid);
 /* The process holding a write lock on path (QEMU locks its -pidfile for
  * as long as it runs), or 0: a pid written in a file proves nothing once

@@ -1,7 +1,10 @@
 /* Benchmark harness pure parts: cases, sysbench output, statistics, CSV,
  * comparison, scenario files and the interference measure. */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../../launcher/bench.h"
 #include "../../launcher/scenario.h"
@@ -354,6 +357,54 @@ static void test_csv_field(void)
     g_assert_cmpstr(c, ==, "\"x\ny\"");
 }
 
+static int thread_release_fd = -1;
+
+/* Ends the whole process once the release pipe closes (_exit: no exit
+ * handlers in the forked child, a sanitizer's among them). */
+static void *wait_for_release(void *arg)
+{
+    char c;
+    (void)arg;
+    _exit(read(thread_release_fd, &c, 1) == 0 ? 0 : 1);
+}
+
+static char proc_state(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *stat = NULL;
+    const char *paren = g_file_get_contents(path, &stat, NULL, NULL) ? strrchr(stat, ')') : NULL;
+    return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/* A killed QEMU's main thread is a zombie before its other threads have
+ * exited, and they still hold its files and disk locks: not gone yet. */
+static void test_alive_while_threads_exit(void)
+{
+    int release[2];
+    g_assert_cmpint(pipe(release), ==, 0);
+    pid_t child = fork();
+    g_assert_cmpint(child, >=, 0);
+    if (child == 0) {
+        close(release[1]);
+        thread_release_fd = release[0];
+        pthread_t t;
+        if (pthread_create(&t, NULL, wait_for_release, NULL) != 0)
+            _exit(1);
+        pthread_exit(NULL); /* the main thread ends, the other one lives on */
+    }
+    close(release[0]);
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (proc_state(child) != 'Z' && g_get_monotonic_time() < deadline)
+        g_usleep(1000);
+    g_assert_cmpint(proc_state(child), ==, 'Z');
+    g_assert_true(proc_alive(child));
+    close(release[1]); /* its last thread returns: the process exits */
+    g_assert_true(proc_wait_gone(child, 10000));
+    int status = 0;
+    g_assert_cmpint(waitpid(child, &status, 0), ==, child);
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -366,6 +417,7 @@ int main(int argc, char **argv)
     g_test_add_func("/scenario/parse", test_scenario_parse);
     g_test_add_func("/plot/gp-string", test_gp_string);
     g_test_add_func("/plot/csv-field", test_csv_field);
+    g_test_add_func("/proc/alive-while-threads-exit", test_alive_while_threads_exit);
     g_test_add_func("/scenario/errors", test_scenario_errors);
     g_test_add_func("/scenario/spread", test_spread);
     g_test_add_func("/scenario/lab4", test_shipped_lab4);
