@@ -354,8 +354,7 @@ static gboolean write_meta(VmPaths *v, const Profile *p, const char *accel, cons
      * change what later verbs take this VM to be */
     gsize len = 0;
     const char *text = p->source ? g_bytes_get_data(p->source, &len) : "";
-    return g_file_set_contents_full(v->profile_copy, text, (gssize)len,
-                                    G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+    return vm_runtime_file_write(v->profile_copy, text, (gssize)len, error);
 }
 
 /* No other running VM has one of p's writable disks (a copied profile with

@@ -201,8 +201,26 @@ gboolean share_start(VmPaths *v, const Profile *p, GError **error)
     return TRUE;
 }
 
+/* The paths of the runtime dir's virtiofs-* files (transfer full). */
+static GPtrArray *share_files(VmPaths *v)
+{
+    GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GDir) d = g_dir_open(v->dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        if (g_str_has_prefix(name, "virtiofs-"))
+            g_ptr_array_add(files, g_build_filename(v->dir, name, NULL));
+    }
+    return files;
+}
+
 guint share_stop(VmPaths *v)
 {
+    /* a virtiofsd's log is made before it starts and stays: without one no
+     * virtiofsd of this VM can run (no /proc scan on every start and stop) */
+    g_autoptr(GPtrArray) files = share_files(v);
+    if (!files->len)
+        return 0;
     /* by the socket's name: virtiofsd removes the socket once QEMU is on */
     g_autofree char *sock = g_build_filename(v->dir, "virtiofs-", NULL);
     g_autofree char *prefix = socket_arg(sock);
@@ -216,14 +234,8 @@ guint share_stop(VmPaths *v)
             proc_wait_gone(pids[i], 5000);
         }
     }
-    g_autoptr(GDir) d = g_dir_open(v->dir, 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name(d))) {
-        if (!g_str_has_prefix(name, "virtiofs-"))
-            continue;
-        g_autofree char *path = g_build_filename(v->dir, name, NULL);
-        unlink(path);
-    }
+    for (guint i = 0; i < files->len; i++)
+        unlink(files->pdata[i]);
     return n;
 }
 

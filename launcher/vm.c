@@ -364,6 +364,37 @@ QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const ch
     }
 }
 
+gboolean vm_runtime_file_write(const char *path, const char *text, gssize len, GError **error)
+{
+    if (len < 0)
+        len = (gssize)strlen(text);
+    g_autofree char *tmp = g_strconcat(path, ".XXXXXX", NULL);
+    int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "%s: %s", tmp, g_strerror(errno));
+        return FALSE;
+    }
+    gssize done = 0;
+    while (done < len) {
+        gssize n = write(fd, text + done, (gsize)(len - done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += n;
+    }
+    int saved = errno;
+    close(fd);
+    if (done < len || rename(tmp, path) != 0) {
+        if (done >= len)
+            saved = errno;
+        unlink(tmp);
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "writing %s: %s", path, g_strerror(saved));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean vm_meta_write(VmPaths *v, json_t *meta, GError **error)
 {
     g_autofree char *text = json_dumps(meta, JSON_INDENT(2));
@@ -371,7 +402,7 @@ gboolean vm_meta_write(VmPaths *v, json_t *meta, GError **error)
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "cannot encode %s", v->meta);
         return FALSE;
     }
-    return g_file_set_contents_full(v->meta, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+    return vm_runtime_file_write(v->meta, text, -1, error);
 }
 
 json_t *vm_meta_read(VmPaths *v)
