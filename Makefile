@@ -14,7 +14,7 @@ LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 QMP_SRC := qmp/qmp.c qmp/qga.c
-CORE_SRC := launcher/disk.c launcher/cloudinit.c launcher/ini.c launcher/profile.c launcher/profile-read.c launcher/profile-devices.c launcher/profile-numa.c launcher/profile-platform.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c launcher/platform.c launcher/share.c launcher/png.c \
+CORE_SRC := launcher/disk.c launcher/qcow2.c launcher/cloudinit.c launcher/ini.c launcher/profile.c launcher/profile-read.c launcher/profile-devices.c launcher/profile-numa.c launcher/profile-platform.c launcher/cmdline.c launcher/accel.c launcher/proc.c launcher/vm.c launcher/platform.c launcher/share.c launcher/png.c \
             launcher/snapshot.c launcher/migrate.c launcher/migrate-probe.c launcher/resources.c launcher/bench.c launcher/scenario.c launcher/netfwd.c \
             launcher/network.c launcher/nat.c launcher/stats.c launcher/balloon.c launcher/export.c launcher/restore.c launcher/template.c launcher/lifecycle.c
 CMD_SRC := launcher/cli.c launcher/cmd-cp.c launcher/cmd-disk.c launcher/cmd-ssh.c launcher/verbs.c launcher/cmd-start.c launcher/cmd-stop.c launcher/cmd-control.c \
@@ -85,7 +85,7 @@ $(BUILD)/tests/bench-%: tests/bench/bench-%.c tests/bench/bench-util.h $(BUILD)/
 # a crash stops make and leaves build/fuzz/crash-TARGET-* to replay with
 # build/fuzz/fuzz-TARGET FILE.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := qmp profile argv
+FUZZ_TARGETS := qmp profile argv qcow2
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I$(BUILD)/gen -D_GNU_SOURCE -DSRCDIR=\"$(CURDIR)\" $(shell pkg-config --cflags $(PKGS))
 $(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CORE_SRC) $(QMP_SRC) $(HEADERS) tests/qemu-opts.h $(BUILD)/gen/kvm-probe.h | deps deps-fuzz

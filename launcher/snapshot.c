@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "proc.h"
+#include "qcow2.h"
 #include "vm.h"
 
 void snap_info_free(SnapInfo *s)
@@ -302,22 +303,15 @@ GPtrArray *snapshot_list_offline(const Profile *p, const char *const *disks, GEr
         const SnapPart part = snap_part(p, disks[i]), *d = &part;
         if (!g_file_test(d->file, G_FILE_TEST_EXISTS))
             continue; /* not created yet: no snapshots */
-        const char *argv[] = { "qemu-img", "info", "--output=json", d->file, NULL };
-        g_autofree char *out = NULL;
-        int status = 0;
-        if (!proc_run(argv, 60000, &out, &status, error))
-            goto fail;
-        json_auto_t *info = status == 0 ? json_loads(out, 0, NULL) : NULL;
-        if (!info) { /* its stderr, e.g. another process holds its lock */
-            const char *again[] = { "qemu-img", "info", d->file, NULL };
-            g_autofree char *why = NULL;
-            proc_run_all(again, 60000, &why, &status, NULL);
+        g_autoptr(GError) why = NULL;
+        json_auto_t *snaps = qcow2_snapshots(d->file, &why);
+        if (!snaps) {
             g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
-                        "[disk %s] %s cannot be used (%s); nothing was changed", d->name, d->file,
-                        why && *why ? g_strstrip(why) : "qemu-img info failed");
+                        "[disk %s] cannot be used (%s); nothing was changed", d->name,
+                        why->message);
             goto fail;
         }
-        merge_snapshots(list, d->name, json_object_get(info, "snapshots"));
+        merge_snapshots(list, d->name, snaps);
     }
     return list;
 fail:

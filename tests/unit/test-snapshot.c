@@ -1,9 +1,11 @@
 /* Snapshot planning (pure) and the HMP fallback, against a fake QMP server
  * that lacks the job commands as QEMU before 6.0 does (7.2 cannot be made to). */
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../launcher/qcow2.h"
 #include "../../launcher/restore.h"
 #include "../../launcher/snapshot.h"
 
@@ -196,6 +198,119 @@ static void test_restore_key(void)
     }
 }
 
+/* qemu-img with argv after it; its stdout (transfer full) */
+static char *qemu_img(const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (gpointer) "qemu-img");
+    for (gsize i = 0; args[i]; i++)
+        g_ptr_array_add(argv, (gpointer)args[i]);
+    g_ptr_array_add(argv, NULL);
+    char *out = NULL;
+    int status = 1;
+    g_autoptr(GError) err = NULL;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &out, NULL, &status, &err));
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    return out;
+}
+
+/* The table read from the file is the one qemu-img info gives, field by field. */
+static void test_qcow2_table(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("qlaunch-qcow2-XXXXXX", NULL);
+    g_autofree char *img = g_build_filename(dir, "d.qcow2", NULL);
+    g_free(qemu_img((const char *[]){ "create", "-q", "-f", "qcow2", img, "16M", NULL }));
+    g_autoptr(GError) err = NULL;
+    json_auto_t *none = qcow2_snapshots(img, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(json_array_size(none), ==, 0);
+    g_free(qemu_img((const char *[]){ "snapshot", "-c", "alpha", img, NULL }));
+    g_free(qemu_img((const char *[]){ "snapshot", "-c", "beta.2-x", img, NULL }));
+    g_autofree char *out = qemu_img((const char *[]){ "info", "--output=json", img, NULL });
+    json_auto_t *info = json_loads(out, 0, NULL);
+    json_t *want = json_object_get(info, "snapshots");
+    json_auto_t *got = qcow2_snapshots(img, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(json_array_size(got), ==, 2);
+    for (gsize i = 0; i < 2; i++) {
+        const char *keys[] = { "id", "name", "vm-state-size", "date-sec", "date-nsec",
+                               "vm-clock-sec", "vm-clock-nsec" };
+        for (gsize k = 0; k < G_N_ELEMENTS(keys); k++) {
+            json_t *a = json_object_get(json_array_get(got, i), keys[k]);
+            json_t *b = json_object_get(json_array_get(want, i), keys[k]);
+            g_assert_nonnull(a);
+            g_assert_true(json_equal(a, b));
+        }
+    }
+    /* a QEMU with it open for writing holds this lock: refused, as by qemu-img */
+    int holder = open(img, O_RDWR | O_CLOEXEC);
+    struct flock lk = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 101, .l_len = 1 };
+    g_assert_cmpint(fcntl(holder, F_OFD_SETLK, &lk), ==, 0);
+    json_auto_t *busy = qcow2_snapshots(img, &err);
+    g_assert_null(busy);
+    g_assert_error(err, QCOW2_ERROR, QCOW2_ERROR_IN_USE);
+    g_clear_error(&err);
+    close(holder);
+    unlink(img);
+    rmdir(dir);
+}
+
+/* A file nobody can trust: every size and offset is checked. */
+static void test_qcow2_damaged(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("qlaunch-qcow2-XXXXXX", NULL);
+    g_autofree char *img = g_build_filename(dir, "d.qcow2", NULL);
+    g_free(qemu_img((const char *[]){ "create", "-q", "-f", "qcow2", img, "16M", NULL }));
+    g_free(qemu_img((const char *[]){ "snapshot", "-c", "alpha", img, NULL }));
+    gchar *text = NULL;
+    gsize len = 0;
+    g_assert_true(g_file_get_contents(img, &text, &len, NULL));
+    g_autofree guint8 *orig = (guint8 *)text;
+    guint64 table = 0;
+    for (int i = 0; i < 8; i++)
+        table = table << 8 | orig[64 + i];
+    /* the one entry: 40 bytes, extra data, the id, then the name */
+    gsize extra = (gsize)orig[table + 38] << 8 | orig[table + 39];
+    gsize id_len = (gsize)orig[table + 12] << 8 | orig[table + 13];
+    gsize name_at = (gsize)table + 40 + extra + id_len;
+    struct {
+        const char *what;
+        gsize at, len; /* bytes replaced (0 = none) */
+        guint8 with[8];
+        gsize cut; /* the file cut to this length (0 = whole) */
+    } cases[] = {
+        { "not qcow2", 0, 4, { 'Q', 'F', 'I', 0 }, 0 },
+        { "version 9", 4, 4, { 0, 0, 0, 9 }, 0 },
+        { "too many snapshots", 60, 4, { 0, 2, 0, 1 }, 0 },
+        { "more snapshots than the table has", 60, 4, { 0, 0, 0, 200 }, 0 },
+        { "a table past the end", 64, 8, { 0x7f, 0, 0, 0, 0, 0, 0, 0 }, 0 },
+        { "an unaligned table", 71, 1, { 3 }, 0 },
+        { "a table cut short", 0, 0, { 0 }, (gsize)table + 20 },
+        { "too much extra data", (gsize)table + 36, 4, { 0, 0, 8, 0 }, 0 },
+        { "a name with a NUL", name_at + 2, 1, { 0 }, 0 },
+        { "a name that is not UTF-8", name_at, 1, { 0xff }, 0 },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        /* 64 KiB of zeros after the image: a size check, not the end of
+         * the file, must stop a read of too much extra data */
+        g_autofree guint8 *bad = g_malloc0(len + 65536);
+        memcpy(bad, orig, len);
+        if (cases[i].len)
+            memcpy(bad + cases[i].at, cases[i].with, cases[i].len);
+        g_assert_true(g_file_set_contents(img, (char *)bad,
+                                          cases[i].cut ? (gssize)cases[i].cut : (gssize)len + 65536,
+                                          NULL));
+        g_autoptr(GError) err = NULL;
+        json_auto_t *list = qcow2_snapshots(img, &err);
+        if (list)
+            g_error("%s: read as %s", cases[i].what, json_dumps(list, 0));
+        g_assert_error(err, QCOW2_ERROR, QCOW2_ERROR_FORMAT);
+    }
+    unlink(img);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -206,5 +321,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snapshot/hmp-fallback", test_hmp_fallback);
     g_test_add_func("/snapshot/restore/fingerprint", test_restore_fingerprint);
     g_test_add_func("/snapshot/restore/profile-key", test_restore_key);
+    g_test_add_func("/snapshot/qcow2/table", test_qcow2_table);
+    g_test_add_func("/snapshot/qcow2/damaged", test_qcow2_damaged);
     return g_test_run();
 }
