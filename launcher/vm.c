@@ -377,17 +377,16 @@ gboolean vm_runtime_file_write(const char *path, const char *text, gssize len, G
     gssize done = 0;
     while (done < len) {
         gssize n = write(fd, text + done, (gsize)(len - done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
+        if (n > 0)
+            done += n;
+        else if (n == 0 || errno != EINTR)
             break;
-        done += n;
     }
-    int saved = errno;
+    int saved = done < len ? (errno ? errno : EIO) : 0;
     close(fd);
-    if (done < len || rename(tmp, path) != 0) {
-        if (done >= len)
-            saved = errno;
+    if (!saved && rename(tmp, path) != 0)
+        saved = errno;
+    if (saved) {
         unlink(tmp);
         g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "writing %s: %s", path, g_strerror(saved));
         return FALSE;
