@@ -42,7 +42,7 @@ ports=$(sed -n 's/.*"host_port": \([0-9]*\).*/\1/p' "$bn/results.json" | sort -u
 check "no server is left listening on the ports the tests used ($ports)" \
     bash -c 'for p in $1; do ss -Hlntu "sport = :$p" | grep -q . && exit 1; done; [ -n "$1" ]' _ "$ports"
 # a socket lan: guest to guest, the server in a peer VM of the same profile
-printf '[vm]\nname=lanb\nmemory=256M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n[net 0]\nmode=socket\nlan=bl%s\n[agent]\nenabled=true\n' "$$" > "$work/lanb.ini"
+printf '[vm]\nname=lanb\nmemory=256M\ncpus=1\naccel=tcg\n[boot]\nfirmware=qboot\nkernel=@guest/vmlinux\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n[net 0]\nmode=socket\nlan=bl%s\n[agent]\nenabled=true\n' "$$" > "$work/lanb.ini"
 run "$QL" bench "$work/lanb.ini" --tests net-tcp,net-rr --runs 1 --time 1 --out "$work/blan"
 check "bench of a socket-lan profile runs guest to guest" [ "$rc" -eq 0 ]
 for t in net-tcp-tx net-tcp-rx net-rr-p50 net-rr-p99; do
@@ -53,7 +53,7 @@ done
 check "... against the peer VM lanb-peer at 10.233.0.2" \
     bash -c 'grep -q "\"name\": \"lanb-peer\"" "$1" && grep -q "\"guest_addr\": \"10.233.0.2\"" "$1"' _ "$work/blan/results.json"
 check "... and the peer it started is stopped again" [ ! -e "$QLAUNCH_RUNTIME_DIR/lanb-peer" ]
-printf '[vm]\nname=nonet\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\n[agent]\nenabled=true\n' > "$work/nonet.ini"
+printf '[vm]\nname=nonet\naccel=tcg\n[boot]\nfirmware=qboot\nkernel=@guest/vmlinux\ninitrd=@guest/initrd.img\n[agent]\nenabled=true\n' > "$work/nonet.ini"
 run "$QL" bench "$work/nonet.ini" --tests net-rr --runs 1 --time 1 --out "$work/bnn"
 check "a profile without a NIC is refused for the net tests before it starts" \
     failed_with "profile $work/nonet.ini: the net tests need a NIC"
@@ -90,7 +90,7 @@ check "bench left a VM it did not start running" has '"state": "running"'
 
 # --- pin= and cpu-limit= in a profile ---
 prof() { # NAME EXTRA-LINES
-    printf '[vm]\nname=%s\nmemory=256M\ncpus=%s\naccel=tcg\n%b\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n[agent]\nenabled=true\n' \
+    printf '[vm]\nname=%s\nmemory=256M\ncpus=%s\naccel=tcg\n%b\n[boot]\nfirmware=qboot\nkernel=@guest/vmlinux\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n[agent]\nenabled=true\n' \
         "$1" "$2" "$3" > "$work/$1.ini"
 }
 # CPU share of the vCPU threads over 4 s while the guest spins, in %.

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 prof() { # FILE NAME
-    printf '[vm]\nname=%s\nmemory=256M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n[disk data]\nsize=256M\n[net 0]\nmode=none\n[agent]\nenabled=true\n' \
+    printf '[vm]\nname=%s\nmemory=256M\ncpus=1\naccel=tcg\n[boot]\nfirmware=qboot\nkernel=@guest/vmlinux\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n[disk data]\nsize=256M\n[net 0]\nmode=none\n[agent]\nenabled=true\n' \
         "$2" > "$1"
 }
 qpid() { cat "$QLAUNCH_RUNTIME_DIR/$1/qemu.pid" 2>/dev/null; }
@@ -108,7 +108,7 @@ check "... saying the agent did not answer" has "did not answer"
 
 # --- a guest whose kernel panics: start --wait-agent says so from the serial
 # log instead of waiting out its whole timeout for an agent that never comes ---
-printf '[vm]\nname=pan\nmemory=192M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet rdinit=/nonexistent\n[agent]\nenabled=true\n[serial]\nlog=%s/pan.log\n' \
+printf '[vm]\nname=pan\nmemory=192M\ncpus=1\naccel=tcg\n[boot]\nfirmware=qboot\nkernel=@guest/vmlinux\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet rdinit=/nonexistent\n[agent]\nenabled=true\n[serial]\nlog=%s/pan.log\n' \
     "$work" > "$work/pan.ini"
 timed "$QL" start --wait-agent --timeout 300 "$work/pan.ini"
 check "start --wait-agent on a guest that panics fails, not at its 300 s timeout ($rc, $secs s)" \

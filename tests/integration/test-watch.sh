@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 prof() { # FILE NAME
-    printf '[vm]\nname=%s\nmemory=256M\ncpus=2\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n[disk data]\nsize=256M\n[net 0]\nmode=user\n[agent]\nenabled=true\n' \
+    printf '[vm]\nname=%s\nmemory=256M\ncpus=2\naccel=tcg\n[boot]\nfirmware=qboot\nkernel=@guest/vmlinux\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n[disk data]\nsize=256M\n[net 0]\nmode=user\n[agent]\nenabled=true\n' \
         "$2" > "$1"
 }
 num() { sed -n "s/.*\"$1\": \([0-9.e+-]*\).*/\1/p" | head -1; }

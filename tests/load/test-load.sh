@@ -22,7 +22,7 @@ for i in $(seq -w 1 "$vms"); do
     names+=("$name")
     net='[net 0]\nmode=user\n'
     [ "$((10#$i))" -le "$ntap" ] && net='[net 0]\nmode=tap\nnetwork=default\n'
-    printf '[vm]\nname=%s\nmemory=160M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n%b[agent]\nenabled=true\n[serial]\nlog=%s\n' \
+    printf '[vm]\nname=%s\nmemory=160M\ncpus=1\naccel=tcg\n[boot]\nfirmware=qboot\nkernel=@guest/vmlinux\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n%b[agent]\nenabled=true\n[serial]\nlog=%s\n' \
         "$name" "$net" "$work/serial.$name.log" > "$work/profiles/$name.ini"
 done
 

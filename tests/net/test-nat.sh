@@ -21,7 +21,7 @@ cp "$top/profiles/networks/default.ini" "$work/profiles/networks/"
 echo "nat-b=52:54:00:00:00:0b,192.168.123.10" >> "$work/profiles/networks/default.ini"
 export QLAUNCH_PROFILE_PATH=$work/profiles
 prof() { # FILE NAME NET-LINES
-    printf '[vm]\nname=%s\nmemory=192M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n%b[agent]\nenabled=true\n' \
+    printf '[vm]\nname=%s\nmemory=192M\ncpus=1\naccel=tcg\n[boot]\nfirmware=qboot\nkernel=@guest/vmlinux\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n%b[agent]\nenabled=true\n' \
         "$2" "$3" > "$1"
 }
 prof "$work/nat-a.ini" nat-a "[net 0]\nmode=tap\nnetwork=default\n"

@@ -16,7 +16,7 @@ netns_open "$ns"
 # fetch PORT: an HTTP GET to 127.0.0.1:PORT inside the namespace
 fetch() { inns timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1 && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3' _ "$1" 2>&1; }
 prof() { # FILE NAME NET-LINES
-    printf '[vm]\nname=%s\nmemory=192M\ncpus=1\naccel=tcg\n[boot]\nkernel=@guest/vmlinuz\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n%b[agent]\nenabled=true\n' \
+    printf '[vm]\nname=%s\nmemory=192M\ncpus=1\naccel=tcg\n[boot]\nfirmware=qboot\nkernel=@guest/vmlinux\ninitrd=@guest/initrd.img\nappend=console=ttyS0 quiet no_timer_check\n%b[agent]\nenabled=true\n' \
         "$2" "$3" > "$1"
 }
 p1=$((20000 + RANDOM % 20000)); p2=$((p1 + 1))
