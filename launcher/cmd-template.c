@@ -9,7 +9,9 @@
 #include "share.h"
 #include "template.h"
 
-static int do_save(const char *vm, const char *name, gboolean json, GError **error)
+#define SETTLE_DEFAULT_S 20
+
+static int do_save(const char *vm, const char *name, gint settle_s, gboolean json, GError **error)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(VmPaths) v = cli_running_vm(vm, NULL, &err);
@@ -20,7 +22,7 @@ static int do_save(const char *vm, const char *name, gboolean json, GError **err
         return cli_fail(error, &err);
     json_auto_t *rep = NULL;
     proc_catch_interrupts(TRUE); /* the VM is paused meanwhile: never leave it so */
-    gboolean ok = template_save(v, p, qmp, name, &rep, &err);
+    gboolean ok = template_save(v, p, qmp, name, (gint64)settle_s * 1000, &rep, &err);
     proc_catch_interrupts(FALSE);
     if (!ok)
         return cli_fail(error, &err);
@@ -28,11 +30,19 @@ static int do_save(const char *vm, const char *name, gboolean json, GError **err
         cli_print_json(rep);
         return EXIT_OK;
     }
-    printf("saved template '%s' of %s in %s: RAM %.1f MiB, device state %.2f MiB, VM paused "
+    double waited = json_real_value(json_object_get(rep, "settle_s"));
+    if (!json_is_true(json_object_get(rep, "settled")))
+        g_message("VM %s was still busy after %.1f s (--settle): saved as it was, so every clone "
+                  "goes on with that work at its start",
+                  p->name, waited);
+    g_autofree char *idle = waited > 0 && json_is_true(json_object_get(rep, "settled"))
+                                ? g_strdup_printf("guest idle after %.1f s, ", waited)
+                                : g_strdup("");
+    printf("saved template '%s' of %s in %s: RAM %.1f MiB, device state %.2f MiB, %sVM paused "
            "%.2f s; start clones with 'qlaunch start %s --name NAME' or '--clones N'\n",
            name, p->name, json_string_value(json_object_get(rep, "dir")),
            (double)json_integer_value(json_object_get(rep, "ram_bytes")) / (1 << 20),
-           (double)json_integer_value(json_object_get(rep, "state_bytes")) / (1 << 20),
+           (double)json_integer_value(json_object_get(rep, "state_bytes")) / (1 << 20), idle,
            json_real_value(json_object_get(rep, "vm_paused_s")), name);
     return EXIT_OK;
 }
@@ -88,11 +98,19 @@ static int do_list(gboolean json, GError **error)
 int cmd_template(int argc, char **argv, GError **error)
 {
     gboolean json = FALSE;
-    GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON",
-                                 NULL },
-                               G_OPTION_ENTRY_NULL };
+    gint settle = SETTLE_DEFAULT_S;
+    GOptionEntry entries[] = {
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+        { "settle", 0, 0, G_OPTION_ARG_INT, &settle,
+          "save: wait at most S seconds for a running guest to go idle first (0: at once; 20)",
+          "S" },
+        G_OPTION_ENTRY_NULL
+    };
     if (!cli_parse(&argc, &argv, entries))
         return EXIT_USAGE;
+    if (settle < 0 || settle > 3600)
+        return cli_usagef("template", "--settle %d: give seconds from 0 (save at once) to 3600",
+                          settle);
     const char *op = argv[1];
     if (!cli_subverb("template", op))
         return EXIT_USAGE;
@@ -105,7 +123,7 @@ int cmd_template(int argc, char **argv, GError **error)
         if (argc != 4)
             return cli_usagef("template", "template save takes a running VM and a name: qlaunch "
                                           "template save VM NAME");
-        return do_save(argv[2], argv[3], json, error);
+        return do_save(argv[2], argv[3], settle, json, error);
     }
     if (argc != 3)
         return cli_usagef("template", "template delete takes a name: qlaunch template delete NAME");

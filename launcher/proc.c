@@ -218,6 +218,34 @@ gboolean proc_alive(pid_t pid)
     return threads && g_ascii_strtoull(threads + strlen("\nThreads:"), NULL, 10) > 1;
 }
 
+gboolean proc_cpu_ns(pid_t pid, guint64 *ns)
+{
+    /* schedstat's first field is a thread's time on a CPU in ns; summed
+     * over the threads alive now (an exited thread's time is lost, which
+     * only makes a process look idler: a waiter then waits a little less) */
+    g_autofree char *dir = g_strdup_printf("/proc/%d/task", (int)pid);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    if (!d)
+        return FALSE;
+    guint64 sum = 0;
+    guint n = 0;
+    const char *name;
+    while ((name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, "schedstat", NULL);
+        g_autofree char *text = NULL;
+        if (!g_file_get_contents(path, &text, NULL, NULL))
+            continue; /* the thread exited meanwhile */
+        char *end = NULL;
+        guint64 v = g_ascii_strtoull(text, &end, 10);
+        if (end == text)
+            return FALSE; /* not the format this reads */
+        sum += v;
+        n++;
+    }
+    *ns = sum;
+    return n > 0;
+}
+
 pid_t proc_lock_holder(const char *path)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

@@ -48,6 +48,9 @@ gboolean proc_remove_tree(const char *dir, GError **error);
 /* A process exists and is not a zombie (a zombie main thread with other
  * threads still exiting counts as alive: they hold its files). */
 gboolean proc_alive(pid_t pid);
+/* CPU time used so far by pid's live threads, in ns (/proc/PID/task/
+ * TID/schedstat); FALSE when pid is gone or the kernel keeps no schedstat. */
+gboolean proc_cpu_ns(pid_t pid, guint64 *ns);
 /* The process holding a write lock on path (QEMU locks its -pidfile for
  * as long as it runs), or 0: a pid written in a file proves nothing once
  * its process is gone and the number is reused. */

@@ -31,10 +31,9 @@ static gboolean read_at(int fd, void *buf, gsize len, guint64 off, guint64 file_
                         GError **error)
 {
     if (off > file_size || len > file_size - off) {
-        g_set_error(error, QCOW2_ERROR, QCOW2_ERROR_FORMAT,
-                    "its snapshot table runs past the end of the file (offset %" G_GUINT64_FORMAT
-                    ")",
-                    off);
+        g_set_error(
+            error, QCOW2_ERROR, QCOW2_ERROR_FORMAT,
+            "its snapshot table runs past the end of the file (offset %" G_GUINT64_FORMAT ")", off);
         return FALSE;
     }
     gsize done = 0;
@@ -83,11 +82,11 @@ static json_t *read_entry(int fd, guint64 *off, guint64 file_size, GError **erro
     /* vm_state_size_large, when there, replaces the 32-bit field */
     guint64 vm_state = extra_len >= 8 ? be64(extra) : be32(h + 32);
     guint64 clock_ns = be64(h + 24);
-    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "id", id, "name", name,
-                     "vm-state-size", (json_int_t)MIN(vm_state, (guint64)G_MAXINT64), "date-sec",
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "id", id, "name", name, "vm-state-size",
+                     (json_int_t)MIN(vm_state, (guint64)G_MAXINT64), "date-sec",
                      (json_int_t)be32(h + 16), "date-nsec", (json_int_t)be32(h + 20),
-                     "vm-clock-sec", (json_int_t)(clock_ns / 1000000000),
-                     "vm-clock-nsec", (json_int_t)(clock_ns % 1000000000));
+                     "vm-clock-sec", (json_int_t)(clock_ns / 1000000000), "vm-clock-nsec",
+                     (json_int_t)(clock_ns % 1000000000));
 }
 
 json_t *qcow2_snapshots_fd(int fd, GError **error)
@@ -131,8 +130,9 @@ json_t *qcow2_snapshots(const char *path, GError **error)
         g_set_error(error, QCOW2_ERROR, QCOW2_ERROR_IO, "%s: %s", path, g_strerror(errno));
         return NULL;
     }
-    struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-                        .l_start = QEMU_WRITE_PERM_LOCK_BYTE, .l_len = 1 };
+    struct flock lk = {
+        .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = QEMU_WRITE_PERM_LOCK_BYTE, .l_len = 1
+    };
     if (fcntl(fd, F_OFD_GETLK, &lk) == 0 && lk.l_type != F_UNLCK) {
         close(fd);
         g_set_error(error, QCOW2_ERROR, QCOW2_ERROR_IN_USE,

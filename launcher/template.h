@@ -31,10 +31,11 @@ Template *template_open(const char *name, GError **error);
 GPtrArray *template_list(GError **error);
 
 /* Saves the VM (running or paused; profile p as it was started) as
- * template name: the VM is paused while its state, RAM and disks are
+ * template name: a running VM is first given up to settle_ms to go idle
+ * (0: not waited for), then paused while its state, RAM and disks are
  * copied, then goes on as it was. *report gets the figures. */
 gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *name,
-                       json_t **report, GError **error);
+                       gint64 settle_ms, json_t **report, GError **error);
 
 /* Clone clone of t: its profile (STATE/clone/clone.ini, made from the
  * template's: its own name and MACs, no host forwards) and new overlays

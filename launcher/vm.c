@@ -175,8 +175,8 @@ int vm_lock(VmPaths *v, GError **error)
      * runtime dir last) guards nothing: it counts as busy, and the caller's
      * next try opens whatever is at the path now. */
     struct stat held, now;
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &held) < 0 ||
-        lstat(v->lockfile, &now) < 0 || held.st_dev != now.st_dev || held.st_ino != now.st_ino) {
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &held) < 0 || lstat(v->lockfile, &now) < 0 ||
+        held.st_dev != now.st_dev || held.st_ino != now.st_ino) {
         close(fd);
         g_set_error(error, VM_ERROR, VM_ERROR_BUSY,
                     "VM %s is busy: another qlaunch is starting, stopping or migrating it; try "

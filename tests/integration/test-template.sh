@@ -3,7 +3,8 @@
 # RAM and disks, and lets it go on; clones started from it have their own
 # names, MACs and overlays, the template's files and processes, and do not
 # see each other's writes; the base is never written; delete refuses while
-# clones use it; qlaunch delete removes a stopped VM's state.
+# clones use it; qlaunch delete removes a stopped VM's state; a busy guest
+# is saved once it is idle (--settle).
 . "$(dirname "$0")/lib.sh"
 st=$QLAUNCH_STATE_DIR
 sum() { sha256sum "$1" | cut -d' ' -f1; }
@@ -120,6 +121,25 @@ check_all "a template saved under another CPU model is refused, saying so" \
     '[ "$rc" -ne 0 ] && has "CPU model: host at the template" && [ ! -e "$QLAUNCH_RUNTIME_DIR/other" ]'
 run "$QL" start gold2 --name x --restore s1
 check "--name with --restore is a usage error" [ "$rc" -eq 2 ]
+# a guest at work is saved once it is idle, so that no clone redoes that
+# work (a save in the middle of it: see the note below the check)
+"$QL" exec src -- sh -c '(i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done; echo done > /root/work) >/dev/null 2>&1 &'
+run "$QL" exec src -- cat /root/work
+check "the guest's work (a 400000-step shell loop) runs as the save begins" [ "$rc" -ne 0 ]
+run "$QL" template save src worked
+check_all "template save of a busy guest waits until it is idle" '[ "$rc" -eq 0 ] && has "guest idle after"'
+run "$QL" start worked --name cw
+run "$QL" exec cw -- cat /root/work
+# with --settle 0 the clone starts in the loop, seconds from its end
+check_all "... so its clone starts with the work done" '[ "$rc" -eq 0 ] && has done'
+"$QL" kill cw >/dev/null; "$QL" delete -q cw >/dev/null
+spin=$("$QL" exec src -- sh -c 'while :; do :; done >/dev/null 2>&1 & echo $!')
+run "$QL" template save --settle 2 src spun
+check_all "a guest that stays busy is saved after --settle, with a note saying so" \
+    '[ "$rc" -eq 0 ] && has "was still busy after" && [ -d "$st/templates/spun" ]'
+"$QL" exec src -- kill "$spin" >/dev/null
+run "$QL" template save --settle -1 src neg
+check_all "--settle -1 is a usage error naming the option" '[ "$rc" -eq 2 ] && has "--settle -1" && [ ! -e "$st/templates/neg" ]'
 "$QL" stop -q src >/dev/null
 { cat "$top/profiles/tiny.ini" | sed '/^\[net 0\]/,$d'; printf '[net 0]\nmode=socket\nlan=tpl%s\n[agent]\nenabled=true\n' $$; } > "$work/lan.ini"
 "$QL" start -q "$work/lan.ini" >/dev/null

@@ -1,5 +1,6 @@
 /* Benchmark harness pure parts: cases, sysbench output, statistics, CSV,
  * comparison, scenario files and the interference measure. */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -376,33 +377,78 @@ static char proc_state(pid_t pid)
     return paren && paren[1] == ' ' ? paren[2] : '?';
 }
 
+/* Forks a child whose second thread runs fn, and whose main thread then
+ * ends (main_exits) or waits for *release (the write end of a pipe the
+ * child reads, also in thread_release_fd) to be closed and exits 0. */
+static pid_t fork_two_threads(void *(*fn)(void *), gboolean main_exits, int *release)
+{
+    int p[2];
+    g_assert_cmpint(pipe(p), ==, 0);
+    pid_t child = fork();
+    g_assert_cmpint(child, >=, 0);
+    if (child == 0) {
+        close(p[1]);
+        thread_release_fd = p[0];
+        pthread_t t;
+        if (pthread_create(&t, NULL, fn, NULL) != 0)
+            _exit(1);
+        if (main_exits)
+            pthread_exit(NULL); /* the main thread ends, the other one lives on */
+        char c;
+        while (read(p[0], &c, 1) < 0 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    close(p[0]);
+    *release = p[1];
+    return child;
+}
+
 /* A killed QEMU's main thread is a zombie before its other threads have
  * exited, and they still hold its files and disk locks: not gone yet. */
 static void test_alive_while_threads_exit(void)
 {
-    int release[2];
-    g_assert_cmpint(pipe(release), ==, 0);
-    pid_t child = fork();
-    g_assert_cmpint(child, >=, 0);
-    if (child == 0) {
-        close(release[1]);
-        thread_release_fd = release[0];
-        pthread_t t;
-        if (pthread_create(&t, NULL, wait_for_release, NULL) != 0)
-            _exit(1);
-        pthread_exit(NULL); /* the main thread ends, the other one lives on */
-    }
-    close(release[0]);
+    int release = -1;
+    pid_t child = fork_two_threads(wait_for_release, TRUE, &release);
     gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
     while (proc_state(child) != 'Z' && g_get_monotonic_time() < deadline)
         g_usleep(1000);
     g_assert_cmpint(proc_state(child), ==, 'Z');
     g_assert_true(proc_alive(child));
-    close(release[1]); /* its last thread returns: the process exits */
+    close(release); /* its last thread returns: the process exits */
     g_assert_true(proc_wait_gone(child, 10000));
     int status = 0;
     g_assert_cmpint(waitpid(child, &status, 0), ==, child);
     g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static volatile int spin_stop;
+static void *spin(void *arg)
+{
+    (void)arg;
+    while (!spin_stop) {
+    }
+    return NULL;
+}
+
+/* proc_cpu_ns counts every thread: here only the second one works (a
+ * reader of the main thread's schedstat alone would see nothing). */
+static void test_cpu_ns_all_threads(void)
+{
+    int release = -1;
+    pid_t child = fork_two_threads(spin, FALSE, &release);
+    guint64 first = 0, now = 0;
+    g_assert_true(proc_cpu_ns(child, &first));
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    do {
+        g_usleep(10000);
+        g_assert_true(proc_cpu_ns(child, &now));
+    } while (now - first < 50 * 1000000ULL && g_get_monotonic_time() < deadline);
+    g_assert_cmpuint(now - first, >=, 50 * 1000000ULL);
+    close(release);
+    int status = 0;
+    g_assert_cmpint(waitpid(child, &status, 0), ==, child);
+    g_assert_false(proc_cpu_ns(child, &now)); /* reaped: gone */
 }
 
 int main(int argc, char **argv)
@@ -418,6 +464,7 @@ int main(int argc, char **argv)
     g_test_add_func("/plot/gp-string", test_gp_string);
     g_test_add_func("/plot/csv-field", test_csv_field);
     g_test_add_func("/proc/alive-while-threads-exit", test_alive_while_threads_exit);
+    g_test_add_func("/proc/cpu-ns-all-threads", test_cpu_ns_all_threads);
     g_test_add_func("/scenario/errors", test_scenario_errors);
     g_test_add_func("/scenario/spread", test_spread);
     g_test_add_func("/scenario/lab4", test_shipped_lab4);

@@ -234,8 +234,8 @@ static void test_qcow2_table(void)
     g_assert_no_error(err);
     g_assert_cmpuint(json_array_size(got), ==, 2);
     for (gsize i = 0; i < 2; i++) {
-        const char *keys[] = { "id", "name", "vm-state-size", "date-sec", "date-nsec",
-                               "vm-clock-sec", "vm-clock-nsec" };
+        const char *keys[] = { "id",        "name",         "vm-state-size", "date-sec",
+                               "date-nsec", "vm-clock-sec", "vm-clock-nsec" };
         for (gsize k = 0; k < G_N_ELEMENTS(keys); k++) {
             json_t *a = json_object_get(json_array_get(got, i), keys[k]);
             json_t *b = json_object_get(json_array_get(want, i), keys[k]);
@@ -298,9 +298,8 @@ static void test_qcow2_damaged(void)
         memcpy(bad, orig, len);
         if (cases[i].len)
             memcpy(bad + cases[i].at, cases[i].with, cases[i].len);
-        g_assert_true(g_file_set_contents(img, (char *)bad,
-                                          cases[i].cut ? (gssize)cases[i].cut : (gssize)len + 65536,
-                                          NULL));
+        g_assert_true(g_file_set_contents(
+            img, (char *)bad, cases[i].cut ? (gssize)cases[i].cut : (gssize)len + 65536, NULL));
         g_autoptr(GError) err = NULL;
         json_auto_t *list = qcow2_snapshots(img, &err);
         if (list)
