@@ -31,13 +31,13 @@ static int do_save(const char *vm, const char *name, gint settle_s, gboolean jso
         return EXIT_OK;
     }
     double waited = json_real_value(json_object_get(rep, "settle_s"));
-    if (!json_is_true(json_object_get(rep, "settled")))
+    gboolean settled = json_is_true(json_object_get(rep, "settled"));
+    if (!settled)
         g_message("VM %s was still busy after %.1f s (--settle): saved as it was, so every clone "
                   "goes on with that work at its start",
                   p->name, waited);
-    g_autofree char *idle = waited > 0 && json_is_true(json_object_get(rep, "settled"))
-                                ? g_strdup_printf("guest idle after %.1f s, ", waited)
-                                : g_strdup("");
+    g_autofree char *idle =
+        waited > 0 && settled ? g_strdup_printf("guest idle after %.1f s, ", waited) : g_strdup("");
     printf("saved template '%s' of %s in %s: RAM %.1f MiB, device state %.2f MiB, %sVM paused "
            "%.2f s; start clones with 'qlaunch start %s --name NAME' or '--clones N'\n",
            name, p->name, json_string_value(json_object_get(rep, "dir")),

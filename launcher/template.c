@@ -318,6 +318,14 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
         return FALSE;
     }
     gboolean was_running = !strcmp(st, "running");
+    /* before anything is made: an interrupt here leaves nothing behind */
+    double settle_s = 0;
+    gboolean settled = TRUE; /* a paused VM, or --settle 0: nothing waited for */
+    if (was_running && settle_ms > 0 &&
+        !settle(vm_read_pid(v), settle_ms, &settle_s, &settled, error)) {
+        g_prefix_error(error, "template save %s of VM %s (nothing was saved): ", name, p->name);
+        return FALSE;
+    }
     g_autofree char *base = template_base();
     g_autofree char *part_name = g_strdup_printf(".%s.part", name);
     g_autofree char *part = g_build_filename(base, part_name, NULL);
@@ -328,14 +336,6 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
     if (!vm_private_dir(part, error))
         return FALSE;
 
-    double settle_s = 0;
-    gboolean settled = FALSE;
-    if (was_running && settle_ms > 0 &&
-        !settle(vm_read_pid(v), settle_ms, &settle_s, &settled, error)) {
-        proc_remove_tree(part, NULL);
-        g_prefix_error(error, "template save %s of VM %s (nothing was saved): ", name, p->name);
-        return FALSE;
-    }
     json_auto_t *disks = json_object();
     gint64 t0 = g_get_monotonic_time();
     json_auto_t *stop =
@@ -402,8 +402,7 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
         "vm", p->name, "profile", abs, "created", (json_int_t)(g_get_real_time() / G_USEC_PER_SEC),
         "accel", accel ? accel : "?", "devices", fp, "macs", macs, "guest_nics", ifnames, "disks",
         fixed_disks, "sha256", hash, "ram_bytes", (json_int_t)ram_bytes, "state_bytes",
-        (json_int_t)state_bytes, "vm_paused_s", paused_s, "settle_s", settle_s, "settled",
-        settled || !was_running || settle_ms <= 0);
+        (json_int_t)state_bytes, "vm_paused_s", paused_s, "settle_s", settle_s, "settled", settled);
     g_autofree char *json = g_build_filename(part, "template.json", NULL);
     g_autofree char *text = json_dumps(info, JSON_INDENT(2) | JSON_SORT_KEYS);
     g_autofree char *line = g_strconcat(text, "\n", NULL);
