@@ -20,6 +20,11 @@ check "status shows the accelerator and reason" has "accel:   "
 run "$QL" exec tiny -- uname -r
 check "exec uname -r exits 0" [ "$rc" -eq 0 ]
 check "exec prints the guest kernel release (the guest's own kernel)" matches "$out" '^[0-9]+\.[0-9]+\.[0-9]+-qlaunch$'
+# the guest kernel's second vCPU takes the first one's delay-loop
+# calibration instead of measuring its own (which never comes out the same)
+run "$QL" exec tiny -- grep -i '^bogomips' /proc/cpuinfo
+check_all "both vCPUs have the first one's delay-loop calibration ($(echo $out))" \
+    '[ "$(echo "$out" | grep -c .)" -eq 2 ] && [ "$(echo "$out" | sort -u | grep -c .)" -eq 1 ]'
 
 run "$QL" exec tiny -- sh -c 'echo to-stderr >&2; exit 7'
 check "exec returns a failing command's exit code (7)" [ "$rc" -eq 7 ]
