@@ -111,7 +111,8 @@ order=share-order   # loaded when the command line has a qlaunch.share=
 for m in "${sharemods[@]}"; do add_mod "$m"; done
 
 # --- userland ---------------------------------------------------------------
-mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,data,root,lib64,lib/x86_64-linux-gnu,usr/share/udhcpc}
+mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,var,data,root,lib64,lib/x86_64-linux-gnu,usr/share/udhcpc}
+ln -s /run "$r/var/run"
 cp "$x/bin/busybox" "$r/bin/busybox"
 cp "$x/usr/bin/sysbench" "$r/bin/sysbench"
 cp "$x/usr/sbin/qemu-ga" "$r/sbin/qemu-ga"
@@ -131,29 +132,30 @@ find_lib() {
     return 1
 }
 declare -A have=()
-# stub_lib ELF REAL SONAME: instead of REAL, a library SONAME of the
+# stub_lib ELF REAL SONAME WHY: instead of REAL, a library SONAME of the
 # functions ELF takes from it (each with the symbol version ELF asks for),
-# every one of which fails with a message. sysbench links the MariaDB and
+# every one of which exits 1 with "PROGRAM: FUNCTION: WHY". sysbench links the MariaDB and
 # PostgreSQL clients, which bring 9 MB of libraries (GnuTLS, Kerberos,
 # LDAP, ...) into an initrd the kernel unpacks at every boot, for drivers
 # with no database to talk to in this guest. It is linked with BIND_NOW,
 # so every symbol must be there; the drivers are only called when used.
 stub_lib() {
-    local elf=$1 real=$2 soname=$3 s=$work/stub-$3
+    local elf=$1 real=$2 soname=$3 why=$4 s=$work/stub-$3
     nm -D --defined-only "$real" | awk '{print $3}' | sed 's/@.*//' | LC_ALL=C sort -u > "$s.def"
     objdump -T "$elf" | awk '/\*UND\*/ {v = $(NF-1); gsub(/[()]/, "", v); print $NF, v}' |
         LC_ALL=C sort -u | LC_ALL=C join - "$s.def" > "$s.syms"
     [ -s "$s.syms" ] || die "$(basename "$elf") takes nothing from $soname: no stub needed"
     {
+        echo '#define _GNU_SOURCE'
+        echo '#include <errno.h>'
         echo '#include <stdio.h>'
         echo '#include <stdlib.h>'
-        echo 'static void __attribute__((noreturn)) no_db(const char *f)'
+        echo 'static void __attribute__((noreturn)) stub(const char *f)'
         echo '{'
-        echo '    fprintf(stderr, "sysbench: %s: the embedded qlaunch guest has no database client "'
-        echo '                    "(its sysbench runs cpu, memory, fileio, threads and mutex)\n", f);'
+        printf '    fprintf(stderr, "%%s: %%s: %s\\n", program_invocation_short_name, f);\n' "$why"
         echo '    exit(1);'
         echo '}'
-        awk '{printf "void %s(void);\nvoid %s(void) { no_db(\"%s\"); }\n", $1, $1, $1}' "$s.syms"
+        awk '{printf "void %s(void);\nvoid %s(void) { stub(\"%s\"); }\n", $1, $1, $1}' "$s.syms"
     } > "$s.c"
     awk '$2 != "Base" {v[$2] = v[$2] "    " $1 ";\n"} END {for (k in v) printf "%s {\n  global:\n%s};\n", k, v[k]}' \
         "$s.syms" > "$s.map"
@@ -175,8 +177,16 @@ add_libs() {  # add_libs ELF: copy every DT_NEEDED library, recursively
 }
 for soname in libmariadb.so.3 libpq.so.5; do
     src=$(find_lib "$soname") || die "library $soname (needed by sysbench) is in no downloaded package"
-    stub_lib "$r/bin/sysbench" "$src" "$soname"
+    stub_lib "$r/bin/sysbench" "$src" "$soname" \
+        "the embedded qlaunch guest has no database client (its sysbench runs cpu, memory, fileio, threads and mutex)"
 done
+# iperf3 takes OpenSSL's libcrypto (4.6 MB, a quarter of the initrd the
+# kernel copies at every boot) only for its RSA authentication
+# (--rsa-public-key-path and friends), which qlaunch never asks for.
+src=$(find_lib libcrypto.so.3) || die "library libcrypto.so.3 (needed by iperf3) is in no downloaded package"
+iperflib=$(find_lib libiperf.so.0) || die "library libiperf.so.0 (needed by iperf3) is in no downloaded package"
+stub_lib "$iperflib" "$src" libcrypto.so.3 \
+    "the embedded qlaunch guest has no OpenSSL (its iperf3 runs without --rsa-* authentication)"
 add_libs "$r/bin/sysbench"
 add_libs "$r/sbin/qemu-ga"
 add_libs "$r/bin/iperf3"
@@ -211,6 +221,9 @@ umount /data 2>/dev/null
 case "$*" in *-r*) reboot -f ;; *) poweroff -f ;; esac
 EOF
 chmod 0755 "$r/sbin/shutdown"
+# init mounts these with one 'mount -a' (a fork and exec is 10-20 ms under TCG)
+printf '%s\n' 'proc /proc proc defaults 0 0' 'sys /sys sysfs defaults 0 0' \
+    'dev /dev devtmpfs defaults 0 0' 'tmp /tmp tmpfs defaults 0 0' > "$r/etc/fstab"
 echo "root:x:0:0:root:/root:/bin/sh" > "$r/etc/passwd"
 echo "root:x:0:" > "$r/etc/group"
 
