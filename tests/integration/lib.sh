@@ -31,8 +31,17 @@ check_all() { if eval "$2"; then ok "$1"; else not_ok "$1" "expression: $2"; fi;
 run() { out=$("$@" 2>&1); rc=$?; }
 has() { [[ $out == *"$1"* ]] || { echo "#   output lacks '$1':"; echo "$out" | sed 's/^/#   | /'; return 1; }; }
 lacks() { [[ $out != *"$1"* ]] || { echo "#   output has '$1':"; echo "$out" | sed 's/^/#   | /'; return 1; }; }
-# gone PID: no such process, or a zombie waiting for init to reap it
-gone() { [ ! -e "/proc/$1/stat" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+# gone PID: no such process, or a zombie waiting for init to reap it whose
+# other threads have exited too (as qlaunch's proc_alive judges: a killed
+# QEMU's main thread is a zombie while its vCPU threads still hold its
+# sockets and the pidfile's lock)
+gone() {
+    [ ! -e "/proc/$1/stat" ] && return 0
+    [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ] || return 1
+    local threads
+    threads=$(sed -n 's/^Threads:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+    [ -z "$threads" ] || [ "$threads" -le 1 ]
+}
 # until_ok SECONDS CMD...: runs CMD every 0.1 s until it succeeds (0) or SECONDS pass (1)
 until_ok() {
     local end=$((SECONDS + $1))

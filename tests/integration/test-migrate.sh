@@ -187,15 +187,17 @@ run "$QL" forward list tiny
 check "the probe's forward is gone afterwards" bash -c '[[ $1 != *47007* ]]' _ "$out"
 run ex 'ps | grep -c "[q]launch-probe"'
 check "... and so are its processes in the guest" [ "$out" = 0 ]
-# A migration held to 20 MiB/s (about 5 s of copying): its longest gap is
+# A migration held to 20 MiB/s (about 3 s of copying): its longest gap is
 # accounted for by the outages qlaunch measured: QEMU's downtime, the
 # guest's clock jump, the forward takeover, two probe intervals and the
 # worst phase delay (the arithmetic of the report, not a time bound).
 guest_run "$QL" migrate tiny --local --probe --bandwidth 20 --json
 check "a 20 MiB/s migration with --probe succeeds" [ "$rc" -eq 0 ]
 guest_alive
-check "... it lasted at least 3 s ($(jget "$out" '$j->{probe}{migration_ms}') ms)" \
-    [ "$(jget "$out" '$j->{probe}{migration_ms} >= 3000 ? 1 : 0')" = 1 ]
+# (held to the cap: at least 90% of the time its bytes take at 20 MiB/s,
+# and long enough for the outages to be a small part of it)
+check "... it was held to 20 MiB/s: $(jget "$out" '$j->{probe}{migration_ms}') ms for $(jget "$out" 'int($j->{transferred_bytes} / 1048576)') MiB, at least 2 s" \
+    [ "$(jget "$out" 'my $m = $j->{probe}{migration_ms}; $m >= 2000 && $m >= 0.9 * 1000 * $j->{transferred_bytes} / (20 * 1048576) ? 1 : 0')" = 1 ]
 sum=$(jget "$out" 'my $p = $j->{probe}; my $m = 0; for (values %{$p->{phases}}) { $m = $_->{delay_p99_ms} if $_->{delay_p99_ms} > $m }
     $j->{downtime_ms} + $p->{guest_pause_ms} + $p->{forward_takeover_ms} + 2 * $p->{interval_ms} + $m')
 gap=$(jget "$out" '$j->{probe}{longest_gap_ms}')
