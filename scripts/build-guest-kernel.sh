@@ -49,33 +49,35 @@ rm -f "$work/usr/src/$pkg.tar.xz"
 k=$work/$pkg
 [ -f "$k/Makefile" ] || die "$pkg did not unpack into $k"
 
-# One change to Debian's source: the kernel's init code and the initrd are
-# freed without first being overwritten with a poison byte. Under TCG every
-# store to a page QEMU has translated code from takes its slow path, and
-# the byte-wise poisoning of the 964 KiB of init code just run took
-# 0.37-0.39 s of every boot (0.4 s between the last initcall and /init,
-# with any initrd). The poison only catches a use of init code after it is
-# freed, a kernel bug; the pages go back to the allocator as before.
-mm=$k/arch/x86/mm/init.c
-grep -q '^				   POISON_FREE_INITMEM, what);$' "$mm" ||
-    die "$pkg's free_init_pages() is not as expected: the no-poison change needs a look ($mm)"
-sed -i 's/^				   POISON_FREE_INITMEM, what);$/				   -1, what);/' "$mm"
-grep -q '^				   -1, what);$' "$mm" || die "the no-poison change did not apply to $mm"
-# And a second: a CPU brought up after the first takes its delay-loop
-# calibration from a CPU of its package when the CPUs run under a
-# hypervisor, as Linux does where the TSC is constant: the vCPUs of one VM
-# share one TSC rate (the host's under TCG, the VM's under KVM). Without
-# it the second vCPU measured its own for about 0.1 s of every boot under
-# TCG (QEMU's TCG CPUs have no invariant TSC; lpj= would do the same but
-# only with the value of one host).
-tsc=$k/arch/x86/kernel/tsc.c
-old_line='	int constant_tsc = cpu_has(&cpu_data(cpu), X86_FEATURE_CONSTANT_TSC);'
-new_line='	int constant_tsc = cpu_has(\&cpu_data(cpu), X86_FEATURE_CONSTANT_TSC) || cpu_has(\&cpu_data(cpu), X86_FEATURE_HYPERVISOR);'
-[ "$(grep -cxF "$old_line" "$tsc")" = 1 ] ||
-    die "$pkg's calibrate_delay_is_known() is not as expected: the shared-lpj change needs a look ($tsc)"
-sed -i "s/^$old_line\$/$new_line/" "$tsc"
-grep -qF 'X86_FEATURE_CONSTANT_TSC) || cpu_has(&cpu_data(cpu), X86_FEATURE_HYPERVISOR);' "$tsc" ||
-    die "the shared-lpj change did not apply to $tsc"
+# change_line FILE OLD NEW WHAT: FILE's one line that reads OLD exactly
+# becomes NEW; the build stops if OLD is not there once, so a new source
+# release is looked at before its changed code is built.
+change_line() {
+    [ "$(grep -cxF -- "$2" "$1")" = 1 ] ||
+        die "$pkg's $4 is not as expected: the change to $1 needs a look"
+    awk -v old="$2" -v new="$3" '$0 == old {$0 = new} {print}' "$1" > "$1.new" && mv "$1.new" "$1"
+}
+# Two changes to Debian's source, both for the boot under TCG. The init
+# code and the initrd are freed without first being overwritten with a
+# poison byte: every store to a page QEMU has translated code from takes
+# its slow path, and the byte-wise poisoning of the 964 KiB of init code
+# just run took 0.37-0.39 s of every boot (0.4 s between the last initcall
+# and /init, with any initrd). The poison only catches a use of init code
+# after it is freed, a kernel bug; the pages go back to the allocator as
+# before.
+change_line "$k/arch/x86/mm/init.c" '				   POISON_FREE_INITMEM, what);' \
+    '				   -1, what);' "free_init_pages()"
+# A CPU brought up after the first takes its delay-loop calibration from a
+# CPU of its package when the CPUs run under a hypervisor, as Linux does
+# where the TSC is constant: the vCPUs of one VM share one TSC rate (the
+# host's under TCG, the VM's under KVM). Without it the second vCPU
+# measured its own for about 0.1 s of every boot under TCG (QEMU's TCG
+# CPUs have no invariant TSC; lpj= would do the same but only with the
+# value of one host).
+change_line "$k/arch/x86/kernel/tsc.c" \
+    '	int constant_tsc = cpu_has(&cpu_data(cpu), X86_FEATURE_CONSTANT_TSC);' \
+    '	int constant_tsc = cpu_has(&cpu_data(cpu), X86_FEATURE_CONSTANT_TSC) || cpu_has(&cpu_data(cpu), X86_FEATURE_HYPERVISOR);' \
+    "calibrate_delay_is_known()"
 
 # the same inputs give the same kernel (uname -v included)
 export KBUILD_BUILD_USER=qlaunch KBUILD_BUILD_HOST=build-guest \
