@@ -155,12 +155,15 @@ check "save --force replaces it where it was and saves it on both (rc $rc)" \
     bash -c '[ "$1" -eq 0 ] && qemu-img snapshot -l "$2" | grep -qw s1 && qemu-img snapshot -l "$3" | grep -qw s1' _ "$rc" "$work/two/a.qcow2" "$work/two/b.qcow2"
 # disk b held open for writing by another process: checked before anything changes
 mkfifo "$work/two/io"
-qemu-io "$work/two/b.qcow2" < "$work/two/io" > /dev/null 2>&1 &
+qemu-io "$work/two/b.qcow2" < "$work/two/io" > "$work/two/io.out" 2>&1 &
 holder=$!
 exec 8> "$work/two/io"
-# (a wait that ran out used to go on unchecked: a slow qemu-io start on a
-# loaded CI machine then met a save that found the disk free)
-check "qemu-io holds disk b's write lock" until_ok 120 bash -c '! qemu-img info "$1" >/dev/null 2>&1' _ "$work/two/b.qcow2"
+# qemu-io prints its prompt once the image is open and locked. Polling the
+# lock with qemu-img info instead raced: a probe that held its read lock just
+# as qemu-io asked for the write lock made qemu-io exit, and the disk was
+# free for the rest of the wait (a CI run: 120 s, then a save that succeeded).
+check "qemu-io has disk b open" await 120 "$work/two/io.out" '^qemu-io> '
+check "... and holds its write lock" bash -c 'kill -0 "$2" && ! qemu-img info "$1" >/dev/null 2>&1' _ "$work/two/b.qcow2" "$holder"
 run "$QL" snapshot save --force "$work/two.ini" s1
 check "save --force with disk b in use: refused before anything changed (rc $rc)" \
     bash -c '[ "$1" -eq 1 ] && [[ $2 == *"[disk b]"*"nothing was changed"* ]]' _ "$rc" "$out"
