@@ -442,6 +442,8 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
     if (o->incoming) {
         add(b, "-incoming");
         add(b, "defer");
+    } else if (o->loadvm && o->loadvm_paused) {
+        add(b, "-S");
     } else if (o->loadvm) {
         add(b, "-loadvm");
         add(b, o->loadvm);

@@ -25,6 +25,8 @@ typedef struct {
     gboolean daemonize;
     gboolean incoming;  /* -incoming defer */
     const char *loadvm; /* -loadvm: start from this internal snapshot, or NULL */
+    /* with loadvm: -S instead, the snapshot loaded over QMP (restore_load) */
+    gboolean loadvm_paused;
     const int *tap_fds; /* per [net]: the open tap of a mode=tap NIC, or -1; NULL = none */
 } CmdlineOpts;
 

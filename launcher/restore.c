@@ -186,6 +186,19 @@ gboolean restore_check(const Profile *p, const char *tag, json_t *fingerprint, G
     return TRUE;
 }
 
+gboolean restore_load(QmpConn *qmp, const Profile *p, const char *tag, gint64 timeout_ms,
+                      GError **error)
+{
+    g_autofree char *vmstate = NULL;
+    g_auto(GStrv) disks = NULL;
+    if (!snapshot_plan(p, &vmstate, &disks, error) ||
+        !snapshot_live(qmp, "load", tag, vmstate, (const char *const *)disks, NULL, NULL,
+                       timeout_ms, error))
+        return FALSE;
+    json_auto_t *r = qmp_conn_execute(qmp, "cont", NULL, timeout_ms, error);
+    return r != NULL;
+}
+
 gboolean restore_set_clock(QmpConn *qga, gint64 timeout_ms, GError **error)
 {
     json_auto_t *args = json_pack("{s:I}", "time", (json_int_t)g_get_real_time() * 1000);

@@ -33,5 +33,10 @@ void restore_record_remove(const char *vm, const char *tag);
  * of the devices the profile gives now. Else an error naming the cause. */
 gboolean restore_check(const Profile *p, const char *tag, json_t *fingerprint, GError **error);
 
+/* QEMU started with -S (cmdline loadvm_paused): loads tag (snapshot_live,
+ * with the profile's snapshot disks) and continues the VM. */
+gboolean restore_load(QmpConn *qmp, const Profile *p, const char *tag, gint64 timeout_ms,
+                      GError **error);
+
 /* After the restore: the guest's clock to the host's (guest-set-time). */
 gboolean restore_set_clock(QmpConn *qga, gint64 timeout_ms, GError **error);

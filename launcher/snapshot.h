@@ -28,7 +28,9 @@ typedef void (*SnapshotProgress)(gpointer data);
 
 /* Live: snapshot-save / snapshot-load / snapshot-delete as a job, waited
  * for, its error reported, dismissed. op is "save", "load" or "delete".
- * Falls back to HMP savevm/loadvm/delvm where the jobs do not exist. */
+ * Falls back to HMP savevm/loadvm/delvm where the jobs do not exist; a load
+ * that HMP loadvm does the same (the VM state on the first disk taking
+ * part, no UEFI variable store) goes through HMP, which is faster. */
 gboolean snapshot_live(QmpConn *qmp, const char *op, const char *tag, const char *vmstate_disk,
                        const char *const *disks, SnapshotProgress progress, gpointer data,
                        gint64 timeout_ms, GError **error);

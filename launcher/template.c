@@ -337,6 +337,8 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
         return FALSE;
 
     json_auto_t *disks = json_object();
+    /* the state saved with the agent's port connected (vm_qga_hold) */
+    g_autoptr(QmpConn) qga = p->agent && was_running ? vm_qga_hold(v, 1000) : NULL;
     gint64 t0 = g_get_monotonic_time();
     json_auto_t *stop =
         was_running ? qmp_conn_execute(qmp, "stop", NULL, QMP_TIMEOUT_MS, error) : json_object();
@@ -367,7 +369,8 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
     json_t *macs = json_object();
     json_t *ifnames = json_object();
     /* the guest's name of each NIC, so a clone renames its MAC at once */
-    g_autoptr(QmpConn) qga = p->agent && was_running ? vm_qga_open(v, 3000, NULL) : NULL;
+    if (!qga && p->agent && was_running)
+        qga = vm_qga_open(v, 3000, NULL);
     json_auto_t *ifs =
         qga ? qmp_conn_execute(qga, "guest-network-get-interfaces", NULL, 3000, NULL) : NULL;
     for (guint i = 0; i < p->nets->len; i++) {
@@ -645,10 +648,11 @@ static gboolean guest_run(QmpConn *qga, const char *const *argv, gint64 timeout_
     return TRUE;
 }
 
-void template_settle_guest(VmPaths *v, const Profile *p, const Template *t, gint64 timeout_ms)
+void template_settle_guest(VmPaths *v, const Profile *p, const Template *t, gint64 timeout_ms,
+                           QmpConn *held)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(QmpConn) qga = vm_qga_open(v, timeout_ms, &err);
+    g_autoptr(QmpConn) qga = vm_qga_reuse(v, held, timeout_ms, &err);
     if (!qga) {
         g_message("VM %s: started from template '%s', but its agent did not answer (%s): its "
                   "clock and MACs are the template's",

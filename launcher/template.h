@@ -56,8 +56,9 @@ gboolean template_load_state(QmpConn *qmp, const Template *t, int state_fd, gint
                              GError **error);
 /* After the load, through the agent: the guest's NICs take the clone's
  * MACs (the state carried the template's) and its clock the host's.
- * Failures are notes. */
-void template_settle_guest(VmPaths *v, const Profile *p, const Template *t, gint64 timeout_ms);
+ * Failures are notes. HELD: vm_qga_attach's connection (taken), or NULL. */
+void template_settle_guest(VmPaths *v, const Profile *p, const Template *t, gint64 timeout_ms,
+                           QmpConn *held);
 
 /* The fingerprint keys a clone must match the template in (CPU model,
  * memory, ...): the diff, or NULL when it matches. transfer full */

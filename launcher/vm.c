@@ -364,6 +364,67 @@ QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const ch
     }
 }
 
+QmpConn *vm_qga_hold(VmPaths *v, gint64 timeout_ms)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QmpConn) c = qmp_conn_connect(v->qga, QMP_MODE_AGENT, timeout_ms, &err);
+    if (!c || !qga_sync(c, timeout_ms, &err)) {
+        g_debug("VM %s: the state is saved without an agent connection (%s)", v->name,
+                err->message);
+        return NULL;
+    }
+    return g_steal_pointer(&c);
+}
+
+/* QEMU has accepted a client on the socket chardev LABEL: query-chardev's
+ * filename loses its "disconnected:" prefix. */
+static gboolean chardev_connected(QmpConn *qmp, const char *label, gint64 timeout_ms,
+                                  GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
+    for (;;) {
+        json_auto_t *devs = qmp_conn_execute(qmp, "query-chardev", NULL, timeout_ms, error);
+        if (!devs)
+            return FALSE;
+        size_t i;
+        json_t *d;
+        json_array_foreach(devs, i, d)
+        {
+            const char *file = json_string_value(json_object_get(d, "filename"));
+            if (!g_strcmp0(json_string_value(json_object_get(d, "label")), label) && file &&
+                !g_str_has_prefix(file, "disconnected:"))
+                return TRUE;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            g_set_error(error, QMP_ERROR, QMP_ERROR_TIMEOUT,
+                        "QEMU did not accept the connection to chardev %s within %.1f s", label,
+                        (double)timeout_ms / 1000);
+            return FALSE;
+        }
+        g_usleep(1000);
+    }
+}
+
+QmpConn *vm_qga_attach(VmPaths *v, QmpConn *qmp, gint64 timeout_ms)
+{
+    g_autoptr(GError) why = NULL;
+    g_autoptr(QmpConn) c = qmp_conn_connect(v->qga, QMP_MODE_AGENT, timeout_ms, &why);
+    /* QEMU accepts in its main loop, at once: a wait that runs out means
+     * something else holds the socket */
+    if (c && chardev_connected(qmp, "qga0", MIN(timeout_ms, 2000), &why))
+        return g_steal_pointer(&c);
+    g_debug("VM %s: the agent's socket is connected after the load: %s", v->name, why->message);
+    return NULL;
+}
+
+QmpConn *vm_qga_reuse(VmPaths *v, QmpConn *held, gint64 timeout_ms, GError **error)
+{
+    g_autoptr(QmpConn) qga = held;
+    if (qga && qga_sync(qga, timeout_ms, NULL))
+        return g_steal_pointer(&qga);
+    return vm_qga_open(v, timeout_ms, error);
+}
+
 gboolean vm_runtime_file_write(const char *path, const char *text, gssize len, GError **error)
 {
     if (len < 0)

@@ -72,6 +72,21 @@ QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error);
  * connection when QMP is NULL), or a panic line in SERIAL_LOG (may be NULL). */
 QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const char *serial_log,
                            GError **error);
+/* An agent connection for the time a VM's state is saved (savevm, a
+ * template's migration): qemu-ga, while no host is connected to its
+ * virtio-serial port, reads EOF and sleeps 100 ms between tries; a state
+ * saved with a client connected and answered holds qemu-ga waiting in
+ * poll() instead, so that a start from it, connected before the load,
+ * has its first answer without that sleep. NULL (not an error) when the
+ * agent does not answer within timeout_ms. */
+QmpConn *vm_qga_hold(VmPaths *v, gint64 timeout_ms);
+/* Before a saved state is loaded into a VM (restore, clone): connects to
+ * its agent's socket and waits until QEMU has accepted the connection, so
+ * that the loaded port sees no hang-up; NULL (a debug note) if not. */
+QmpConn *vm_qga_attach(VmPaths *v, QmpConn *qmp, gint64 timeout_ms);
+/* After the load: HELD (from vm_qga_attach, taken; may be NULL) once the
+ * agent answers a sync on it, else a new connection (vm_qga_open). */
+QmpConn *vm_qga_reuse(VmPaths *v, QmpConn *held, gint64 timeout_ms, GError **error);
 /* QEMU's run state ("running", "paused", "guest-panicked", "postmigrate",
  * ...) through QMP, or NULL when QMP does not answer (transfer full). */
 char *vm_run_state(QmpConn *qmp, gint64 timeout_ms);

@@ -99,6 +99,24 @@ sed 's/^\[boot\]/[boot]\nrestore=a,b/' "$work/rst.ini" > "$work/bad.ini"
 run "$QL" start "$work/bad.ini"
 check_all "restore= that is no snapshot name names the file and key" \
     '[ "$rc" -ne 0 ] && has "$work/bad.ini" && has "[boot] restore"'
+# snapshot-disk= the second disk: the VM state is on it, not on the first
+# (HMP loadvm would look for it there: the load goes through the job)
+sed 's/^\[vm\]/[vm]\nsnapshot-disk=extra/' "$work/rst.ini" > "$work/sd.ini"
+"$QL" start -q "$work/sd.ini" --wait-agent >/dev/null
+"$QL" exec sd -- sh -c 'echo one > /data/one; sync' >/dev/null
+run "$QL" snapshot save sd s1
+check_all "snapshot-disk=extra: the state is saved on [disk extra]" '[ "$rc" -eq 0 ] && has "on disk extra"'
+"$QL" exec sd -- sh -c 'echo two > /data/two; sync' >/dev/null
+run "$QL" snapshot load sd s1
+check "... a live load of it succeeds (rc $rc)" [ "$rc" -eq 0 ]
+run "$QL" exec sd -- ls /data
+check_all "... and rolls back /data" '[ "$rc" -eq 0 ] && has one && lacks two'
+"$QL" stop -q sd >/dev/null
+run "$QL" start -q "$work/sd.ini" --restore s1 --wait-agent
+check "... start --restore from it succeeds (rc $rc)" [ "$rc" -eq 0 ]
+run "$QL" exec sd -- ls /data
+check_all "... with the snapshot's files" '[ "$rc" -eq 0 ] && has one && lacks two'
+"$QL" stop -q sd >/dev/null
 run "$QL" snapshot delete "$work/rst.ini" s1
 check_all "snapshot delete removes the record too" '[ "$rc" -eq 0 ] && [ ! -e "$rec" ]'
 done_testing

@@ -133,6 +133,30 @@ static void test_incoming_and_panic(void)
     g_assert_null(strstr(all, "pvpanic"));
 }
 
+/* A start from a snapshot: -loadvm for cmdline and the foreground; qlaunch's
+ * own start stops the vCPUs (-S) and loads it over QMP. Both take private
+ * anonymous RAM. */
+static void test_restore_paused(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(Profile) p = profile_load(GOLDEN "/restore.ini", &env, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(p->restore);
+    for (int paused = 0; paused < 2; paused++) {
+        CmdlineOpts o = { .qemu = "q",
+                          .runtime_dir = "/r",
+                          .accel = "tcg",
+                          .loadvm = p->restore,
+                          .loadvm_paused = paused };
+        g_auto(GStrv) argv = cmdline_build(p, &o);
+        g_autofree char *joined = g_strjoinv(" ", argv);
+        g_autofree char *all = g_strconcat(joined, " ", NULL);
+        g_assert_true((strstr(all, " -loadvm ") != NULL) == !paused);
+        g_assert_true((strstr(all, " -S ") != NULL) == paused);
+        g_assert_nonnull(strstr(all, " memory-backend-ram,id=pc.ram,"));
+    }
+}
+
 /* Guest RAM: a shared memfd named like QEMU's default RAM; a local
  * destination maps the source's; under the TCG workaround 8 KiB less. */
 static void test_shared_ram(void)
@@ -209,6 +233,7 @@ int main(int argc, char **argv)
     g_test_add_func("/cmdline/mac-and-cpu", test_mac_and_cpu);
     g_test_add_func("/cmdline/incoming-and-panic", test_incoming_and_panic);
     g_test_add_func("/cmdline/shared-ram", test_shared_ram);
+    g_test_add_func("/cmdline/restore-paused", test_restore_paused);
     g_test_add_func("/export/proxmox-injection", test_proxmox_injection);
     return g_test_run();
 }
