@@ -25,6 +25,14 @@ check "exec prints the guest kernel release (the guest's own kernel)" matches "$
 run "$QL" exec tiny -- grep -i '^bogomips' /proc/cpuinfo
 check_all "both vCPUs have the first one's delay-loop calibration ($(echo $out))" \
     '[ "$(echo "$out" | grep -c .)" -eq 2 ] && [ "$(echo "$out" | sort -u | grep -c .)" -eq 1 ]'
+# the local APIC timer, counted over 20 ms at boot (the guest kernel's
+# change), runs at QEMU's rate: 1 GHz / 16 is mult 2^28 at shift 32 (a
+# count over the wrong window would be off by a factor; Linux keeps a count
+# within 1% of the PM timer's uncorrected, and the window is timed by the
+# TSC rate it calibrated at boot)
+run "$QL" exec tiny -- sh -c 'grep -A4 "Clock Event Device: lapic" /proc/timer_list | grep -E "^ (mult|shift):"'
+check_all "the APIC timer's calibrated rate is QEMU's to 2% ($(echo $out))" \
+    'm=$(echo "$out" | awk "/mult/ {print \$2; exit}"); [ -n "$m" ] && echo "$out" | grep -qE "shift: +32$" && [ $(( (m > 268435456 ? m - 268435456 : 268435456 - m) * 100 / 268435456 )) -lt 2 ]'
 
 run "$QL" exec tiny -- sh -c 'echo to-stderr >&2; exit 7'
 check "exec returns a failing command's exit code (7)" [ "$rc" -eq 7 ]
