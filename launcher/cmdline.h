@@ -25,7 +25,8 @@ typedef struct {
     gboolean daemonize;
     gboolean incoming;  /* -incoming defer */
     const char *loadvm; /* -loadvm: start from this internal snapshot, or NULL */
-    /* with loadvm: -S instead, the snapshot loaded over QMP (restore_load) */
+    /* with loadvm: -S instead, the snapshot loaded over QMP (restore_load:
+     * -loadvm would look for the VM state on the first disk) */
     gboolean loadvm_paused;
     const int *tap_fds; /* per [net]: the open tap of a mode=tap NIC, or -1; NULL = none */
 } CmdlineOpts;

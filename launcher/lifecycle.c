@@ -639,14 +639,13 @@ const char *start_restore_tag(const Profile *p, const StartOpts *o)
 /* After a restore the guest's clock reads the time of the snapshot: set
  * it to the host's through the agent, which answers at once (it was
  * running when the state was saved). A failure is a note, not an error.
- * HELD: vm_qga_attach's connection (taken), or NULL. Returns the agent's
- * connection when it answered, for --wait-agent (a second connection's
- * first sync waits up to 100 ms on qemu-ga's retry sleep). */
-static QmpConn *restore_clock(VmPaths *v, const Profile *p, const char *tag, int timeout_s,
-                              QmpConn *held)
+ * Returns the agent's connection when it answered, for --wait-agent (a
+ * second connection's first sync waits up to 100 ms on qemu-ga's retry
+ * sleep). */
+static QmpConn *restore_clock(VmPaths *v, const Profile *p, const char *tag, int timeout_s)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(QmpConn) qga = vm_qga_reuse(v, held, timeout_s * 1000LL, &err);
+    g_autoptr(QmpConn) qga = vm_qga_open(v, timeout_s * 1000LL, &err);
     if (!qga || !restore_set_clock(qga, timeout_s * 1000LL, &err)) {
         g_message("VM %s: started from snapshot '%s', but its clock could not be set to the "
                   "host's (%s); the guest's time is that of the snapshot",
@@ -690,9 +689,7 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
                        .incoming = o->incoming || o->tmpl,
                        .ram_file = o->tmpl ? o->tmpl->ram : NULL,
                        .loadvm = restore,
-                       /* -S, loaded once the agent's socket is connected;
-                        * in the foreground QEMU runs in qlaunch's place */
-                       .loadvm_paused = restore && !o->foreground,
+                       .loadvm_paused = restore && !o->foreground && !restore_by_loadvm(p),
                        .tap_fds = taps };
     taps[p->nets->len] = -1; /* a clone's: its template's state, read by QEMU */
     if (o->tmpl) {
@@ -764,10 +761,9 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         return NULL;
     if (proc_interrupted)
         return cancel_start(v, qmp, "while QEMU started", error);
-    /* the saved state loaded with the agent's port connected */
-    g_autoptr(QmpConn) held_qga = (o->tmpl || co.loadvm_paused) && p->agent
-                                      ? vm_qga_attach(v, qmp, o->timeout_s * 1000LL)
-                                      : NULL;
+    /* a template's state loaded with the agent's port connected */
+    g_autoptr(QmpConn) held_qga =
+        o->tmpl && p->agent ? vm_qga_attach(v, qmp, o->timeout_s * 1000LL) : NULL;
     if (o->tmpl &&
         !template_load_state(qmp, o->tmpl, taps[p->nets->len], o->timeout_s * 1000LL, error)) {
         abort_started(v, qmp);
@@ -791,7 +787,7 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
     }
     g_autoptr(QmpConn) restored_qga = NULL; /* the agent that set the clock */
     if (restore && p->agent)
-        restored_qga = restore_clock(v, p, restore, o->timeout_s, g_steal_pointer(&held_qga));
+        restored_qga = restore_clock(v, p, restore, o->timeout_s);
     if (o->tmpl && p->agent)
         template_settle_guest(v, p, o->tmpl, o->timeout_s * 1000LL, g_steal_pointer(&held_qga));
     if (o->wait_agent) {

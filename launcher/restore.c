@@ -186,6 +186,14 @@ gboolean restore_check(const Profile *p, const char *tag, json_t *fingerprint, G
     return TRUE;
 }
 
+gboolean restore_by_loadvm(const Profile *p)
+{
+    g_autofree char *vmstate = NULL;
+    g_auto(GStrv) disks = NULL;
+    return !snapshot_plan(p, &vmstate, &disks, NULL) ||
+           snapshot_loadvm_same(vmstate, (const char *const *)disks);
+}
+
 gboolean restore_load(QmpConn *qmp, const Profile *p, const char *tag, gint64 timeout_ms,
                       GError **error)
 {

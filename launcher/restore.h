@@ -33,8 +33,13 @@ void restore_record_remove(const char *vm, const char *tag);
  * of the devices the profile gives now. Else an error naming the cause. */
 gboolean restore_check(const Profile *p, const char *tag, json_t *fingerprint, GError **error);
 
+/* TRUE when QEMU's -loadvm loads the snapshot as the job would
+ * (snapshot_loadvm_same): the VM runs at once from QEMU's start. Else
+ * QEMU starts with -S and restore_load loads it. */
+gboolean restore_by_loadvm(const Profile *p);
 /* QEMU started with -S (cmdline loadvm_paused): loads tag (snapshot_live,
- * with the profile's snapshot disks) and continues the VM. */
+ * with the profile's snapshot disks: the job names the disk with the VM
+ * state) and continues the VM. */
 gboolean restore_load(QmpConn *qmp, const Profile *p, const char *tag, gint64 timeout_ms,
                       GError **error);
 

@@ -196,6 +196,11 @@ static gboolean wait_job(QmpConn *qmp, const char *job_id, SnapshotProgress prog
     }
 }
 
+gboolean snapshot_loadvm_same(const char *vmstate_disk, const char *const *disks)
+{
+    return disks[0] && !strcmp(vmstate_disk, disks[0]) && !g_strv_contains(disks, "efivars");
+}
+
 gboolean snapshot_live(QmpConn *qmp, const char *op, const char *tag, const char *vmstate_disk,
                        const char *const *disks, SnapshotProgress progress, gpointer data,
                        gint64 timeout_ms, GError **error)
@@ -208,14 +213,8 @@ gboolean snapshot_live(QmpConn *qmp, const char *op, const char *tag, const char
     if (strcmp(op, "delete") != 0)
         json_object_set_new(args, "vmstate", json_sprintf("%s%s", node_prefix, vmstate_disk));
     g_autoptr(GError) local = NULL;
-    /* HMP loadvm takes the VM state from the first disk that can hold a
-     * snapshot, and rolls back every writable disk: the first disk taking
-     * part and all of them (UEFI's variable store is created before the
-     * disks). Then it loads the same as the job, with no job to create,
-     * poll and dismiss: bench-lifecycle measured the job about 15 ms
-     * slower on tiny. Its error is QEMU's same text. */
-    if (!strcmp(op, "load") && disks[0] && !strcmp(vmstate_disk, disks[0]) &&
-        !g_strv_contains(disks, "efivars"))
+    /* no job to create, poll and dismiss; the error is QEMU's same text */
+    if (!strcmp(op, "load") && snapshot_loadvm_same(vmstate_disk, disks))
         return snapshot_hmp(qmp, op, tag, timeout_ms, error);
     if (!strcmp(op, "save")) {
         /* x-ignore-shared, if a local migration left it on, would make the

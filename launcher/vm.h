@@ -72,15 +72,15 @@ QmpConn *vm_qga_open(VmPaths *v, gint64 timeout_ms, GError **error);
  * connection when QMP is NULL), or a panic line in SERIAL_LOG (may be NULL). */
 QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const char *serial_log,
                            GError **error);
-/* An agent connection for the time a VM's state is saved (savevm, a
- * template's migration): qemu-ga, while no host is connected to its
- * virtio-serial port, reads EOF and sleeps 100 ms between tries; a state
- * saved with a client connected and answered holds qemu-ga waiting in
- * poll() instead, so that a start from it, connected before the load,
- * has its first answer without that sleep. NULL (not an error) when the
- * agent does not answer within timeout_ms. */
+/* An agent connection for the time a template's state is saved: qemu-ga,
+ * while no host is connected to its virtio-serial port, reads EOF and
+ * sleeps 100 ms between tries; a state saved with a client connected and
+ * answered holds qemu-ga waiting in poll() instead, so that a clone
+ * connected before the load (vm_qga_attach) has its first answer without
+ * that sleep. NULL (not an error) when the agent does not answer within
+ * timeout_ms. */
 QmpConn *vm_qga_hold(VmPaths *v, gint64 timeout_ms);
-/* Before a saved state is loaded into a VM (restore, clone): connects to
+/* Before a saved state is loaded into a VM (a clone): connects to
  * its agent's socket and waits until QEMU has accepted the connection, so
  * that the loaded port sees no hang-up; NULL (a debug note) if not. */
 QmpConn *vm_qga_attach(VmPaths *v, QmpConn *qmp, gint64 timeout_ms);
