@@ -248,8 +248,10 @@ static int do_load(Snap *s, GPtrArray *list, GError **error)
     gint64 t0 = g_get_monotonic_time();
     gboolean was_running = s->qmp && vm_is_running(s->qmp);
     gboolean ok = run_op(s, "load", &err);
-    /* A load job leaves the VM stopped (restore-vm); resume what ran. */
-    if (was_running) {
+    /* A load job leaves the VM stopped (restore-vm): resume what ran. HMP
+     * loadvm resumes it itself once the load succeeded (a cont after it
+     * cost about 4 ms of the load's time). */
+    if (was_running && (!ok || !snapshot_loadvm_same(s->vmstate, (const char *const *)s->disks))) {
         json_auto_t *r = qmp_conn_execute(s->qmp, "cont", NULL, 10000, NULL);
     }
     if (!ok)
