@@ -173,6 +173,12 @@ static int report(const Snap *s, const char *done, double secs, guint64 vm_state
     return EXIT_OK;
 }
 
+static gboolean vm_is_running(QmpConn *qmp)
+{
+    json_auto_t *st = qmp_conn_execute(qmp, "query-status", NULL, 10000, NULL);
+    return json_is_true(json_object_get(st, "running"));
+}
+
 static int do_save(Snap *s, GPtrArray *list, GError **error)
 {
     g_autoptr(GError) err = NULL;
@@ -195,6 +201,11 @@ static int do_save(Snap *s, GPtrArray *list, GError **error)
             return cli_failf(error, "replacing snapshot '%s' of %s: %s", s->tag, s->p->name,
                              err->message);
     }
+    /* the state saved with the agent's port connected and qemu-ga waiting
+     * in poll() (vm_qga_hold): start --restore connects before the load
+     * and has the first answer without qemu-ga's 100 ms EOF sleep */
+    g_autoptr(QmpConn) qga =
+        s->qmp && s->p->agent && vm_is_running(s->qmp) ? vm_qga_hold(s->v, 1000) : NULL;
     gint64 t0 = g_get_monotonic_time();
     if (!run_op(s, "save", &err)) {
         /* QEMU reports a full disk as a plain I/O error: say what is left. */
@@ -226,12 +237,6 @@ static int do_save(Snap *s, GPtrArray *list, GError **error)
                   g_strdup_printf("saved snapshot '%s' of %s offline: disks only, no memory state "
                                   "(the VM is not running) in %.2f s",
                                   s->tag, s->p->name, secs));
-}
-
-static gboolean vm_is_running(QmpConn *qmp)
-{
-    json_auto_t *st = qmp_conn_execute(qmp, "query-status", NULL, 10000, NULL);
-    return json_is_true(json_object_get(st, "running"));
 }
 
 static int do_load(Snap *s, GPtrArray *list, GError **error)

@@ -430,11 +430,11 @@ GStrv cmdline_build(const Profile *p, const CmdlineOpts *o)
         add(b, "panic=pause");
     }
     if (p->agent) {
-        add_socket_chardev(b, "qga0", o->runtime_dir, "qga.sock", NULL, FALSE);
+        add_socket_chardev(b, CMDLINE_AGENT_CHARDEV, o->runtime_dir, "qga.sock", NULL, FALSE);
         add(b, "-device");
         add(b, "virtio-serial-pci,id=vser0");
         add(b, "-device");
-        add(b, "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0");
+        add(b, "virtserialport,chardev=" CMDLINE_AGENT_CHARDEV ",name=org.qemu.guest_agent.0");
     }
     g_autofree char *pidfile = g_build_filename(o->runtime_dir, "qemu.pid", NULL);
     add(b, "-pidfile");

@@ -3,6 +3,9 @@
 
 #include "profile.h"
 
+/* the guest agent's socket chardev (query-chardev names it) */
+#define CMDLINE_AGENT_CHARDEV "qga0"
+
 typedef struct {
     const char *qemu;        /* binary, e.g. qemu-system-x86_64 */
     const char *runtime_dir; /* where qmp.sock, qga.sock, serial.sock, qemu.pid go */

@@ -452,16 +452,37 @@ static char *kill_unmanaged(VmPaths *v)
     return g_string_free(s, FALSE);
 }
 
+typedef struct {
+    const char *path;
+    QmpConn *conn;
+} EarlyAgent;
+
+static gboolean connect_agent(gpointer data)
+{
+    EarlyAgent *e = data;
+    e->conn = qmp_conn_connect(e->path, QMP_MODE_AGENT, 0, NULL);
+    return e->conn != NULL;
+}
+
+/* Runs QEMU until its daemonizing parent exits (the VM set up). AGENT (may
+ * be NULL): set to a connection to the agent's socket made meanwhile, as
+ * soon as QEMU listens on it (before a -loadvm), or NULL. */
 static gboolean launch(VmPaths *v, char **argv, const int *fds, guint n_fds, int timeout_s,
-                       GError **error)
+                       QmpConn **agent, GError **error)
 {
     int status = 0;
+    EarlyAgent early = { .path = v->qga };
     mode_t old = umask(077); /* sockets and files QEMU creates: owner only */
-    gboolean ran = proc_run_logged((const char *const *)argv, v->log, fds, n_fds,
-                                   timeout_s * 1000LL, &status, error);
+    gboolean ran =
+        proc_run_logged((const char *const *)argv, v->log, fds, n_fds, timeout_s * 1000LL,
+                        agent ? connect_agent : NULL, &early, &status, error);
     umask(old);
+    if (agent)
+        *agent = early.conn;
     if (ran && status == 0 && vm_read_pid(v) > 0)
         return TRUE;
+    if (agent)
+        g_clear_pointer(agent, qmp_conn_free);
     g_autofree char *tail = proc_tail_file(v->log, 15);
     g_autofree char *how = ran ? proc_describe_status(status) : g_strdup((*error)->message);
     g_autofree char *killed = kill_unmanaged(v);
@@ -638,14 +659,16 @@ const char *start_restore_tag(const Profile *p, const StartOpts *o)
 
 /* After a restore the guest's clock reads the time of the snapshot: set
  * it to the host's through the agent, which answers at once (it was
- * running when the state was saved). A failure is a note, not an error.
- * Returns the agent's connection when it answered, for --wait-agent (a
- * second connection's first sync waits up to 100 ms on qemu-ga's retry
- * sleep). */
-static QmpConn *restore_clock(VmPaths *v, const Profile *p, const char *tag, int timeout_s)
+ * running when the state was saved), on HELD (taken; may be NULL) when
+ * that answers, else on a new connection. A failure is a note, not an
+ * error. Returns the agent's connection when it answered, for
+ * --wait-agent (a second connection's first sync waits up to 100 ms on
+ * qemu-ga's retry sleep). */
+static QmpConn *restore_clock(VmPaths *v, const Profile *p, const char *tag, int timeout_s,
+                              QmpConn *held)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(QmpConn) qga = vm_qga_open(v, timeout_s * 1000LL, &err);
+    g_autoptr(QmpConn) qga = vm_qga_reuse(v, held, timeout_s * 1000LL, &err);
     if (!qga || !restore_set_clock(qga, timeout_s * 1000LL, &err)) {
         g_message("VM %s: started from snapshot '%s', but its clock could not be set to the "
                   "host's (%s); the guest's time is that of the snapshot",
@@ -749,7 +772,17 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         close_taps(taps, p->nets->len + 1);
         return NULL;
     }
-    gboolean launched = launch(v, argv, taps, p->nets->len + 1, o->timeout_s, error);
+    /* The agent's socket connected before the VM runs: during a -loadvm,
+     * or before the load of a template's state or of a snapshot by the
+     * job. QEMU accepts it before the loaded virtio-serial port compares
+     * its saved host connection with the chardev's; a state saved with a
+     * client connected (snapshot save and template save hold one) then
+     * loads with no hang-up, and qemu-ga waits in poll() for the first
+     * sync instead of sleeping 100 ms after an EOF. */
+    g_autoptr(QmpConn) held_qga = NULL;
+    gboolean early = restore && p->agent && !co.loadvm_paused;
+    gboolean launched =
+        launch(v, argv, taps, p->nets->len + 1, o->timeout_s, early ? &held_qga : NULL, error);
     close_taps(taps, p->nets->len + 1); /* QEMU holds its own copies */
     if (!launched) {
         vm_runtime_remove(v); /* the error carries the log's tail */
@@ -761,9 +794,10 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
         return NULL;
     if (proc_interrupted)
         return cancel_start(v, qmp, "while QEMU started", error);
-    /* a template's state loaded with the agent's port connected */
-    g_autoptr(QmpConn) held_qga =
-        o->tmpl && p->agent ? vm_qga_attach(v, qmp, o->timeout_s * 1000LL) : NULL;
+    if (held_qga)
+        held_qga = vm_qga_accepted(v, qmp, g_steal_pointer(&held_qga), o->timeout_s * 1000LL);
+    else if ((o->tmpl || co.loadvm_paused) && p->agent)
+        held_qga = vm_qga_attach(v, qmp, o->timeout_s * 1000LL);
     if (o->tmpl &&
         !template_load_state(qmp, o->tmpl, taps[p->nets->len], o->timeout_s * 1000LL, error)) {
         abort_started(v, qmp);
@@ -787,7 +821,7 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
     }
     g_autoptr(QmpConn) restored_qga = NULL; /* the agent that set the clock */
     if (restore && p->agent)
-        restored_qga = restore_clock(v, p, restore, o->timeout_s);
+        restored_qga = restore_clock(v, p, restore, o->timeout_s, g_steal_pointer(&held_qga));
     if (o->tmpl && p->agent)
         template_settle_guest(v, p, o->tmpl, o->timeout_s * 1000LL, g_steal_pointer(&held_qga));
     if (o->wait_agent) {

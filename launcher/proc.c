@@ -16,8 +16,9 @@
 #define LAUNCHER_ERROR_DOMAIN g_quark_from_static_string("proc-error")
 
 /* Waits for a child until deadline (then SIGKILL). A pidfd wakes us the
- * moment it exits; where there is none, poll waitpid every millisecond. */
-static gboolean wait_child(pid_t pid, gint64 deadline, int *status)
+ * moment it exits; where there is none, poll waitpid every millisecond.
+ * TICK (may be NULL) is called each millisecond until it says done. */
+static gboolean wait_child(pid_t pid, gint64 deadline, int *status, ProcTick tick, gpointer data)
 {
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
     for (;;) {
@@ -35,9 +36,11 @@ static gboolean wait_child(pid_t pid, gint64 deadline, int *status)
                 close(pfd);
             return FALSE;
         }
+        if (tick && tick(data))
+            tick = NULL;
         if (pfd >= 0) {
             struct pollfd p = { .fd = pfd, .events = POLLIN };
-            poll(&p, 1, (int)MIN(left_ms, G_MAXINT));
+            poll(&p, 1, tick ? 1 : (int)MIN(left_ms, G_MAXINT));
         } else {
             g_usleep(1000);
         }
@@ -98,7 +101,7 @@ static gboolean run_capturing(const char *dir, const char *const *argv, StderrMo
         g_string_append_len(buf, chunk, n);
     }
     close(out);
-    gboolean ok = wait_child(pid, deadline, status);
+    gboolean ok = wait_child(pid, deadline, status, NULL, NULL);
     if (output)
         *output = g_string_free(buf, FALSE);
     else
@@ -145,7 +148,8 @@ static void close_others(int *keep, guint n_keep)
 }
 
 gboolean proc_run_logged(const char *const *argv, const char *log_path, const int *keep,
-                         guint n_keep, gint64 timeout_ms, int *status, GError **error)
+                         guint n_keep, gint64 timeout_ms, ProcTick tick, gpointer tick_data,
+                         int *status, GError **error)
 {
     g_autofree int *sorted = g_new0(int, n_keep + 1);
     guint n = 0;
@@ -176,7 +180,9 @@ gboolean proc_run_logged(const char *const *argv, const char *log_path, const in
     }
     close(logfd);
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
-    return wait_child(pid, deadline, status) ? TRUE : timed_out(error, argv[0], timeout_ms);
+    return wait_child(pid, deadline, status, tick, tick_data)
+               ? TRUE
+               : timed_out(error, argv[0], timeout_ms);
 }
 
 gboolean proc_remove_tree(const char *dir, GError **error)

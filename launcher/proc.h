@@ -37,12 +37,17 @@ gboolean proc_gnuplot(const char *dir, const char *script, GError **error);
 char *proc_gp_string(const char *value);
 /* value as one CSV field (RFC 4180: quoted when it holds , " CR or LF). */
 char *proc_csv_field(const char *value);
+/* While a child runs: called about every millisecond until it returns
+ * TRUE (done: not called again). */
+typedef gboolean (*ProcTick)(gpointer data);
 /* Runs argv with stdout and stderr appended to log_path and stdin from
  * /dev/null; waits at most timeout_ms for it to exit (QEMU -daemonize
- * exits once the VM is set up). The child keeps no file descriptor but
- * 0-2 and those in keep (n_keep of them, e.g. the taps QEMU is given). */
+ * exits once the VM is set up), calling TICK (may be NULL) with TICK_DATA
+ * meanwhile. The child keeps no file descriptor but 0-2 and those in keep
+ * (n_keep of them, e.g. the taps QEMU is given). */
 gboolean proc_run_logged(const char *const *argv, const char *log_path, const int *keep,
-                         guint n_keep, gint64 timeout_ms, int *status, GError **error);
+                         guint n_keep, gint64 timeout_ms, ProcTick tick, gpointer tick_data,
+                         int *status, GError **error);
 /* rm -rf -- dir (argv, with a deadline); FALSE with rm's words. */
 gboolean proc_remove_tree(const char *dir, GError **error);
 /* A process exists and is not a zombie (a zombie main thread with other

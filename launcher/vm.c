@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "platform.h"
 #include "proc.h"
 #include "profile.h"
@@ -405,14 +406,24 @@ static gboolean chardev_connected(QmpConn *qmp, const char *label, gint64 timeou
     }
 }
 
+QmpConn *vm_qga_accepted(VmPaths *v, QmpConn *qmp, QmpConn *conn, gint64 timeout_ms)
+{
+    g_autoptr(QmpConn) c = conn;
+    g_autoptr(GError) why = NULL;
+    /* QEMU accepts in its main loop, at once: a wait that runs out means
+     * something else holds the socket */
+    if (chardev_connected(qmp, CMDLINE_AGENT_CHARDEV, MIN(timeout_ms, 2000), &why))
+        return g_steal_pointer(&c);
+    g_debug("VM %s: the agent's socket is connected after the load: %s", v->name, why->message);
+    return NULL;
+}
+
 QmpConn *vm_qga_attach(VmPaths *v, QmpConn *qmp, gint64 timeout_ms)
 {
     g_autoptr(GError) why = NULL;
-    g_autoptr(QmpConn) c = qmp_conn_connect(v->qga, QMP_MODE_AGENT, timeout_ms, &why);
-    /* QEMU accepts in its main loop, at once: a wait that runs out means
-     * something else holds the socket */
-    if (c && chardev_connected(qmp, "qga0", MIN(timeout_ms, 2000), &why))
-        return g_steal_pointer(&c);
+    QmpConn *c = qmp_conn_connect(v->qga, QMP_MODE_AGENT, timeout_ms, &why);
+    if (c)
+        return vm_qga_accepted(v, qmp, c, timeout_ms);
     g_debug("VM %s: the agent's socket is connected after the load: %s", v->name, why->message);
     return NULL;
 }

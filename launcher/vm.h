@@ -77,13 +77,16 @@ QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const ch
  * sleeps 100 ms between tries; a state saved with a client connected and
  * answered holds qemu-ga waiting in poll() instead, so that a clone
  * connected before the load (vm_qga_attach) has its first answer without
- * that sleep. NULL (not an error) when the agent does not answer within
- * timeout_ms. */
+ * that sleep (snapshot save holds one too, for start --restore). NULL
+ * (not an error) when the agent does not answer within timeout_ms. */
 QmpConn *vm_qga_hold(VmPaths *v, gint64 timeout_ms);
 /* Before a saved state is loaded into a VM (a clone): connects to
  * its agent's socket and waits until QEMU has accepted the connection, so
  * that the loaded port sees no hang-up; NULL (a debug note) if not. */
 QmpConn *vm_qga_attach(VmPaths *v, QmpConn *qmp, gint64 timeout_ms);
+/* CONN (taken), a connection to the agent's socket made before QEMU's main
+ * loop ran, once QEMU has accepted it; NULL (a debug note) if not. */
+QmpConn *vm_qga_accepted(VmPaths *v, QmpConn *qmp, QmpConn *conn, gint64 timeout_ms);
 /* After the load: HELD (from vm_qga_attach, taken; may be NULL) once the
  * agent answers a sync on it, else a new connection (vm_qga_open). */
 QmpConn *vm_qga_reuse(VmPaths *v, QmpConn *held, gint64 timeout_ms, GError **error);

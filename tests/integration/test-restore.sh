@@ -12,7 +12,16 @@ guest_now() { "$QL" exec rst -- date +%s; }
 # clock_off: |guest - host| in seconds
 clock_off() { local g h; g=$(guest_now); h=$(date +%s); echo $(( g > h ? g - h : h - g )); }
 
-"$QL" start -q "$work/rst.ini" --wait-agent >/dev/null
+# A wrapper QEMU traces the virtio-serial control events (the agent's port
+# opened: event 6, value 1; closed: value 0) and the saves into TRACE_LOG.
+cat > "$work/traced-qemu" <<'EOS'
+#!/bin/sh
+exec qemu-system-x86_64 -trace virtio_serial_send_control_event -trace savevm_state_setup \
+    -trace savevm_state_cleanup -D "$TRACE_LOG" "$@"
+EOS
+chmod +x "$work/traced-qemu"
+env QLAUNCH_QEMU="$work/traced-qemu" TRACE_LOG="$work/save-trace.log" \
+    "$QL" start -q "$work/rst.ini" --wait-agent >/dev/null
 run "$QL" exec rst -- cat /sys/class/dmi/id/bios_vendor
 check_all "tiny boots through qboot (firmware=qboot), not SeaBIOS" '[ "$rc" -eq 0 ] && has qboot'
 sleeper=$("$QL" exec rst -- sh -c 'echo before > /data/before; sync; sleep 100000 >/dev/null 2>&1 & echo $!')
@@ -22,6 +31,10 @@ off=$(clock_off)
 check "the guest's clock is an hour behind before the snapshot ($off s)" [ "${off:-0}" -ge 3500 ]
 run "$QL" snapshot save rst s1
 check "snapshot save s1 of the running VM" [ "$rc" -eq 0 ]
+# the port's state when the save began / events during it: open, none
+held=$(awk '/event 6,/ { v = $NF; if (during) n++ } /savevm_state_setup/ { s = v; during = 1 }
+            /savevm_state_cleanup/ { during = 0 } END { print s "/" n + 0 }' "$work/save-trace.log")
+check "... saved with an agent connection open throughout ($held)" [ "$held" = 1/0 ]
 rec=$QLAUNCH_STATE_DIR/rst/snapshots/s1.json
 check_all "... records what the snapshot was taken of, private to the user" \
     '[ -f "$rec" ] && [ "$(stat -c %a "$rec")" = 600 ] && grep -q "\"memory\": \"512 MiB" "$rec"'
@@ -46,6 +59,22 @@ run "$QL" start -q "$work/rst.ini" --restore s1 --wait-agent
 run "$QL" exec rst -- ls /data
 check_all "every restore starts from the same state (what the last run wrote is gone)" \
     '[ "$rc" -eq 0 ] && has before && lacks second'
+"$QL" stop -q rst >/dev/null
+# The agent's port across a restore: s1 was saved with an agent connection
+# held (above), and start --restore connects before the load,
+# so the loaded port is opened once (the accept) and closed only when
+# qlaunch leaves (value 1, then 0). Without the early connection the guest
+# sees a hang-up first (0 1 0: qemu-ga then sleeps 100 ms after its EOF
+# before it reads again); without the hold at the save, the load itself
+# reopens the port (1 1 0).
+trace=$work/restore-trace.log
+run env QLAUNCH_QEMU="$work/traced-qemu" TRACE_LOG="$trace" \
+    "$QL" start -q "$work/rst.ini" --restore s1 --wait-agent
+check "start --restore --wait-agent under a tracing QEMU (rc $rc)" [ "$rc" -eq 0 ]
+until_ok 10 bash -c '[ "$(grep -c "event 6," "$1")" -ge 2 ]' _ "$trace"
+opens=$(awk '/event 6,/ { printf "%s", $NF }' "$trace")
+check "... the agent's port is opened once and closed only at qlaunch's exit ($opens)" \
+    [ "$opens" = 10 ]
 "$QL" stop -q rst >/dev/null
 
 # [boot] restore= in the profile: every start begins from the snapshot
