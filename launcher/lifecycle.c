@@ -685,6 +685,17 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
     g_autofree char *kvm_cpu = NULL;
     if (!claim_runtime(v, p, error))
         return NULL;
+    /* QEMU runs in qlaunch's place: nothing is left to load with the job */
+    if (restore && o->foreground && !restore_by_loadvm(p)) {
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
+                    "VM %s: --restore %s with --foreground: QEMU's -loadvm looks for the VM "
+                    "state on the first disk, and profile %s keeps it elsewhere ([vm] "
+                    "snapshot-disk= another disk, or UEFI variables); start without --foreground "
+                    "(qlaunch then loads the snapshot itself); nothing was started",
+                    p->name, restore, p->path);
+        vm_runtime_remove(v);
+        return NULL;
+    }
     if ((!o->incoming && !disks_free(p, error)) || !prepare_files(p, error) ||
         !create_serial_log(p, error) || (!o->incoming && !forwards_free(p, error)) ||
         !choose_accel(p, o->force, accel, reason, &kvm_cpu, error)) {
@@ -712,7 +723,7 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
                        .incoming = o->incoming || o->tmpl,
                        .ram_file = o->tmpl ? o->tmpl->ram : NULL,
                        .loadvm = restore,
-                       .loadvm_paused = restore && !o->foreground && !restore_by_loadvm(p),
+                       .loadvm_paused = restore && !restore_by_loadvm(p),
                        .tap_fds = taps };
     taps[p->nets->len] = -1; /* a clone's: its template's state, read by QEMU */
     if (o->tmpl) {

@@ -146,6 +146,12 @@ check "... start --restore from it succeeds (rc $rc)" [ "$rc" -eq 0 ]
 run "$QL" exec sd -- ls /data
 check_all "... with the snapshot's files" '[ "$rc" -eq 0 ] && has one && lacks two'
 "$QL" stop -q sd >/dev/null
+# --foreground: QEMU runs in qlaunch's place, and its -loadvm would look for
+# the state on the first disk ("This is a disk-only snapshot")
+run timeout 60 "$QL" start "$work/sd.ini" --restore s1 --foreground
+check_all "... with --foreground it is refused, saying why and what to do" \
+    '[ "$rc" -eq 1 ] && has "snapshot-disk=" && has "start without --foreground"'
+check "... and nothing of the VM is left" [ ! -e "$QLAUNCH_RUNTIME_DIR/sd" ]
 run "$QL" snapshot delete "$work/rst.ini" s1
 check_all "snapshot delete removes the record too" '[ "$rc" -eq 0 ] && [ ! -e "$rec" ]'
 done_testing
