@@ -205,7 +205,7 @@ static int do_save(Snap *s, GPtrArray *list, GError **error)
      * in poll() (vm_qga_hold): start --restore connects before the load
      * and has the first answer without qemu-ga's 100 ms EOF sleep */
     g_autoptr(QmpConn) qga =
-        s->qmp && s->p->agent && vm_is_running(s->qmp) ? vm_qga_hold(s->v, 1000) : NULL;
+        s->qmp && s->p->agent && vm_is_running(s->qmp) ? vm_qga_hold(s->v, s->qmp, 1000) : NULL;
     gint64 t0 = g_get_monotonic_time();
     if (!run_op(s, "save", &err)) {
         /* QEMU reports a full disk as a plain I/O error: say what is left. */

@@ -338,7 +338,7 @@ gboolean template_save(VmPaths *v, const Profile *p, QmpConn *qmp, const char *n
 
     json_auto_t *disks = json_object();
     /* the state saved with the agent's port connected (vm_qga_hold) */
-    g_autoptr(QmpConn) qga = p->agent && was_running ? vm_qga_hold(v, 1000) : NULL;
+    g_autoptr(QmpConn) qga = p->agent && was_running ? vm_qga_hold(v, qmp, 1000) : NULL;
     gint64 t0 = g_get_monotonic_time();
     json_auto_t *stop =
         was_running ? qmp_conn_execute(qmp, "stop", NULL, QMP_TIMEOUT_MS, error) : json_object();

@@ -365,9 +365,33 @@ QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const ch
     }
 }
 
-QmpConn *vm_qga_hold(VmPaths *v, gint64 timeout_ms)
+/* query-chardev's entry for LABEL (a new reference), or NULL. */
+static json_t *chardev_info(QmpConn *qmp, const char *label, gint64 timeout_ms, GError **error)
+{
+    json_auto_t *devs = qmp_conn_execute(qmp, "query-chardev", NULL, timeout_ms, error);
+    size_t i;
+    json_t *d;
+    json_array_foreach(devs, i, d)
+    {
+        if (!g_strcmp0(json_string_value(json_object_get(d, "label")), label))
+            return json_incref(d);
+    }
+    if (devs)
+        g_set_error(error, VM_ERROR, VM_ERROR_FAILED, "QEMU has no chardev %s", label);
+    return NULL;
+}
+
+QmpConn *vm_qga_hold(VmPaths *v, QmpConn *qmp, gint64 timeout_ms)
 {
     g_autoptr(GError) err = NULL;
+    /* the guest has the agent's port open (qemu-ga runs): else a sync
+     * could only wait out timeout_ms */
+    json_auto_t *dev = chardev_info(qmp, CMDLINE_AGENT_CHARDEV, timeout_ms, &err);
+    if (!json_is_true(json_object_get(dev, "frontend-open"))) {
+        g_debug("VM %s: the state is saved without an agent connection (%s)", v->name,
+                err ? err->message : "the guest has not opened the agent's port");
+        return NULL;
+    }
     g_autoptr(QmpConn) c = qmp_conn_connect(v->qga, QMP_MODE_AGENT, timeout_ms, &err);
     if (!c || !qga_sync(c, timeout_ms, &err)) {
         g_debug("VM %s: the state is saved without an agent connection (%s)", v->name,
@@ -384,18 +408,12 @@ static gboolean chardev_connected(QmpConn *qmp, const char *label, gint64 timeou
 {
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
     for (;;) {
-        json_auto_t *devs = qmp_conn_execute(qmp, "query-chardev", NULL, timeout_ms, error);
-        if (!devs)
+        json_auto_t *d = chardev_info(qmp, label, timeout_ms, error);
+        if (!d)
             return FALSE;
-        size_t i;
-        json_t *d;
-        json_array_foreach(devs, i, d)
-        {
-            const char *file = json_string_value(json_object_get(d, "filename"));
-            if (!g_strcmp0(json_string_value(json_object_get(d, "label")), label) && file &&
-                !g_str_has_prefix(file, "disconnected:"))
-                return TRUE;
-        }
+        const char *file = json_string_value(json_object_get(d, "filename"));
+        if (file && !g_str_has_prefix(file, "disconnected:"))
+            return TRUE;
         if (g_get_monotonic_time() >= deadline) {
             g_set_error(error, QMP_ERROR, QMP_ERROR_TIMEOUT,
                         "QEMU did not accept the connection to chardev %s within %.1f s", label,

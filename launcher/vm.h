@@ -78,8 +78,10 @@ QmpConn *vm_qga_open_watch(VmPaths *v, gint64 timeout_ms, QmpConn *qmp, const ch
  * answered holds qemu-ga waiting in poll() instead, so that a clone
  * connected before the load (vm_qga_attach) has its first answer without
  * that sleep (snapshot save holds one too, for start --restore). NULL
- * (not an error) when the agent does not answer within timeout_ms. */
-QmpConn *vm_qga_hold(VmPaths *v, gint64 timeout_ms);
+ * (not an error) when the guest has not opened the agent's port (QMP's
+ * query-chardev: frontend-open) or the agent does not answer within
+ * timeout_ms. */
+QmpConn *vm_qga_hold(VmPaths *v, QmpConn *qmp, gint64 timeout_ms);
 /* Before a saved state is loaded into a VM (a clone): connects to
  * its agent's socket and waits until QEMU has accepted the connection, so
  * that the loaded port sees no hang-up; NULL (a debug note) if not. */
