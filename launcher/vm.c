@@ -384,21 +384,20 @@ static json_t *chardev_info(QmpConn *qmp, const char *label, gint64 timeout_ms, 
 QmpConn *vm_qga_hold(VmPaths *v, QmpConn *qmp, gint64 timeout_ms)
 {
     g_autoptr(GError) err = NULL;
+    g_autoptr(QmpConn) c = NULL;
     /* the guest has the agent's port open (qemu-ga runs): else a sync
      * could only wait out timeout_ms */
     json_auto_t *dev = chardev_info(qmp, CMDLINE_AGENT_CHARDEV, timeout_ms, &err);
     if (!json_is_true(json_object_get(dev, "frontend-open"))) {
-        g_debug("VM %s: the state is saved without an agent connection (%s)", v->name,
-                err ? err->message : "the guest has not opened the agent's port");
-        return NULL;
+        if (!err)
+            g_set_error(&err, VM_ERROR, VM_ERROR_FAILED,
+                        "the guest has not opened the agent's port");
+    } else if ((c = qmp_conn_connect(v->qga, QMP_MODE_AGENT, timeout_ms, &err)) &&
+               qga_sync(c, timeout_ms, &err)) {
+        return g_steal_pointer(&c);
     }
-    g_autoptr(QmpConn) c = qmp_conn_connect(v->qga, QMP_MODE_AGENT, timeout_ms, &err);
-    if (!c || !qga_sync(c, timeout_ms, &err)) {
-        g_debug("VM %s: the state is saved without an agent connection (%s)", v->name,
-                err->message);
-        return NULL;
-    }
-    return g_steal_pointer(&c);
+    g_debug("VM %s: the state is saved without an agent connection (%s)", v->name, err->message);
+    return NULL;
 }
 
 /* QEMU has accepted a client on the socket chardev LABEL: query-chardev's
