@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cmdline.h"
+#include "restore.h"
 #include "commands.h"
 #include "export.h"
 
@@ -68,7 +69,8 @@ int cmd_export(int argc, char **argv, GError **error)
                           .runtime_dir = RUNDIR_MARK,
                           .accel = accel,
                           .daemonize = FALSE,
-                          .loadvm = p->restore };
+                          /* -loadvm finds the VM state only on the first disk */
+                          .loadvm = restore_by_loadvm(p) ? p->restore : NULL };
         g_auto(GStrv) args = cmdline_build(p, &o);
         text = export_sh(p, args, RUNDIR_MARK);
         for (guint i = 0; i < p->nets->len && !lost; i++)
@@ -76,7 +78,7 @@ int cmd_export(int argc, char **argv, GError **error)
                 lost = g_strdup("mode=tap: the script expects a tap named qltapN made "
                                 "beforehand (qlaunch passes an open fd instead)\n");
     }
-    if (p->restore && strcmp(format, "sh") != 0) {
+    if (p->restore && (strcmp(format, "sh") != 0 || !restore_by_loadvm(p))) {
         g_autofree char *was = lost;
         lost = g_strdup_printf("%s[boot] restore=%s: the VM boots; to start from the snapshot, "
                                "revert to it there (it is in the disk image)\n",

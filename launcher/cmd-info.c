@@ -9,6 +9,7 @@
 #include "accel.h"
 #include "cli.h"
 #include "cmdline.h"
+#include "restore.h"
 #include "commands.h"
 #include "nat.h"
 #include "proc.h"
@@ -85,7 +86,9 @@ int cmd_cmdline(int argc, char **argv, GError **error)
                       .runtime_dir = v->dir,
                       .accel = accel,
                       .daemonize = TRUE,
-                      .loadvm = p->restore };
+                      .loadvm = p->restore,
+                      /* as start runs it: -S, then the load job */
+                      .loadvm_paused = p->restore && !restore_by_loadvm(p) };
     g_auto(GStrv) args = cmdline_build(p, &o);
     if (json) {
         json_auto_t *arr = json_array();

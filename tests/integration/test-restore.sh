@@ -152,6 +152,16 @@ run timeout 60 "$QL" start "$work/sd.ini" --restore s1 --foreground
 check_all "... with --foreground it is refused, saying why and what to do" \
     '[ "$rc" -eq 1 ] && has "snapshot-disk=" && has "start without --foreground"'
 check "... and nothing of the VM is left" [ ! -e "$QLAUNCH_RUNTIME_DIR/sd" ]
+# cmdline and export show what start runs: -S and the job, not a -loadvm
+# that would look for the state on the first disk
+mkdir -p "$work/sdkeyed"
+sed 's/^\[boot\]/[boot]\nrestore=s1/' "$work/sd.ini" > "$work/sdkeyed/sd.ini"
+run "$QL" cmdline "$work/sdkeyed/sd.ini"
+check_all "... cmdline of it with restore= shows -S and no -loadvm" \
+    '[ "$rc" -eq 0 ] && has " -S" && lacks "-loadvm"'
+run "$QL" export --format sh "$work/sdkeyed/sd.ini"
+check_all "... export --format sh of it leaves -loadvm out and says so" \
+    '[ "$rc" -eq 0 ] && lacks "-loadvm" && has "restore=s1"'
 run "$QL" snapshot delete "$work/rst.ini" s1
 check_all "snapshot delete removes the record too" '[ "$rc" -eq 0 ] && [ ! -e "$rec" ]'
 done_testing
