@@ -122,7 +122,7 @@ gboolean accel_decide(AccelChoice want, const KvmFacts *f, gboolean force, char 
     }
 }
 
-static char *boot_id(void)
+char *accel_boot_id(void)
 {
     char *id = NULL;
     if (!g_file_get_contents("/proc/sys/kernel/random/boot_id", &id, NULL, NULL))
@@ -135,7 +135,7 @@ static char *boot_id(void)
 static char *probe_key(const char *qemu)
 {
     GStatBuf st = { 0 };
-    g_autofree char *id = boot_id();
+    g_autofree char *id = accel_boot_id();
     g_autofree char *img =
         g_compute_checksum_for_data(G_CHECKSUM_SHA256, kvm_probe_image, sizeof kvm_probe_image);
     if (g_stat(qemu, &st) != 0)

@@ -46,3 +46,6 @@ gboolean accel_decide(AccelChoice want, const KvmFacts *f, gboolean force, char 
                       char **reason);
 /* Whether the facts say KVM runs guests, and why not (transfer full). */
 gboolean accel_kvm_usable(const KvmFacts *f, char **why);
+/* This host boot's id (/proc/sys/kernel/random/boot_id), or "unknown";
+ * a key for what a reboot may change. */
+char *accel_boot_id(void);

@@ -86,6 +86,7 @@ int cmd_cmdline(int argc, char **argv, GError **error)
                       .runtime_dir = v->dir,
                       .accel = accel,
                       .daemonize = TRUE,
+                      .io_uring = qlaunch_disks_io_uring(p),
                       .loadvm = p->restore,
                       /* as start runs it: -S, then the load job */
                       .loadvm_paused = p->restore && !restore_by_loadvm(p) };

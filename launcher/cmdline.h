@@ -26,6 +26,7 @@ typedef struct {
     gboolean ram_trim;
 #define CMDLINE_RAM_TRIM_KIB 8
     gboolean daemonize;
+    gboolean io_uring;  /* a disk with aio=auto gets aio=io_uring (qlaunch_qemu_io_uring) */
     gboolean incoming;  /* -incoming defer */
     const char *loadvm; /* -loadvm: start from this internal snapshot, or NULL */
     /* with loadvm: -S instead, the snapshot loaded over QMP (restore_load:

@@ -141,6 +141,14 @@ static char *base_format(const ProfileDisk *d)
 }
 
 /* The qemu-img command that makes a base= disk's overlay, shell-quoted. */
+/* A disk's aio= as the profile gives it, NULL for auto: which mode the
+ * host runs is for the other manager to find (libvirt's default is
+ * threads, Proxmox's io_uring). */
+static const char *disk_aio_given(const ProfileDisk *d)
+{
+    return d->aio && strcmp(d->aio, "auto") != 0 ? d->aio : NULL;
+}
+
 static char *overlay_command(const ProfileDisk *d)
 {
     g_autofree char *fmt = base_format(d);
@@ -159,14 +167,16 @@ static void xml_disks(GString *s, const Profile *p, GString *lost)
         g_autofree char *dev =
             g_strdup_printf("%s%c", virtio ? "vd" : "sd", 'a' + (virtio ? nvirtio++ : nsata++));
         g_autofree char *file = x(d->file), *fmt = x(d->format);
+        const char *aio = disk_aio_given(d);
         g_string_append_printf(s,
                                "    <disk type='file' device='disk'>\n"
-                               "      <driver name='qemu' type='%s'%s%s%s/>\n"
+                               "      <driver name='qemu' type='%s'%s%s%s%s%s%s/>\n"
                                "      <source file='%s'/>\n"
                                "      <target dev='%s' bus='%s'/>\n%s"
                                "    </disk>\n",
                                fmt, d->cache ? " cache='" : "", d->cache ? d->cache : "",
-                               d->cache ? "'" : "", file, dev, virtio ? "virtio" : "sata",
+                               d->cache ? "'" : "", aio ? " io='" : "", aio ? aio : "",
+                               aio ? "'" : "", file, dev, virtio ? "virtio" : "sata",
                                d->readonly ? "      <readonly/>\n" : "");
         if (d->base) {
             g_autofree char *how = overlay_command(d);
@@ -510,8 +520,9 @@ char *export_proxmox(const Profile *p, const char *accel, char **lost_out, GErro
         gboolean virtio = !strcmp(d->bus, "virtio");
         g_autofree char *key =
             g_strdup_printf("%s%u", virtio ? "virtio" : "sata", virtio ? nv++ : ns++);
-        g_string_append_printf(s, "%s: %s%s%s\n", key, d->file, d->cache ? ",cache=" : "",
-                               d->cache ? d->cache : "");
+        const char *aio = disk_aio_given(d);
+        g_string_append_printf(s, "%s: %s%s%s%s%s\n", key, d->file, d->cache ? ",cache=" : "",
+                               d->cache ? d->cache : "", aio ? ",aio=" : "", aio ? aio : "");
         g_string_append_printf(boot, "%s%s", boot->len ? ";" : "", key);
         lostf(lost,
               "[disk %s] %s is referenced by path; import it into a storage with qm importdisk "

@@ -61,8 +61,31 @@ static char *qemu_binary_key(const char *qemu)
                            (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 }
 
-/* `qemu --version` costs about 25 ms a start (a clone's too): its major is
- * kept in the user's cache, keyed by the binary, as KEY\nMAJOR\n. */
+/* A fact about the QEMU binary, kept in the user's cache (file NAME, as
+ * KEY\nVALUE\n) so that a start (a clone's too) does not pay for asking:
+ * the value, or NULL when none is kept for key. */
+static char *fact_cached(const char *name, const char *key)
+{
+    g_autofree char *file = g_build_filename(g_get_user_cache_dir(), "qlaunch", name, NULL);
+    g_autofree char *text = NULL;
+    if (!key || !g_file_get_contents(file, &text, NULL, NULL))
+        return NULL;
+    g_auto(GStrv) l = g_strsplit(text, "\n", 3);
+    return g_strv_length(l) >= 2 && !strcmp(l[0], key) && *l[1] ? g_strdup(l[1]) : NULL;
+}
+
+static void fact_store(const char *name, const char *key, const char *value)
+{
+    if (!key || strchr(key, '\n'))
+        return;
+    g_autofree char *file = g_build_filename(g_get_user_cache_dir(), "qlaunch", name, NULL);
+    g_autofree char *dir = g_path_get_dirname(file);
+    g_autofree char *rec = g_strdup_printf("%s\n%s\n", key, value);
+    if (g_mkdir_with_parents(dir, 0700) == 0)
+        g_file_set_contents_full(file, rec, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL);
+}
+
+/* `qemu --version` costs about 25 ms */
 int qlaunch_qemu_major(void)
 {
     static int major = -1;
@@ -70,14 +93,9 @@ int qlaunch_qemu_major(void)
         return major;
     const char *qemu = qlaunch_qemu_binary();
     g_autofree char *key = qemu_binary_key(qemu);
-    g_autofree char *file =
-        g_build_filename(g_get_user_cache_dir(), "qlaunch", "qemu-version", NULL);
-    g_autofree char *text = NULL;
-    if (key && g_file_get_contents(file, &text, NULL, NULL)) {
-        g_auto(GStrv) l = g_strsplit(text, "\n", 3);
-        if (g_strv_length(l) >= 2 && !strcmp(l[0], key) && g_ascii_isdigit(l[1][0]))
-            return major = (int)g_ascii_strtoll(l[1], NULL, 10);
-    }
+    g_autofree char *have = fact_cached("qemu-version", key);
+    if (have && g_ascii_isdigit(have[0]))
+        return major = (int)g_ascii_strtoll(have, NULL, 10);
     const char *argv[] = { qemu, "--version", NULL };
     g_autofree char *out = NULL;
     int status = 0;
@@ -85,13 +103,61 @@ int qlaunch_qemu_major(void)
     if (proc_run_quiet(argv, 10000, &out, &status, NULL) && status == 0)
         v = strstr(out, "version ");
     major = v ? (int)g_ascii_strtoll(v + 8, NULL, 10) : 0;
-    if (key && v && major > 0 && !strchr(key, '\n')) {
-        g_autofree char *dir = g_path_get_dirname(file);
-        g_autofree char *rec = g_strdup_printf("%s\n%d\n", key, major);
-        if (g_mkdir_with_parents(dir, 0700) == 0)
-            g_file_set_contents_full(file, rec, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL);
+    if (major > 0) {
+        g_autofree char *value = g_strdup_printf("%d", major);
+        fact_store("qemu-version", key, value);
     }
     return major;
+}
+
+#define IO_URING_PROBE_END "qlaunch-probe-end"
+
+/* aio=io_uring needs the kernel's io_uring (a container's seccomp filter or
+ * kernel.io_uring_disabled refuses it) and a QEMU built with it. QEMU is
+ * asked by opening a drive so, then stopping at a device that does not
+ * exist: it names that device, and not io_uring, only when the drive
+ * opened (about 40 ms, kept for this host boot and binary). */
+gboolean qlaunch_qemu_io_uring(void)
+{
+    static int usable = -1;
+    if (usable >= 0)
+        return usable;
+    const char *qemu = qlaunch_qemu_binary();
+    g_autofree char *bin = qemu_binary_key(qemu), *boot = accel_boot_id();
+    g_autofree char *key = bin ? g_strdup_printf("%s %s", boot, bin) : NULL;
+    g_autofree char *have = fact_cached("qemu-io-uring", key);
+    if (have)
+        return usable = have[0] == '1';
+    const char *argv[] = {
+        qemu,
+        "-machine",
+        "none",
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-drive",
+        "if=none,id=probe,driver=file,filename=/proc/self/exe,aio=io_uring,readonly=on",
+        "-device",
+        IO_URING_PROBE_END,
+        NULL
+    };
+    g_autofree char *out = NULL;
+    int status = 0;
+    if (!proc_run_all(argv, 10000, &out, &status, NULL))
+        return usable = FALSE; /* did not run or did not end: asked again next time */
+    usable = strstr(out, "-device " IO_URING_PROBE_END ":") && !strstr(out, "io_uring");
+    g_debug("QEMU %s aio=io_uring: %s", usable ? "runs" : "does not run", out);
+    fact_store("qemu-io-uring", key, usable ? "1" : "0");
+    return usable;
+}
+
+gboolean qlaunch_disks_io_uring(const Profile *p)
+{
+    for (guint i = 0; i < p->disks->len; i++)
+        if (!g_strcmp0(((ProfileDisk *)p->disks->pdata[i])->aio, "auto"))
+            return qlaunch_qemu_io_uring(); /* asked only where a disk takes it */
+    return FALSE;
 }
 
 /* An existing disk's virtual size: a qcow2 header's, or a raw file's
@@ -720,6 +786,7 @@ static QmpConn *start_locked(VmPaths *v, const Profile *p, const StartOpts *o, c
                         * live migration unless RAM takes the slow sync */
                        .ram_trim = !strcmp(*accel, "tcg") && qlaunch_qemu_major() < 9,
                        .daemonize = !o->foreground,
+                       .io_uring = qlaunch_disks_io_uring(p),
                        .incoming = o->incoming || o->tmpl,
                        .ram_file = o->tmpl ? o->tmpl->ram : NULL,
                        .loadvm = restore,

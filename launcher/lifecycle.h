@@ -45,3 +45,7 @@ gboolean vm_memory_fits(const Profile *p, GError **error);
 const char *qlaunch_qemu_binary(void);
 /* QEMU's major version (qemu --version, asked once), 0 when unknown. */
 int qlaunch_qemu_major(void);
+/* QEMU can open a disk with aio=io_uring on this host (asked once). */
+gboolean qlaunch_qemu_io_uring(void);
+/* CmdlineOpts.io_uring for p: a disk has aio=auto and QEMU runs io_uring. */
+gboolean qlaunch_disks_io_uring(const Profile *p);

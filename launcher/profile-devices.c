@@ -4,8 +4,8 @@
 
 #include <string.h>
 
-static const char *const disk_keys[] = { "file", "base",  "size",     "format",
-                                         "bus",  "cache", "readonly", NULL };
+static const char *const disk_keys[] = { "file",  "base", "size",     "format", "bus",
+                                         "cache", "aio",  "readonly", NULL };
 static const char *const net_keys[] = { "mode", "forward",  "mac",     "model",  "lan", "net",
                                         "dns",  "restrict", "network", "bridge", NULL };
 
@@ -18,6 +18,7 @@ void prof_disk_free(gpointer data)
     g_free(d->format);
     g_free(d->bus);
     g_free(d->cache);
+    g_free(d->aio);
     g_free(d);
 }
 
@@ -27,6 +28,7 @@ gboolean prof_read_disk(Ctx *c, const char *g, const char *name, GError **error)
     static const char *const buses[] = { "virtio", "sata", NULL };
     static const char *const caches[] = { "none",       "writeback", "writethrough",
                                           "directsync", "unsafe",    NULL };
+    static const char *const aios[] = { "auto", "threads", "io_uring", "native", NULL };
     ProfileDisk *d = g_new0(ProfileDisk, 1);
     g_ptr_array_add(c->p->disks, d);
     d->name = g_strdup(name);
@@ -35,8 +37,15 @@ gboolean prof_read_disk(Ctx *c, const char *g, const char *name, GError **error)
         !prof_get_enum(c, g, "format", formats, "qcow2", &d->format, error) ||
         !prof_get_enum(c, g, "bus", buses, "virtio", &d->bus, error) ||
         !prof_get_enum(c, g, "cache", caches, NULL, &d->cache, error) ||
+        !prof_get_enum(c, g, "aio", aios, "auto", &d->aio, error) ||
         !prof_get_bool(c, g, "readonly", FALSE, &d->readonly, error))
         return FALSE;
+    /* QEMU refuses Linux AIO on the page cache */
+    if (!strcmp(d->aio, "native") && g_strcmp0(d->cache, "none") &&
+        g_strcmp0(d->cache, "directsync"))
+        return prof_fail(c, error, g, "aio",
+                         "aio=native needs cache=none or cache=directsync (it bypasses the host's "
+                         "page cache); set one of them, or use aio=io_uring");
     g_autofree char *size = prof_get_str(c, g, "size");
     if (size && !profile_parse_size(size, 0, &d->size))
         return prof_fail(c, error, g, "size", "\"%s\" is not a size (try 10G)", size);

@@ -16,6 +16,9 @@ typedef struct {
     char *format; /* qcow2 | raw */
     char *bus;    /* virtio | sata */
     char *cache;  /* NULL = QEMU's default */
+    /* aio=: threads | io_uring | native, or auto (io_uring where the host
+     * and QEMU run it, else QEMU's default, threads) */
+    char *aio;
     gboolean readonly;
 } ProfileDisk;
 

@@ -133,6 +133,44 @@ static void test_incoming_and_panic(void)
     g_assert_null(strstr(all, "pvpanic"));
 }
 
+/* aio=: auto disks get io_uring where QEMU runs it (o->io_uring), else no
+ * aio= (QEMU's default); a disk's own aio= always goes through. */
+static void test_disk_aio(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(Profile) p = profile_load(SRCDIR "/tests/profiles/pass/full.ini", &env, &err);
+    g_assert_no_error(err);
+    ProfileDisk *a = p->disks->pdata[0];
+    g_free(a->aio);
+    a->aio = g_strdup("auto");
+    for (int uring = 0; uring < 2; uring++) {
+        CmdlineOpts o = { .qemu = "q", .runtime_dir = "/r", .accel = "tcg", .io_uring = uring };
+        g_auto(GStrv) argv = cmdline_build(p, &o);
+        guint n = 0;
+        for (gsize i = 1; argv[i]; i++) {
+            if (strcmp(argv[i - 1], "-drive") != 0 || !strstr(argv[i], "node-name=disk-"))
+                continue;
+            guint dups = 0;
+            g_autoptr(GHashTable) kv = qemu_opts_parse(argv[i], &dups);
+            g_assert_cmpuint(dups, ==, 0);
+            const char *aio = g_hash_table_lookup(kv, "aio");
+            if (n++ == 0)
+                g_assert_cmpstr(aio, ==, uring ? "io_uring" : NULL);
+            else
+                g_assert_cmpstr(aio, ==, "native"); /* [disk b] aio=native, cache=none */
+        }
+        g_assert_cmpuint(n, ==, 2);
+    }
+    /* exports carry a given aio= and leave auto to the other manager */
+    g_autofree char *lost = NULL, *lost2 = NULL;
+    g_autofree char *xml = export_libvirt(p, "tcg", "/usr/bin/qemu-system-x86_64", &lost);
+    g_autofree char *conf = export_proxmox(p, "tcg", &lost2, NULL);
+    g_assert_nonnull(strstr(xml, "cache='none' io='native'/>"));
+    g_assert_null(strstr(xml, "io='io_uring'"));
+    g_assert_nonnull(strstr(conf, ",cache=none,aio=native\n"));
+    g_assert_null(strstr(conf, "aio=io_uring"));
+}
+
 /* A start from a snapshot: -loadvm for cmdline and the foreground; qlaunch's
  * own start stops the vCPUs (-S) and loads it over QMP. Both take private
  * anonymous RAM. */
@@ -234,6 +272,7 @@ int main(int argc, char **argv)
     g_test_add_func("/cmdline/incoming-and-panic", test_incoming_and_panic);
     g_test_add_func("/cmdline/shared-ram", test_shared_ram);
     g_test_add_func("/cmdline/restore-paused", test_restore_paused);
+    g_test_add_func("/cmdline/disk-aio", test_disk_aio);
     g_test_add_func("/export/proxmox-injection", test_proxmox_injection);
     return g_test_run();
 }

@@ -52,6 +52,8 @@ static void test_full_values(void)
     g_assert_cmpuint(a->size, ==, 2ull << 30);
     g_assert_cmpstr(a->bus, ==, "sata");
     g_assert_cmpstr(a->cache, ==, "writethrough");
+    g_assert_cmpstr(a->aio, ==, "threads");
+    g_assert_cmpstr(b->aio, ==, "native");
     g_assert_true(b->readonly);
     g_assert_cmpstr(b->file, ==, "/abs/raw.img");
     ProfileNet *n = p->nets->pdata[0];
@@ -75,6 +77,7 @@ static void test_defaults(void)
     ProfileDisk *d = p->disks->pdata[0];
     g_assert_cmpstr(d->file, ==, "/state/noname/root.qcow2"); /* state dir */
     g_assert_cmpstr(d->format, ==, "qcow2");
+    g_assert_cmpstr(d->aio, ==, "auto");
 }
 
 static void test_comments_and_guest(void)
