@@ -230,6 +230,14 @@ static void check_qemu_features(Doctor *d)
     g_autofree char *list = g_strdelimit(g_strstrip(g_strdup(colon ? colon + 1 : out)), "\n", ' ');
     check(d, slirp ? 0 : 1, "qemu netdevs", list,
           slirp ? NULL : "this QEMU has no user-mode networking (slirp): use mode=socket or tap");
+    gboolean uring = qlaunch_qemu_io_uring();
+    check(d, uring ? 0 : 1, "io_uring",
+          uring ? "QEMU opens disks with aio=io_uring: [disk] aio=auto uses it"
+                : "QEMU cannot open a disk with aio=io_uring here (a seccomp filter, "
+                  "kernel.io_uring_disabled, or a QEMU built without it)",
+          uring ? NULL
+                : "aio=auto disks use QEMU's thread pool (start --restore loads the VM state "
+                  "more slowly)");
     gboolean vhost = access("/dev/vhost-net", R_OK | W_OK) == 0;
     check(d, vhost ? 0 : 1, "vhost-net",
           vhost ? "/dev/vhost-net usable" : "/dev/vhost-net absent or not writable",

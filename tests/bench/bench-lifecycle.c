@@ -229,18 +229,21 @@ static double settle_vm(void)
     return (now_ms() - t0) / 1000;
 }
 
-/* Cold boot and start --restore to a working agent, in triples (cold,
- * then the two restores in alternating order) so that all see the same
- * host load. Two snapshots of one boot: "fresh" saved as soon as the
- * agent answered (the guest still finishing its boot: DHCP, the ssh host
- * key, work every restore of it does again), "idle" once the guest went
- * idle (*settle_s later). */
-static void bench_restore(int reps, GArray *cold_ms, GArray *fresh_ms, GArray *idle_ms,
-                          double *settle_s)
+/* Cold boot and start --restore to a working agent, in rounds (cold, then
+ * the restores in rotating order) so that all see the same host load. Two
+ * snapshots of one boot: "fresh" saved as soon as the agent answered (the
+ * guest still finishing its boot: DHCP, the ssh host key, work every
+ * restore of it does again), "idle" once the guest went idle (*settle_s
+ * later). With threads_vm (the same VM's profile with aio=threads, QEMU's
+ * default) "idle" is also restored that way into threads_ms. */
+static void bench_restore(int reps, const char *threads_vm, GArray *cold_ms, GArray *fresh_ms,
+                          GArray *idle_ms, GArray *threads_ms, double *settle_s)
 {
     const char *start[] = { ql, "start", "-q", "--wait-agent", vm, NULL };
-    const char *tags[] = { "bench-fresh", "bench-idle" };
-    GArray *out[] = { fresh_ms, idle_ms };
+    const char *tags[] = { "bench-fresh", "bench-idle", "bench-idle" };
+    const char *profiles[] = { vm, vm, threads_vm };
+    GArray *out[] = { fresh_ms, idle_ms, threads_ms };
+    const int kinds = threads_vm ? 3 : 2;
     kill_vm();
     must(run_quiet(start), "qlaunch start --wait-agent");
     for (int k = 0; k < 2; k++) {
@@ -255,10 +258,10 @@ static void bench_restore(int reps, GArray *cold_ms, GArray *fresh_ms, GArray *i
         must(run_quiet(start), "qlaunch start --wait-agent");
         double t = now_ms() - t0;
         g_array_append_val(cold_ms, t);
-        for (int j = 0; j < 2; j++) {
-            int k = (i + j) % 2;
-            const char *restore[] = { ql,          "start", "-q", "--wait-agent",
-                                      "--restore", tags[k], vm,   NULL };
+        for (int j = 0; j < kinds; j++) {
+            int k = (i + j) % kinds;
+            const char *restore[] = { ql,          "start", "-q",        "--wait-agent",
+                                      "--restore", tags[k], profiles[k], NULL };
             kill_vm();
             t0 = now_ms();
             must(run_quiet(restore), "qlaunch start --restore");
@@ -430,10 +433,12 @@ static json_t *stat_json(GArray *a, const char *unit)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: bench-lifecycle QLAUNCH VM OUT.json (QLAUNCH_RUNTIME_DIR set)\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: bench-lifecycle QLAUNCH VM OUT.json [VM-PROFILE-WITH-AIO=THREADS] "
+                        "(QLAUNCH_RUNTIME_DIR set)\n");
         return 2;
     }
+    const char *threads_vm = argc == 5 ? argv[4] : NULL;
     ql = argv[1];
     vm = argv[2];
     rundir = g_getenv("QLAUNCH_RUNTIME_DIR");
@@ -462,9 +467,10 @@ int main(int argc, char **argv)
     bench_boot(MAX(reps / 2, 3), f);
     GArray *rc = g_array_new(FALSE, FALSE, sizeof(double)),
            *rr = g_array_new(FALSE, FALSE, sizeof(double)),
-           *ri = g_array_new(FALSE, FALSE, sizeof(double));
+           *ri = g_array_new(FALSE, FALSE, sizeof(double)),
+           *rt = g_array_new(FALSE, FALSE, sizeof(double));
     double settle_s = 0;
-    bench_restore(reps, rc, rr, ri, &settle_s);
+    bench_restore(reps, threads_vm, rc, rr, ri, rt, &settle_s);
     GArray *cl = g_array_new(FALSE, FALSE, sizeof(double));
     double rss = 0, pss = 0, pss_file = 0;
     const int n_clones = 8;
@@ -493,7 +499,13 @@ int main(int argc, char **argv)
                                   "of two snapshots of one boot: restore saved as soon as the "
                                   "agent answered, restore_idle once QEMU used under 25% of a "
                                   "CPU for 3 x 200 ms (idle_after_s later; negative: not idle "
-                                  "by then), in triples"));
+                                  "by then), in rounds"));
+    if (rt->len)
+        json_object_set_new(json_object_get(out, "restore_until_agent"), "restore_idle_aio_threads",
+                            json_pack("{s:o, s:f, s:s}", "ms", stat_json(rt, "ms"),
+                                      "ratio_io_uring", median(ri) / median(rt), "note",
+                                      "restore_idle's snapshot restored through the profile with "
+                                      "aio=threads (QEMU's default), in the same rounds"));
     json_dump_file(out, argv[3], JSON_INDENT(2));
     g_autofree char *dir = g_path_get_dirname(argv[3]);
     g_autofree char *snap_path = g_build_filename(dir, "snapshot.json", NULL);
@@ -517,6 +529,9 @@ int main(int argc, char **argv)
     printf("%-36s %9.1f ms %9.1f ms %9.3fx (idle %.1f s after)\n",
            "... of a snapshot of the idle guest", median(ri), median(rc), median(ri) / median(rc),
            settle_s);
+    if (rt->len)
+        printf("%-36s %9.1f ms %9.1f ms %9.3fx (aio=io_uring vs threads)\n",
+               "... the same with aio=threads", median(rt), median(ri), median(ri) / median(rt));
     printf("%-36s %9.1f ms %12s\n", "8 clones of a template, to agents", median(cl),
            "(target 2000)");
     printf("%-36s %9.1f MiB RSS %7.1f MiB PSS (%.1f MiB of it the shared RAM file)\n",

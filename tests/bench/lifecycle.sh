@@ -8,5 +8,10 @@ export QLAUNCH_RUNTIME_DIR=$work/run QLAUNCH_STATE_DIR=$work/state XDG_CACHE_HOM
 cleanup() { "$top/qlaunch" kill tiny >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 mkdir -p "$top/build/bench"
-"$top/build/tests/bench-lifecycle" "$top/qlaunch" tiny "$top/build/bench/lifecycle.json"
+# the same VM (named after the file) with aio=threads, QEMU's default, as
+# the reference for a restore's aio=auto
+mkdir -p "$work/threads"
+sed 's/^\[disk data\]/[disk data]\naio=threads/' "$top/profiles/tiny.ini" > "$work/threads/tiny.ini"
+"$top/build/tests/bench-lifecycle" "$top/qlaunch" tiny "$top/build/bench/lifecycle.json" \
+    "$work/threads/tiny.ini"
 echo "results: build/bench/lifecycle.json build/bench/snapshot.json"

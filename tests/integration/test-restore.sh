@@ -190,6 +190,15 @@ check_all "... with no aio= on its disks" \
 run "$QL" exec rst -- ls /data
 check_all "... and the snapshot's files" '[ "$rc" -eq 0 ] && has before && lacks later'
 "$QL" stop -q rst >/dev/null
+run env QLAUNCH_QEMU="$work/no-uring-qemu" "$QL" doctor --no-probe
+check_all "... and doctor says so, with what it costs" \
+    'has "WARN  io_uring" && has "QEMU cannot open a disk with aio=io_uring" && has "more slowly"'
+run "$QL" doctor --no-probe
+if [ "$want" = aio=io_uring ]; then
+    check "doctor with this host's QEMU: io_uring usable" has "OK    io_uring"
+else
+    check "doctor with this host's QEMU: io_uring not usable" has "WARN  io_uring"
+fi
 run "$QL" snapshot delete "$work/rst.ini" s1
 check_all "snapshot delete removes the record too" '[ "$rc" -eq 0 ] && [ ! -e "$rec" ]'
 done_testing
