@@ -74,6 +74,12 @@ static char *fact_cached(const char *name, const char *key)
     return g_strv_length(l) >= 2 && !strcmp(l[0], key) && *l[1] ? g_strdup(l[1]) : NULL;
 }
 
+static void fact_forget(const char *name)
+{
+    g_autofree char *file = g_build_filename(g_get_user_cache_dir(), "qlaunch", name, NULL);
+    g_unlink(file);
+}
+
 static void fact_store(const char *name, const char *key, const char *value)
 {
     if (!key || strchr(key, '\n'))
@@ -111,6 +117,7 @@ int qlaunch_qemu_major(void)
 }
 
 #define IO_URING_PROBE_END "qlaunch-probe-end"
+#define IO_URING_FACT "qemu-io-uring"
 
 /* aio=io_uring needs the kernel's io_uring (a container's seccomp filter or
  * kernel.io_uring_disabled refuses it) and a QEMU built with it. QEMU is
@@ -125,7 +132,7 @@ gboolean qlaunch_qemu_io_uring(void)
     const char *qemu = qlaunch_qemu_binary();
     g_autofree char *bin = qemu_binary_key(qemu), *boot = accel_boot_id();
     g_autofree char *key = bin ? g_strdup_printf("%s %s", boot, bin) : NULL;
-    g_autofree char *have = fact_cached("qemu-io-uring", key);
+    g_autofree char *have = fact_cached(IO_URING_FACT, key);
     if (have)
         return usable = have[0] == '1';
     const char *argv[] = {
@@ -148,7 +155,7 @@ gboolean qlaunch_qemu_io_uring(void)
         return usable = FALSE; /* did not run or did not end: asked again next time */
     usable = strstr(out, "-device " IO_URING_PROBE_END ":") && !strstr(out, "io_uring");
     g_debug("QEMU %s aio=io_uring: %s", usable ? "runs" : "does not run", out);
-    fact_store("qemu-io-uring", key, usable ? "1" : "0");
+    fact_store(IO_URING_FACT, key, usable ? "1" : "0");
     return usable;
 }
 
@@ -552,11 +559,19 @@ static gboolean launch(VmPaths *v, char **argv, const int *fds, guint n_fds, int
     g_autofree char *tail = proc_tail_file(v->log, 15);
     g_autofree char *how = ran ? proc_describe_status(status) : g_strdup((*error)->message);
     g_autofree char *killed = kill_unmanaged(v);
+    /* io_uring refused since it was asked (a sysctl, a new seccomp filter):
+     * the next start asks QEMU again */
+    gboolean uring = tail && strstr(tail, "io_uring");
+    if (uring)
+        fact_forget(IO_URING_FACT);
     g_clear_error(error);
     g_set_error(error, VM_ERROR, VM_ERROR_FAILED,
                 "QEMU failed to start VM %s (%s)%s. Its last "
-                "output:\n%s",
-                v->name, how, killed ? killed : "", tail && *tail ? tail : "(nothing)");
+                "output:\n%s%s",
+                v->name, how, killed ? killed : "", tail && *tail ? tail : "(nothing)",
+                uring ? "\n(qlaunch asks QEMU about io_uring again at the next start; aio=threads "
+                        "in the profile's [disk] groups keeps QEMU's thread pool)"
+                      : "");
     return FALSE;
 }
 

@@ -193,6 +193,24 @@ check_all "... and the snapshot's files" '[ "$rc" -eq 0 ] && has before && lacks
 run env QLAUNCH_QEMU="$work/no-uring-qemu" "$QL" doctor --no-probe
 check_all "... and doctor says so, with what it costs" \
     'has "WARN  io_uring" && has "QEMU cannot open a disk with aio=io_uring" && has "more slowly"'
+# io_uring refused after qlaunch asked (a sysctl, a new seccomp filter):
+# the start fails with QEMU's words and a way out, and the answer kept in
+# the cache is dropped so the next start asks again
+cat > "$work/late-uring-qemu" <<'EOS'
+#!/bin/sh
+case "$*" in *"-machine none"*) exec qemu-system-x86_64 "$@" ;; esac
+for a in "$@"; do case "$a" in *aio=io_uring*)
+    echo "qemu-system-x86_64: -drive $a: Unable to use io_uring: failed to init linux io_uring ring: Operation not permitted" >&2
+    exit 1 ;;
+esac; done
+exec qemu-system-x86_64 "$@"
+EOS
+chmod +x "$work/late-uring-qemu"
+run env QLAUNCH_QEMU="$work/late-uring-qemu" "$QL" start -q "$work/rst.ini"
+check_all "a start whose io_uring QEMU refuses fails with QEMU's words and a way out" \
+    '[ "$rc" -eq 1 ] && has "Unable to use io_uring" && has "aio=threads" && has "again at the next start"'
+check "... and the cached answer is dropped" [ ! -e "$XDG_CACHE_HOME/qlaunch/qemu-io-uring" ]
+check "... and nothing of the VM is left" [ ! -e "$QLAUNCH_RUNTIME_DIR/rst" ]
 run "$QL" doctor --no-probe
 if [ "$want" = aio=io_uring ]; then
     check "doctor with this host's QEMU: io_uring usable" has "OK    io_uring"
