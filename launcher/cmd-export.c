@@ -6,9 +6,9 @@
 
 #include "cli.h"
 #include "cmdline.h"
-#include "restore.h"
 #include "commands.h"
 #include "export.h"
+#include "restore.h"
 
 /* Where the sh export's argv names the runtime dir, before it becomes "$dir". */
 #define RUNDIR_MARK "/QLAUNCH-RUNTIME-DIR"

@@ -9,10 +9,10 @@
 #include "accel.h"
 #include "cli.h"
 #include "cmdline.h"
-#include "restore.h"
 #include "commands.h"
 #include "nat.h"
 #include "proc.h"
+#include "restore.h"
 
 char *cli_preview_accel(const Profile *p, const char *accel_arg)
 {

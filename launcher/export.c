@@ -140,7 +140,6 @@ static char *base_format(const ProfileDisk *d)
     return g_strdup(info ? info->format : "raw");
 }
 
-/* The qemu-img command that makes a base= disk's overlay, shell-quoted. */
 /* A disk's aio= as the profile gives it, NULL for auto: which mode the
  * host runs is for the other manager to find (libvirt's default is
  * threads, Proxmox's io_uring). */
@@ -149,6 +148,7 @@ static const char *disk_aio_given(const ProfileDisk *d)
     return d->aio && strcmp(d->aio, "auto") != 0 ? d->aio : NULL;
 }
 
+/* The qemu-img command that makes a base= disk's overlay, shell-quoted. */
 static char *overlay_command(const ProfileDisk *d)
 {
     g_autofree char *fmt = base_format(d);

@@ -560,8 +560,10 @@ static gboolean launch(VmPaths *v, char **argv, const int *fds, guint n_fds, int
     g_autofree char *how = ran ? proc_describe_status(status) : g_strdup((*error)->message);
     g_autofree char *killed = kill_unmanaged(v);
     /* io_uring refused since it was asked (a sysctl, a new seccomp filter):
-     * the next start asks QEMU again */
-    gboolean uring = tail && strstr(tail, "io_uring");
+     * the next start asks QEMU again. QEMU's own words, as every error
+     * about a -drive repeats its aio=io_uring. */
+    gboolean uring = tail && (strstr(tail, "Unable to use io_uring") ||
+                              strstr(tail, "io_uring was specified, but"));
     if (uring)
         fact_forget(IO_URING_FACT);
     g_clear_error(error);

@@ -211,6 +211,14 @@ check_all "a start whose io_uring QEMU refuses fails with QEMU's words and a way
     '[ "$rc" -eq 1 ] && has "Unable to use io_uring" && has "aio=threads" && has "again at the next start"'
 check "... and the cached answer is dropped" [ ! -e "$XDG_CACHE_HOME/qlaunch/qemu-io-uring" ]
 check "... and nothing of the VM is left" [ ! -e "$QLAUNCH_RUNTIME_DIR/rst" ]
+# any other error about the drive repeats its aio=io_uring: no such note
+sed 's/Unable to use io_uring: failed to init linux io_uring ring: Operation not permitted/Could not open the image: Permission denied/' \
+    "$work/late-uring-qemu" > "$work/drive-error-qemu"
+chmod +x "$work/drive-error-qemu"
+run env QLAUNCH_QEMU="$work/drive-error-qemu" "$QL" start -q "$work/rst.ini"
+check_all "a drive error that only repeats aio=io_uring gets no io_uring note" \
+    '[ "$rc" -eq 1 ] && has "Permission denied" && lacks "again at the next start"'
+check "... and the cached answer stays" [ -e "$XDG_CACHE_HOME/qlaunch/qemu-io-uring" ]
 run "$QL" doctor --no-probe
 if [ "$want" = aio=io_uring ]; then
     check "doctor with this host's QEMU: io_uring usable" has "OK    io_uring"
