@@ -56,6 +56,7 @@ int cmd_export(int argc, char **argv, GError **error)
     if (!p)
         return cli_fail(error, &err);
     g_autofree char *text = NULL, *lost = NULL;
+    gboolean by_loadvm = restore_by_loadvm(p);
     if (!strcmp(format, "libvirt")) {
         /* libvirt wants the emulator's absolute path */
         g_autofree char *emu = g_find_program_in_path(qlaunch_qemu_binary());
@@ -70,7 +71,7 @@ int cmd_export(int argc, char **argv, GError **error)
                           .accel = accel,
                           .daemonize = FALSE,
                           /* -loadvm finds the VM state only on the first disk */
-                          .loadvm = restore_by_loadvm(p) ? p->restore : NULL };
+                          .loadvm = by_loadvm ? p->restore : NULL };
         g_auto(GStrv) args = cmdline_build(p, &o);
         text = export_sh(p, args, RUNDIR_MARK);
         for (guint i = 0; i < p->nets->len && !lost; i++)
@@ -78,7 +79,7 @@ int cmd_export(int argc, char **argv, GError **error)
                 lost = g_strdup("mode=tap: the script expects a tap named qltapN made "
                                 "beforehand (qlaunch passes an open fd instead)\n");
     }
-    if (p->restore && (strcmp(format, "sh") != 0 || !restore_by_loadvm(p))) {
+    if (p->restore && (strcmp(format, "sh") != 0 || !by_loadvm)) {
         g_autofree char *was = lost;
         lost = g_strdup_printf("%s[boot] restore=%s: the VM boots; to start from the snapshot, "
                                "revert to it there (it is in the disk image)\n",

@@ -99,15 +99,11 @@ static void add_socket_chardev_client(GStrvBuilder *b, const char *id, const cha
     addf(b, "socket,id=%s,path=%s", id, esc);
 }
 
-/* The -drive aio= of a disk: its profile's, or for aio=auto io_uring where
- * QEMU runs it (QEMU's default, threads, takes each request through a
- * thread pool: loading a snapshot's VM state from the disk takes half the
- * time with io_uring), or none. */
-static const char *disk_aio(const ProfileDisk *d, const CmdlineOpts *o)
+const char *cmdline_disk_aio(const ProfileDisk *d, gboolean io_uring)
 {
-    if (d->aio && strcmp(d->aio, "auto") != 0)
+    if (strcmp(d->aio, "auto") != 0)
         return d->aio;
-    return o->io_uring ? "io_uring" : NULL;
+    return io_uring ? "io_uring" : NULL;
 }
 
 static void add_disks(GStrvBuilder *b, const Profile *p, const CmdlineOpts *o)
@@ -115,7 +111,7 @@ static void add_disks(GStrvBuilder *b, const Profile *p, const CmdlineOpts *o)
     for (guint i = 0; i < p->disks->len; i++) {
         const ProfileDisk *d = p->disks->pdata[i];
         g_autofree char *file = cmdline_escape(d->file);
-        const char *aio = disk_aio(d, o);
+        const char *aio = cmdline_disk_aio(d, o->io_uring);
         add(b, "-drive");
         addf(b, "file=%s,if=none,id=drive-%s,node-name=disk-%s,format=%s%s%s%s%s%s", file, d->name,
              d->name, d->format, d->cache ? ",cache=" : "", d->cache ? d->cache : "",

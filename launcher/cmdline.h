@@ -48,6 +48,12 @@ const char *cmdline_cpu_model(const Profile *p, const char *accel);
 const char *cmdline_cpu(const Profile *p, const CmdlineOpts *o);
 /* The NIC's MAC: the profile's, or 52:54:00 + 3 bytes hashed from the names. */
 char *cmdline_nic_mac(const Profile *p, const ProfileNet *n);
+/* A disk's -drive aio=: its profile's, or for aio=auto io_uring where QEMU
+ * runs it (io_uring: qlaunch_qemu_io_uring; QEMU's default, threads, takes
+ * each request through a thread pool, and loading a snapshot's VM state
+ * takes half the time with io_uring), or NULL (QEMU's or, in an export,
+ * the other manager's default). */
+const char *cmdline_disk_aio(const ProfileDisk *d, gboolean io_uring);
 /* The display's password as QEMU reads it: written by start from [display]
  * password-file= without its trailing newline. transfer full */
 char *cmdline_password_path(const char *runtime_dir);

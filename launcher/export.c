@@ -140,14 +140,6 @@ static char *base_format(const ProfileDisk *d)
     return g_strdup(info ? info->format : "raw");
 }
 
-/* A disk's aio= as the profile gives it, NULL for auto: which mode the
- * host runs is for the other manager to find (libvirt's default is
- * threads, Proxmox's io_uring). */
-static const char *disk_aio_given(const ProfileDisk *d)
-{
-    return d->aio && strcmp(d->aio, "auto") != 0 ? d->aio : NULL;
-}
-
 /* The qemu-img command that makes a base= disk's overlay, shell-quoted. */
 static char *overlay_command(const ProfileDisk *d)
 {
@@ -167,7 +159,9 @@ static void xml_disks(GString *s, const Profile *p, GString *lost)
         g_autofree char *dev =
             g_strdup_printf("%s%c", virtio ? "vd" : "sd", 'a' + (virtio ? nvirtio++ : nsata++));
         g_autofree char *file = x(d->file), *fmt = x(d->format);
-        const char *aio = disk_aio_given(d);
+        /* auto: which mode the host runs is for the other manager to find
+         * (libvirt's default is threads, Proxmox's io_uring) */
+        const char *aio = cmdline_disk_aio(d, FALSE);
         g_string_append_printf(s,
                                "    <disk type='file' device='disk'>\n"
                                "      <driver name='qemu' type='%s'%s%s%s%s%s%s/>\n"
@@ -520,7 +514,7 @@ char *export_proxmox(const Profile *p, const char *accel, char **lost_out, GErro
         gboolean virtio = !strcmp(d->bus, "virtio");
         g_autofree char *key =
             g_strdup_printf("%s%u", virtio ? "virtio" : "sata", virtio ? nv++ : ns++);
-        const char *aio = disk_aio_given(d);
+        const char *aio = cmdline_disk_aio(d, FALSE); /* auto: as above */
         g_string_append_printf(s, "%s: %s%s%s%s%s\n", key, d->file, d->cache ? ",cache=" : "",
                                d->cache ? d->cache : "", aio ? ",aio=" : "", aio ? aio : "");
         g_string_append_printf(boot, "%s%s", boot->len ? ";" : "", key);
